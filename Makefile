@@ -1,0 +1,30 @@
+# `make run` and `make test` bootstrap .venv themselves on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-all bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# The main job: the core demo program and the classic litmus suite.
+run: $(STAMP)
+	$(VENV)/bin/coherence run examples/spinlock_ttas.s --cores 4 --protocol moesi
+	$(VENV)/bin/coherence litmus litmus/x86 --enumerate-only
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m ''
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info
