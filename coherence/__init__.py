@@ -1,0 +1,1 @@
+"""coherence: a multicore cache-coherence and memory-consistency emulator."""

@@ -1,0 +1,101 @@
+"""RunResult: what a run returns, built the same way by the engine and the reference model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Per-core counters (columns of the kernels' ``cstat`` array).
+CORE_STATS = ("instructions", "loads", "stores", "rmws", "hits", "misses", "stall_cycles",
+              "forwards")
+CS_INSTR, CS_LOADS, CS_STORES, CS_RMWS, CS_HITS, CS_MISSES, CS_STALL, CS_FWD = range(8)
+NCORESTATS = len(CORE_STATS)
+
+# Bus counters (the kernels' ``bstat`` array).
+BUS_STATS = ("BusRd", "BusRdX", "BusUpgr", "Flush", "WriteBack", "c2c_transfers",
+             "invalidations", "busy_cycles")
+BS_RD, BS_RDX, BS_UPGR, BS_FLUSH, BS_WB, BS_C2C, BS_INV, BS_BUSY = range(8)
+NBUSSTATS = len(BUS_STATS)
+
+# Timeline columns.
+TIMELINE_TYPES = ("BusRd", "BusRdX", "BusUpgr", "WriteBack")
+
+STATUSES = ("halted", "max_cycles", "no_progress")
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run.
+
+    ``status`` is "halted" (every core halted), "max_cycles" or "no_progress" (the watchdog).
+    ``memory`` maps each symbol to its final value (a list for multi-word symbols);
+    ``registers`` holds one dict per core ("r0" -> value); ``stats`` has "cores" (a list of
+    per-core counter dicts), "bus" (transaction counts, cache-to-cache transfers,
+    invalidations, busy cycles) and "totals".  ``timeline`` (when the config asks for one) is
+    ``{"window": W, "types": [...], "counts": [[...], ...]}``: transactions per window.
+    """
+
+    cycles: int
+    status: str
+    memory: dict
+    registers: list
+    stats: dict
+    seed: int
+    config: dict
+    timeline: dict | None = None
+    events: dict | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict of everything (the optional event log excluded)."""
+        return {"cycles": self.cycles, "status": self.status, "seed": self.seed,
+                "config": self.config, "memory": self.memory, "registers": self.registers,
+                "stats": self.stats, "timeline": self.timeline}
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), **kw)
+
+    @property
+    def core_stats(self) -> list[dict]:
+        return self.stats["cores"]
+
+    @property
+    def bus_stats(self) -> dict:
+        return self.stats["bus"]
+
+
+def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dict, symbols,
+                 cstat, bstat, seed: int, config, timeline=None, with_registers=True) -> RunResult:
+    """Assemble a RunResult from the raw arrays that both implementations produce.
+
+    ``symbols`` is the program's symbol list (each with ``name`` and ``words``);
+    ``addresses`` maps symbol name to byte address in ``memory_words``.
+    """
+    cstat = np.asarray(cstat)
+    bstat = np.asarray(bstat)
+    memory = {}
+    for s in symbols:
+        w = addresses[s.name] // 8
+        vals = [int(v) for v in memory_words[w:w + len(s.words)]]
+        memory[s.name] = vals[0] if len(vals) == 1 else vals
+    registers = []
+    if with_registers:
+        registers = [{f"r{i}": int(v) for i, v in enumerate(row)} for row in np.asarray(regs)]
+    cores = [{name: int(cstat[c, i]) for i, name in enumerate(CORE_STATS)}
+             for c in range(cstat.shape[0])]
+    bus = {name: int(bstat[i]) for i, name in enumerate(BUS_STATS)}
+    totals = {name: sum(c[name] for c in cores) for name in CORE_STATS}
+    totals["ipc"] = round(totals["instructions"] / cycles, 6) if cycles else 0.0
+    totals["bus_utilization"] = round(min(bus["busy_cycles"] / cycles, 1.0), 6) if cycles else 0.0
+    tl = None
+    if timeline is not None:
+        window = config.timeline_window
+        counts = np.asarray(timeline)
+        nwin = max((cycles + window - 1) // window, 1)
+        counts = counts[:nwin]
+        tl = {"window": window, "types": list(TIMELINE_TYPES),
+              "counts": [[int(x) for x in row] for row in counts]}
+    return RunResult(cycles=int(cycles), status=status, memory=memory, registers=registers,
+                     stats={"cores": cores, "bus": bus, "totals": totals}, seed=int(seed),
+                     config=config.to_dict(), timeline=tl)
