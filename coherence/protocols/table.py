@@ -124,6 +124,11 @@ class Protocol:
             if not isinstance(ent, Transition) or ent.next != "I" or ent.supply or ent.writeback:
                 self._err(f"entry (I, {e}) must stay I and do nothing (an invalid line "
                           f"does not answer snoops)")
+        for e in ("Load", "Store"):
+            ent = self.table[("I", e)]
+            if isinstance(ent, Transition) and ent.bus is None:
+                self._err(f"entry (I, {e}) must issue a bus request: an invalid line has no "
+                          f"data to hit on")
         ent = self.table[("I", "Evict")]
         if not isinstance(ent, Impossible):
             self._err("entry (I, Evict) must be Impossible: only valid lines are evicted")

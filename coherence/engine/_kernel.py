@@ -1,0 +1,776 @@
+"""The jitted machine (private).  Semantics: docs/machine.md, line by line.
+
+All state is flat numpy arrays owned by the caller, so a batch can reset and rerun without
+allocating, and nothing here is a Python object (which keeps ``cache=True`` effective).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..config import JIT_OPTIONS
+from ..isa import (F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, OP_ADD, OP_AND, OP_BEQ,
+                   OP_BGE, OP_BLT, OP_BNE, OP_CAS, OP_DELAY, OP_FAA, OP_HALT, OP_JMP, OP_LD,
+                   OP_MFENCE, OP_MOV, OP_OR, OP_ST, OP_SUB, OP_XCHG, OP_XOR)
+from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
+                               C_SHARED, C_SUPPLY, C_WB, EV_EVICT, EV_LOAD, EV_STORE, ST_E,
+                               ST_I, ST_M, ST_O)
+from ..stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_WB, CS_FWD, CS_HITS,
+                     CS_INSTR, CS_LOADS, CS_MISSES, CS_RMWS, CS_STALL, CS_STORES)
+
+jit = njit(**JIT_OPTIONS)
+
+# params[] indices
+(P_CORES, P_SETS, P_WAYS, P_LSHIFT, P_WPL, P_SB, P_ARB, P_HIT, P_BUSLAT, P_MEMLAT, P_C2CLAT,
+ P_WBLAT, P_SKEW, P_JITTER, P_DRAIN, P_MAXCYC, P_WINDOW, P_TSO, P_CHECK, P_DATA, P_TLWIN,
+ P_TRACE) = range(22)
+NPARAMS = 22
+
+# core[] columns
+K_PC, K_READY, K_WAIT, K_HALTED, K_TBLOCK = range(5)
+NK = 5
+W_NONE, W_BUS, W_SBFULL, W_DRAIN = range(4)
+
+# port[] columns; two ports per core: 2c = the core, 2c+1 = the store buffer's drain unit
+Q_PEND, Q_KIND, Q_ADDR = range(3)
+NQ = 3
+KIND_LOAD, KIND_STORE, KIND_RMW = range(3)
+
+# bus[] fields
+B_BUSY, B_UNTIL, B_PORT, B_RR, B_LASTPROG = range(5)
+NB = 5
+
+# err[] fields: kind, cycle, core, address, state, event
+E_KIND, E_CYCLE, E_CORE, E_ADDR, E_STATE, E_EVENT, E_DETAIL = range(7)
+NE = 7
+ERR_NONE, ERR_PROTOCOL, ERR_SWMR, ERR_OWNER, ERR_DATA, ERR_LOADVAL, ERR_ADDRESS, ERR_STUCK = \
+    range(8)
+
+STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_ERROR = range(4)
+
+INF = np.int64(1) << np.int64(62)
+U12 = np.uint64(12)
+U25 = np.uint64(25)
+U27 = np.uint64(27)
+UMUL = np.uint64(0x2545F4914F6CDD1D)
+
+
+@jit
+def _next(rng):
+    x = rng[0]
+    x ^= x >> U12
+    x ^= x << U25
+    x ^= x >> U27
+    rng[0] = x
+    return x * UMUL
+
+
+@jit
+def _rand(rng, n):
+    """Uniform in 0..n (no draw when n == 0)."""
+    if n <= 0:
+        return np.int64(0)
+    return np.int64(_next(rng) % np.uint64(n + 1))
+
+
+@jit
+def _find(tags, cst, c, s, line, ways):
+    for w in range(ways):
+        if cst[c, s, w] != ST_I and tags[c, s, w] == line:
+            return w
+    return -1
+
+
+@jit
+def _stamp(lru, lruc, c, s, w):
+    lruc[c] += 1
+    lru[c, s, w] = lruc[c]
+
+
+@jit
+def _set_err(err, kind, t, c, addr, state, event, detail):
+    err[E_KIND] = kind
+    err[E_CYCLE] = t
+    err[E_CORE] = c
+    err[E_ADDR] = addr
+    err[E_STATE] = state
+    err[E_EVENT] = event
+    err[E_DETAIL] = detail
+
+
+@jit
+def _operand(regs, c, isreg, v):
+    if isreg:
+        return regs[c, v]
+    return v
+
+
+@jit
+def _eff_addr(code, i, regs, c):
+    a = code[i, F_ADDR]
+    ra = code[i, F_RA]
+    if ra >= 0:
+        a += regs[c, ra]
+    return a
+
+
+@jit
+def _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, sb_addr, sb_val,
+             sb_head, bus, err):
+    """The data effect of port p's access on frame (s, w).  Returns False on a check error."""
+    c = p >> 1
+    track = params[P_DATA] != 0
+    off = (addr >> 3) & (params[P_WPL] - 1)
+    word = addr >> 3
+    if p & 1:
+        if track:
+            v = sb_val[c, sb_head[c]]
+            cdata[c, s, w, off] = v
+            golden[word] = v
+        bus[B_LASTPROG] = t
+        return True
+    if params[P_TRACE] != 0:
+        return True
+    i = start[c] + core[c, K_PC]
+    op = code[i, F_OP]
+    rd = code[i, F_RD]
+    if op == OP_LD:
+        v = cdata[c, s, w, off]
+        if params[P_CHECK] != 0 and v != golden[word]:
+            _set_err(err, ERR_LOADVAL, t, c, addr, v, golden[word], 0)
+            return False
+        if rd >= 0:
+            regs[c, rd] = v
+        return True
+    bv = _operand(regs, c, code[i, F_BREG], code[i, F_B])
+    if op == OP_ST:
+        cdata[c, s, w, off] = bv
+        golden[word] = bv
+    else:
+        old = cdata[c, s, w, off]
+        if params[P_CHECK] != 0 and old != golden[word]:
+            _set_err(err, ERR_LOADVAL, t, c, addr, old, golden[word], 0)
+            return False
+        new = old
+        if op == OP_XCHG:
+            new = bv
+        elif op == OP_FAA:
+            new = old + bv
+        elif op == OP_CAS:
+            if old == bv:
+                new = _operand(regs, c, code[i, F_CREG], code[i, F_C])
+        cdata[c, s, w, off] = new
+        golden[word] = new
+        if rd >= 0:
+            regs[c, rd] = old
+    bus[B_LASTPROG] = t
+    return True
+
+
+@jit
+def _release_waiter(c, T, core, cstat, sb_cnt, sbsize):
+    wt = core[c, K_WAIT]
+    if (wt == W_DRAIN and sb_cnt[c] == 0) or (wt == W_SBFULL and sb_cnt[c] < sbsize):
+        cstat[c, CS_STALL] += T - core[c, K_TBLOCK]
+        core[c, K_WAIT] = W_NONE
+        core[c, K_READY] = T + 1
+
+
+@jit
+def _pop_drain(c, T, params, core, cstat, sb_head, sb_cnt, drain_ready, draining, rng):
+    sb_head[c] = (sb_head[c] + 1) % params[P_SB]
+    sb_cnt[c] -= 1
+    draining[c] = 0
+    _release_waiter(c, T, core, cstat, sb_cnt, params[P_SB])
+
+
+@jit
+def _complete(p, T, s, w, addr, params, code, start, core, regs, cdata, golden, cstat, sb_addr,
+              sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng):
+    """Perform port p's access at cycle T and release whoever waited for it."""
+    c = p >> 1
+    if w < 0:
+        # Only a protocol whose transaction leaves the requester's line invalid gets here.
+        _set_err(err, ERR_PROTOCOL, T, c, addr, ST_I, EV_STORE if p & 1 else -1, 1)
+        return False
+    if not _perform(p, T, s, w, addr, params, code, start, core, regs, cdata, golden, sb_addr,
+                    sb_val, sb_head, bus, err):
+        return False
+    if p & 1:
+        _pop_drain(c, T, params, core, cstat, sb_head, sb_cnt, drain_ready, draining, rng)
+        if sb_cnt[c] > 0:
+            drain_ready[c] = T + 1 + _rand(rng, params[P_DRAIN])
+    else:
+        cstat[c, CS_STALL] += T - core[c, K_TBLOCK]
+        core[c, K_WAIT] = W_NONE
+        core[c, K_READY] = T + 1
+        core[c, K_PC] += 1
+        cstat[c, CS_INSTR] += 1
+    return True
+
+
+@jit
+def _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
+    """SWMR, one owner and data values for one line, after a transaction."""
+    ncores = params[P_CORES]
+    ways = params[P_WAYS]
+    wpl = params[P_WPL]
+    writers = 0
+    owners = 0
+    present = 0
+    for c2 in range(ncores):
+        w2 = _find(tags, cst, c2, s, line, ways)
+        if w2 < 0:
+            continue
+        st = cst[c2, s, w2]
+        present += 1
+        if st == ST_M or st == ST_E:
+            writers += 1
+        if st == ST_M or st == ST_O:
+            owners += 1
+        if params[P_DATA] != 0:
+            base = line * wpl
+            for k in range(wpl):
+                if base + k < golden.shape[0] and cdata[c2, s, w2, k] != golden[base + k]:
+                    _set_err(err, ERR_DATA, t, c2, (base + k) << 3, cdata[c2, s, w2, k],
+                             golden[base + k], 0)
+                    return False
+    if writers > 1 or (writers == 1 and present > 1):
+        _set_err(err, ERR_SWMR, t, c, line << params[P_LSHIFT], writers, present, 0)
+        return False
+    if owners > 1:
+        _set_err(err, ERR_OWNER, t, c, line << params[P_LSHIFT], owners, present, 0)
+        return False
+    if owners == 0 and params[P_DATA] != 0:
+        base = line * wpl
+        for k in range(wpl):
+            if base + k < golden.shape[0] and mem[base + k] != golden[base + k]:
+                _set_err(err, ERR_DATA, t, -1, (base + k) << 3, mem[base + k],
+                         golden[base + k], 1)
+                return False
+    return True
+
+
+@jit
+def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, golden, cstat,
+           bstat, bus, err, rng, touched, ntouched):
+    """Re-evaluate and, if the line still needs the bus, run the transaction's snoops and fill.
+
+    Returns -1 on error, 0 when the request turned into a hit, else 1 + 4*bus_action + wb.
+    """
+    c = p >> 1
+    ncores = params[P_CORES]
+    ways = params[P_WAYS]
+    wpl = params[P_WPL]
+    track = params[P_DATA] != 0
+    line = addr >> params[P_LSHIFT]
+    s = line & (params[P_SETS] - 1)
+    w = _find(tags, cst, c, s, line, ways)
+    st = cst[c, s, w] if w >= 0 else ST_I
+    ev = EV_LOAD if kind == KIND_LOAD else EV_STORE
+    if table[st, ev, C_ERR] != 0:
+        _set_err(err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
+        return -1
+    action = table[st, ev, C_BUS]
+    if action == BUS_NONE:
+        cst[c, s, w] = table[st, ev, C_NEXT]
+        _stamp(lru, lruc, c, s, w)
+        return 0
+    bstat[BS_RD + action - 1] += 1
+    shared = False
+    src = -1
+    srcw = -1
+    sev = action + 2  # BusRd/BusRdX/BusUpgr are events 3/4/5
+    for c2 in range(ncores):
+        if c2 == c:
+            continue
+        w2 = _find(tags, cst, c2, s, line, ways)
+        if w2 < 0:
+            continue
+        shared = True
+        st2 = cst[c2, s, w2]
+        if table[st2, sev, C_ERR] != 0:
+            _set_err(err, ERR_PROTOCOL, t, c2, addr, st2, sev, 0)
+            return -1
+        sup = table[st2, sev, C_SUPPLY] != 0
+        if sup and src < 0:
+            src = c2
+            srcw = w2
+            bstat[BS_FLUSH] += 1
+        if table[st2, sev, C_WB] != 0:
+            if track:
+                for k in range(wpl):
+                    mem[line * wpl + k] = cdata[c2, s, w2, k]
+            if not sup:
+                bstat[BS_FLUSH] += 1
+        nst = table[st2, sev, C_NEXT]
+        if nst == ST_I:
+            bstat[BS_INV] += 1
+        cst[c2, s, w2] = nst
+    wb = 0
+    if w < 0:
+        w = -1
+        oldest = INF
+        for w2 in range(ways):
+            if cst[c, s, w2] == ST_I:
+                w = w2
+                break
+            if lru[c, s, w2] < oldest:
+                oldest = lru[c, s, w2]
+                w = w2
+        vst = cst[c, s, w]
+        if vst != ST_I:
+            if table[vst, EV_EVICT, C_ERR] != 0:
+                _set_err(err, ERR_PROTOCOL, t, c, tags[c, s, w] << params[P_LSHIFT], vst,
+                         EV_EVICT, 0)
+                return -1
+            if table[vst, EV_EVICT, C_WB] != 0:
+                wb = 1
+                bstat[BS_WB] += 1
+                if track:
+                    vl = tags[c, s, w]
+                    for k in range(wpl):
+                        mem[vl * wpl + k] = cdata[c, s, w, k]
+            cst[c, s, w] = ST_I
+        tags[c, s, w] = line
+        if touched.shape[0] > 0:
+            # A batch resets only the sets it touched; past the log's end it resets them all.
+            if ntouched[0] < touched.shape[0]:
+                touched[ntouched[0]] = c * params[P_SETS] + s
+            ntouched[0] += 1
+    if action == BUS_RD or action == BUS_RDX:
+        if src >= 0:
+            bstat[BS_C2C] += 1
+        if track:
+            for k in range(wpl):
+                if src >= 0:
+                    cdata[c, s, w, k] = cdata[src, s, srcw, k]
+                else:
+                    cdata[c, s, w, k] = mem[line * wpl + k]
+    if ev == EV_LOAD and shared:
+        cst[c, s, w] = table[st, ev, C_SHARED]
+    else:
+        cst[c, s, w] = table[st, ev, C_NEXT]
+    _stamp(lru, lruc, c, s, w)
+    if action == BUS_UPGR:
+        lat = params[P_BUSLAT]
+    elif src >= 0:
+        lat = params[P_C2CLAT]
+    else:
+        lat = params[P_MEMLAT]
+    if wb:
+        lat += params[P_WBLAT]
+    lat += _rand(rng, params[P_JITTER])
+    bus[B_BUSY] = 1
+    bus[B_UNTIL] = t + lat
+    bus[B_PORT] = p
+    bstat[BS_BUSY] += lat
+    if params[P_CHECK] != 0:
+        if not _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
+            return -1
+    return 1 + 4 * action + wb
+
+
+@jit
+def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port, err):
+    """Look the access up in the cache: True on a hit (state updated), else post a request.
+
+    Returns 1 hit, 0 posted, -1 error.  The caller performs a hit.
+    """
+    c = p >> 1
+    line = addr >> params[P_LSHIFT]
+    s = line & (params[P_SETS] - 1)
+    w = _find(tags, cst, c, s, line, params[P_WAYS])
+    st = cst[c, s, w] if w >= 0 else ST_I
+    ev = EV_LOAD if kind == KIND_LOAD else EV_STORE
+    if table[st, ev, C_ERR] != 0:
+        _set_err(err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
+        return -1
+    if table[st, ev, C_BUS] == BUS_NONE:
+        cstat[c, CS_HITS] += 1
+        cst[c, s, w] = table[st, ev, C_NEXT]
+        _stamp(lru, lruc, c, s, w)
+        return 1
+    cstat[c, CS_MISSES] += 1
+    port[p, Q_PEND] = 1
+    port[p, Q_KIND] = kind
+    port[p, Q_ADDR] = addr
+    return 0
+
+
+@jit
+def _frame_of(addr, c, params, tags, cst):
+    line = addr >> params[P_LSHIFT]
+    s = line & (params[P_SETS] - 1)
+    return s, _find(tags, cst, c, s, line, params[P_WAYS])
+
+
+@jit
+def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst, lru,
+              lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
+              draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched):
+    """Run one program to its end.  Returns (status, cycles, timeline)."""
+    ncores = params[P_CORES]
+    nports = 2 * ncores
+    tso = params[P_TSO] != 0
+    sbsize = params[P_SB]
+    hit = params[P_HIT]
+    trace = params[P_TRACE] != 0
+    maxcyc = params[P_MAXCYC]
+    window = params[P_WINDOW]
+    tlwin = params[P_TLWIN]
+    arb = params[P_ARB]
+    memwords = mem.shape[0]
+    for c in range(ncores):
+        core[c, K_READY] = _rand(rng, params[P_SKEW])
+    bus[B_LASTPROG] = 0
+    t = np.int64(0)
+    while True:
+        # Phase 1: completion of the transaction in flight.
+        if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
+            p = bus[B_PORT]
+            addr = port[p, Q_ADDR]
+            s, w = _frame_of(addr, p >> 1, params, tags, cst)
+            port[p, Q_PEND] = 0
+            bus[B_BUSY] = 0
+            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
+                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+                             bus, err, rng):
+                return STATUS_ERROR, t, timeline
+        # Phase 2: each core's drain unit, then the core itself.
+        for c in range(ncores):
+            if tso and sb_cnt[c] > 0 and draining[c] == 0 and t >= drain_ready[c]:
+                p = 2 * c + 1
+                addr = sb_addr[c, sb_head[c]]
+                r = _attempt(p, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc, cstat,
+                             port, err)
+                if r < 0:
+                    return STATUS_ERROR, t, timeline
+                if r == 1:
+                    s, w = _frame_of(addr, c, params, tags, cst)
+                    _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
+                             sb_addr, sb_val, sb_head, bus, err)
+                    _pop_drain(c, t, params, core, cstat, sb_head, sb_cnt, drain_ready,
+                               draining, rng)
+                    if sb_cnt[c] > 0:
+                        drain_ready[c] = t + hit + _rand(rng, params[P_DRAIN])
+                else:
+                    draining[c] = 1
+            if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
+                continue
+            pc = core[c, K_PC]
+            if pc >= length[c]:
+                core[c, K_HALTED] = 1
+                bus[B_LASTPROG] = t
+                continue
+            if trace:
+                i = start[c] + pc
+                op = OP_ST if twrite[i] != 0 else OP_LD
+                addr = taddr[i]
+            else:
+                i = start[c] + pc
+                op = code[i, F_OP]
+                addr = 0
+                if op == OP_LD or op == OP_ST or op == OP_XCHG or op == OP_CAS or op == OP_FAA:
+                    addr = _eff_addr(code, i, regs, c)
+                    if addr < 0 or (addr & 7) != 0 or (addr >> 3) >= memwords:
+                        _set_err(err, ERR_ADDRESS, t, c, addr, pc, 0, 0)
+                        return STATUS_ERROR, t, timeline
+            if op == OP_LD:
+                cstat[c, CS_LOADS] += 1
+                if tso and sb_cnt[c] > 0:
+                    fwd = False
+                    fv = np.int64(0)
+                    for k in range(sb_cnt[c]):
+                        j = (sb_head[c] + k) % sbsize
+                        if sb_addr[c, j] >> 3 == addr >> 3:
+                            fwd = True
+                            fv = sb_val[c, j]
+                    if fwd:
+                        cstat[c, CS_FWD] += 1
+                        if not trace and code[i, F_RD] >= 0:
+                            regs[c, code[i, F_RD]] = fv
+                        core[c, K_PC] = pc + 1
+                        cstat[c, CS_INSTR] += 1
+                        core[c, K_READY] = t + hit
+                        continue
+                r = _attempt(2 * c, t, KIND_LOAD, addr, params, table, tags, cst, lru, lruc,
+                             cstat, port, err)
+                if r < 0:
+                    return STATUS_ERROR, t, timeline
+                if r == 1:
+                    s, w = _frame_of(addr, c, params, tags, cst)
+                    if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
+                                    cdata, golden, sb_addr, sb_val, sb_head, bus, err):
+                        return STATUS_ERROR, t, timeline
+                    core[c, K_PC] = pc + 1
+                    cstat[c, CS_INSTR] += 1
+                    core[c, K_READY] = t + hit
+                else:
+                    core[c, K_WAIT] = W_BUS
+                    core[c, K_TBLOCK] = t
+            elif op == OP_ST:
+                if tso:
+                    if sb_cnt[c] >= sbsize:
+                        core[c, K_WAIT] = W_SBFULL
+                        core[c, K_TBLOCK] = t
+                        continue
+                    j = (sb_head[c] + sb_cnt[c]) % sbsize
+                    sb_addr[c, j] = addr
+                    sb_val[c, j] = 0 if trace else _operand(regs, c, code[i, F_BREG],
+                                                            code[i, F_B])
+                    if sb_cnt[c] == 0:
+                        drain_ready[c] = t + 1 + _rand(rng, params[P_DRAIN])
+                    sb_cnt[c] += 1
+                    cstat[c, CS_STORES] += 1
+                    core[c, K_PC] = pc + 1
+                    cstat[c, CS_INSTR] += 1
+                    core[c, K_READY] = t + 1
+                    continue
+                cstat[c, CS_STORES] += 1
+                r = _attempt(2 * c, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc,
+                             cstat, port, err)
+                if r < 0:
+                    return STATUS_ERROR, t, timeline
+                if r == 1:
+                    s, w = _frame_of(addr, c, params, tags, cst)
+                    _perform(2 * c, t, s, w, addr, params, code, start, core, regs, cdata,
+                             golden, sb_addr, sb_val, sb_head, bus, err)
+                    core[c, K_PC] = pc + 1
+                    cstat[c, CS_INSTR] += 1
+                    core[c, K_READY] = t + hit
+                else:
+                    core[c, K_WAIT] = W_BUS
+                    core[c, K_TBLOCK] = t
+            elif op == OP_XCHG or op == OP_CAS or op == OP_FAA:
+                if tso and sb_cnt[c] > 0:
+                    core[c, K_WAIT] = W_DRAIN
+                    core[c, K_TBLOCK] = t
+                    continue
+                cstat[c, CS_RMWS] += 1
+                r = _attempt(2 * c, t, KIND_RMW, addr, params, table, tags, cst, lru, lruc,
+                             cstat, port, err)
+                if r < 0:
+                    return STATUS_ERROR, t, timeline
+                if r == 1:
+                    s, w = _frame_of(addr, c, params, tags, cst)
+                    if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
+                                    cdata, golden, sb_addr, sb_val, sb_head, bus, err):
+                        return STATUS_ERROR, t, timeline
+                    core[c, K_PC] = pc + 1
+                    cstat[c, CS_INSTR] += 1
+                    core[c, K_READY] = t + hit
+                else:
+                    core[c, K_WAIT] = W_BUS
+                    core[c, K_TBLOCK] = t
+            elif op == OP_MFENCE:
+                if tso and sb_cnt[c] > 0:
+                    core[c, K_WAIT] = W_DRAIN
+                    core[c, K_TBLOCK] = t
+                    continue
+                core[c, K_PC] = pc + 1
+                cstat[c, CS_INSTR] += 1
+                core[c, K_READY] = t + 1
+            elif op == OP_HALT:
+                core[c, K_HALTED] = 1
+                bus[B_LASTPROG] = t
+            else:
+                npc = pc + 1
+                ready = t + 1
+                rd = code[i, F_RD]
+                bv = _operand(regs, c, code[i, F_BREG], code[i, F_B])
+                if op == OP_MOV:
+                    regs[c, rd] = bv
+                elif op == OP_ADD:
+                    regs[c, rd] = regs[c, code[i, F_RA]] + bv
+                elif op == OP_SUB:
+                    regs[c, rd] = regs[c, code[i, F_RA]] - bv
+                elif op == OP_AND:
+                    regs[c, rd] = regs[c, code[i, F_RA]] & bv
+                elif op == OP_OR:
+                    regs[c, rd] = regs[c, code[i, F_RA]] | bv
+                elif op == OP_XOR:
+                    regs[c, rd] = regs[c, code[i, F_RA]] ^ bv
+                elif op == OP_JMP:
+                    npc = code[i, F_ADDR]
+                elif op == OP_BEQ or op == OP_BNE or op == OP_BLT or op == OP_BGE:
+                    av = regs[c, code[i, F_RA]]
+                    if ((op == OP_BEQ and av == bv) or (op == OP_BNE and av != bv)
+                            or (op == OP_BLT and av < bv) or (op == OP_BGE and av >= bv)):
+                        npc = code[i, F_ADDR]
+                elif op == OP_DELAY:
+                    ready = t + max(bv, 1)
+                core[c, K_PC] = npc
+                cstat[c, CS_INSTR] += 1
+                core[c, K_READY] = ready
+        # Phase 3: arbitration.
+        while bus[B_BUSY] == 0:
+            npend = 0
+            first = -1
+            for q in range(nports):
+                if port[q, Q_PEND] != 0:
+                    npend += 1
+                    if first < 0:
+                        first = q
+            if npend == 0:
+                break
+            if arb == 1:
+                win = first
+            elif arb == 2:
+                k = np.int64(_next(rng) % np.uint64(npend))
+                win = -1
+                for q in range(nports):
+                    if port[q, Q_PEND] != 0:
+                        if k == 0:
+                            win = q
+                            break
+                        k -= 1
+            else:
+                win = -1
+                for k in range(nports):
+                    q = (bus[B_RR] + k) % nports
+                    if port[q, Q_PEND] != 0:
+                        win = q
+                        break
+                bus[B_RR] = (win + 1) % nports
+            kind = port[win, Q_KIND]
+            addr = port[win, Q_ADDR]
+            g = _grant(win, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem,
+                       golden, cstat, bstat, bus, err, rng, touched, ntouched)
+            if g < 0:
+                return STATUS_ERROR, t, timeline
+            if g == 0:
+                port[win, Q_PEND] = 0
+                s, w = _frame_of(addr, win >> 1, params, tags, cst)
+                if not _complete(win, t, s, w, addr, params, code, start, core, regs, cdata,
+                                 golden, cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
+                                 draining, bus, err, rng):
+                    return STATUS_ERROR, t, timeline
+            elif tlwin > 0:
+                widx = t // tlwin
+                if widx >= timeline.shape[0]:
+                    grown = np.zeros((max(2 * timeline.shape[0], widx + 1), 4), np.int64)
+                    grown[:timeline.shape[0]] = timeline
+                    timeline = grown
+                timeline[widx, (g - 1) // 4 - 1] += 1
+                if (g - 1) & 1:
+                    timeline[widx, 3] += 1
+        # Advance to the next cycle at which anything can happen.
+        nxt = INF
+        if bus[B_BUSY] != 0:
+            nxt = bus[B_UNTIL]
+        alldone = bus[B_BUSY] == 0
+        for c in range(ncores):
+            if core[c, K_HALTED] == 0:
+                alldone = False
+                if core[c, K_WAIT] == W_NONE and core[c, K_READY] < nxt:
+                    nxt = core[c, K_READY]
+            if sb_cnt[c] > 0:
+                alldone = False
+                if draining[c] == 0 and drain_ready[c] < nxt:
+                    nxt = drain_ready[c]
+        if nxt == INF:
+            if alldone:
+                return STATUS_HALTED, t + 1, timeline
+            _set_err(err, ERR_STUCK, t, -1, 0, 0, 0, 0)
+            return STATUS_ERROR, t, timeline
+        if nxt <= t:
+            nxt = t + 1
+        lastp = bus[B_LASTPROG]
+        if window > 0 and nxt - lastp > window and lastp + window < maxcyc:
+            return STATUS_NOPROG, lastp + window, timeline
+        if nxt >= maxcyc:
+            return STATUS_MAXCYC, maxcyc, timeline
+        t = nxt
+
+
+@jit
+def _coherent_word(word, params, tags, cst, cdata, mem):
+    """The value of a word as the system sees it: an owner's (M/O) copy, else memory."""
+    line = word // params[P_WPL]
+    s = line & (params[P_SETS] - 1)
+    for c in range(params[P_CORES]):
+        w = _find(tags, cst, c, s, line, params[P_WAYS])
+        if w >= 0 and (cst[c, s, w] == ST_M or cst[c, s, w] == ST_O):
+            return cdata[c, s, w, word % params[P_WPL]]
+    return mem[word]
+
+
+@jit
+def _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port, sb_head,
+           sb_cnt, drain_ready, draining, bus, cstat, bstat, touched, ntouched):
+    sets = params[P_SETS]
+    if ntouched[0] > touched.shape[0]:
+        cst[:] = ST_I
+        tags[:] = -1
+        lru[:] = 0
+    else:
+        for k in range(ntouched[0]):
+            c = touched[k] // sets
+            s = touched[k] % sets
+            for w in range(params[P_WAYS]):
+                cst[c, s, w] = ST_I
+                tags[c, s, w] = -1
+                lru[c, s, w] = 0
+    ntouched[0] = 0
+    mem[:] = init_mem
+    golden[:] = init_mem
+    lruc[:] = 0
+    core[:] = 0
+    regs[:] = 0
+    port[:] = 0
+    sb_head[:] = 0
+    sb_cnt[:] = 0
+    drain_ready[:] = 0
+    draining[:] = 0
+    bus[:] = 0
+    cstat[:] = 0
+    bstat[:] = 0
+
+
+@jit
+def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, lruc,
+           cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+           bus, rng, cstat, bstat, timeline, err, touched, ntouched, iterations, obs_kind,
+           obs_a, obs_b, out, statuses):
+    """Run the program ``iterations`` times from a clean machine; one RNG stream for all.
+
+    ``obs_kind[j]`` 0 = register obs_b of core obs_a, 1 = memory word obs_a; the final values
+    go to ``out[iteration, j]``.  Returns the number of iterations run (fewer on an error).
+    """
+    twrite = np.zeros(0, np.uint8)
+    taddr = np.zeros(0, np.int64)
+    for it in range(iterations):
+        _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port, sb_head,
+               sb_cnt, drain_ready, draining, bus, cstat, bstat, touched, ntouched)
+        status, cycles, timeline = _simulate(params, table, code, start, length, twrite, taddr,
+                                             mem, golden, tags, cst, lru, lruc, cdata, core,
+                                             regs, port, sb_addr, sb_val, sb_head, sb_cnt,
+                                             drain_ready, draining, bus, rng, cstat, bstat,
+                                             timeline, err, touched, ntouched)
+        statuses[it] = status
+        if status == STATUS_ERROR:
+            return it
+        for j in range(obs_kind.shape[0]):
+            if obs_kind[j] == 0:
+                out[it, j] = regs[obs_a[j], obs_b[j]]
+            else:
+                out[it, j] = _coherent_word(obs_a[j], params, tags, cst, cdata, mem)
+    return iterations
+
+
+@jit
+def _coherent_memory(params, tags, cst, cdata, mem):
+    out = mem.copy()
+    wpl = params[P_WPL]
+    for c in range(params[P_CORES]):
+        for s in range(params[P_SETS]):
+            for w in range(params[P_WAYS]):
+                st = cst[c, s, w]
+                if st == ST_M or st == ST_O:
+                    base = tags[c, s, w] * wpl
+                    for k in range(wpl):
+                        if base + k < out.shape[0]:
+                            out[base + k] = cdata[c, s, w, k]
+    return out
