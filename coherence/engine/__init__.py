@@ -75,20 +75,25 @@ class Machine:
         self.rng = np.array([splitmix64(seed)], dtype=np.uint64)
         self.cstat = np.zeros((C, NCORESTATS), dtype=np.int64)
         self.bstat = np.zeros(NBUSSTATS, dtype=np.int64)
-        nwin = 64 if cfg.timeline_window else 0
+        nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
         self.timeline = np.zeros((nwin, 4), dtype=np.int64)
         self.err = np.zeros(K.NE, dtype=np.int64)
         self.touched = np.zeros(touched, dtype=np.int64)
         self.ntouched = np.zeros(1, dtype=np.int64)
 
     def simulate(self, code, start, length, twrite, taddr):
-        status, cycles, self.timeline = K._simulate(
-            self.params, self.table, code, start, length, twrite, taddr, self.mem, self.golden,
-            self.tags, self.cst, self.lru, self.lruc, self.cdata, self.core, self.regs,
-            self.port, self.sb_addr, self.sb_val, self.sb_head, self.sb_cnt, self.drain_ready,
-            self.draining, self.bus, self.rng, self.cstat, self.bstat, self.timeline, self.err,
-            self.touched, self.ntouched)
-        return int(status), int(cycles)
+        while True:
+            status, cycles = K._simulate(
+                self.params, self.table, code, start, length, twrite, taddr, self.mem,
+                self.golden, self.tags, self.cst, self.lru, self.lruc, self.cdata, self.core,
+                self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head, self.sb_cnt,
+                self.drain_ready, self.draining, self.bus, self.rng, self.cstat, self.bstat,
+                self.timeline, self.err, self.touched, self.ntouched)
+            if status != K.STATUS_TLFULL:
+                return int(status), int(cycles)
+            grown = np.zeros((2 * len(self.timeline), 4), dtype=np.int64)
+            grown[:len(self.timeline)] = self.timeline
+            self.timeline = grown
 
     def line_states(self, addr: int) -> str:
         """Each core's state for the line holding ``addr``, e.g. 'core0=M core1=I'."""
@@ -191,7 +196,8 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     status, cycles = m.simulate(linked.code, start, length, empty_w, empty_a)
     if status == K.STATUS_ERROR:
         m.raise_error(_where(program))
-    memory = K._coherent_memory(m.params, m.tags, m.cst, m.cdata, m.mem)
+    memory = np.empty_like(m.mem)
+    K._coherent_memory(m.params, m.tags, m.cst, m.cdata, m.mem, memory)
     return build_result(status=_STATUS[status], cycles=cycles, regs=m.regs,
                         memory_words=memory, addresses=linked.addresses,
                         symbols=program.symbols, cstat=m.cstat, bstat=m.bstat, seed=seed,
@@ -272,13 +278,15 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         else:
             raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
     m = Machine(config, len(linked.memory), True, False, seed, check, touched=4096)
+    m.params[K.P_TLWIN] = 0  # a batch keeps no timeline
     init = linked.memory.copy()
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
     done = K._batch(m.params, m.table, linked.code, start, length, init, m.mem, m.golden,
                     m.tags, m.cst, m.lru, m.lruc, m.cdata, m.core, m.regs, m.port, m.sb_addr,
                     m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus, m.rng,
-                    m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, iterations,
+                    m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched,
+                    np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
                     np.array(kinds, np.int64), np.array(a, np.int64), np.array(b, np.int64),
                     out, statuses)
     if done < iterations:

@@ -19,7 +19,12 @@ from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR
 from ..stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_WB, CS_FWD, CS_HITS,
                      CS_INSTR, CS_LOADS, CS_MISSES, CS_RMWS, CS_STALL, CS_STORES)
 
-jit = njit(**JIT_OPTIONS)
+# No kernel allocates (the caller owns every array), so numba's runtime is off: without it a
+# call that passes arrays costs no reference-count traffic, which otherwise dominated the time
+# per cycle.  The kernels are resumable (the clock lives in bus[B_T]) so that the caller can
+# grow the timeline when it fills.
+jit = njit(_nrt=False, **JIT_OPTIONS)
+jit_inline = njit(_nrt=False, inline="always", **JIT_OPTIONS)
 
 # params[] indices
 (P_CORES, P_SETS, P_WAYS, P_LSHIFT, P_WPL, P_SB, P_ARB, P_HIT, P_BUSLAT, P_MEMLAT, P_C2CLAT,
@@ -38,8 +43,8 @@ NQ = 3
 KIND_LOAD, KIND_STORE, KIND_RMW = range(3)
 
 # bus[] fields
-B_BUSY, B_UNTIL, B_PORT, B_RR, B_LASTPROG = range(5)
-NB = 5
+B_BUSY, B_UNTIL, B_PORT, B_RR, B_LASTPROG, B_T, B_STARTED = range(7)
+NB = 7
 
 # err[] fields: kind, cycle, core, address, state, event
 E_KIND, E_CYCLE, E_CORE, E_ADDR, E_STATE, E_EVENT, E_DETAIL = range(7)
@@ -47,7 +52,7 @@ NE = 7
 ERR_NONE, ERR_PROTOCOL, ERR_SWMR, ERR_OWNER, ERR_DATA, ERR_LOADVAL, ERR_ADDRESS, ERR_STUCK = \
     range(8)
 
-STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_ERROR = range(4)
+STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_ERROR, STATUS_TLFULL = range(5)
 
 INF = np.int64(1) << np.int64(62)
 U12 = np.uint64(12)
@@ -56,7 +61,7 @@ U27 = np.uint64(27)
 UMUL = np.uint64(0x2545F4914F6CDD1D)
 
 
-@jit
+@jit_inline
 def _next(rng):
     x = rng[0]
     x ^= x >> U12
@@ -66,7 +71,7 @@ def _next(rng):
     return x * UMUL
 
 
-@jit
+@jit_inline
 def _rand(rng, n):
     """Uniform in 0..n (no draw when n == 0)."""
     if n <= 0:
@@ -74,7 +79,7 @@ def _rand(rng, n):
     return np.int64(_next(rng) % np.uint64(n + 1))
 
 
-@jit
+@jit_inline
 def _find(tags, cst, c, s, line, ways):
     for w in range(ways):
         if cst[c, s, w] != ST_I and tags[c, s, w] == line:
@@ -82,7 +87,7 @@ def _find(tags, cst, c, s, line, ways):
     return -1
 
 
-@jit
+@jit_inline
 def _stamp(lru, lruc, c, s, w):
     lruc[c] += 1
     lru[c, s, w] = lruc[c]
@@ -99,14 +104,14 @@ def _set_err(err, kind, t, c, addr, state, event, detail):
     err[E_DETAIL] = detail
 
 
-@jit
+@jit_inline
 def _operand(regs, c, isreg, v):
     if isreg:
         return regs[c, v]
     return v
 
 
-@jit
+@jit_inline
 def _eff_addr(code, i, regs, c):
     a = code[i, F_ADDR]
     ra = code[i, F_RA]
@@ -115,7 +120,7 @@ def _eff_addr(code, i, regs, c):
     return a
 
 
-@jit
+@jit_inline
 def _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, sb_addr, sb_val,
              sb_head, bus, err):
     """The data effect of port p's access on frame (s, w).  Returns False on a check error."""
@@ -131,6 +136,7 @@ def _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, s
         bus[B_LASTPROG] = t
         return True
     if params[P_TRACE] != 0:
+        bus[B_LASTPROG] = t  # a trace always moves forward: every access is progress
         return True
     i = start[c] + core[c, K_PC]
     op = code[i, F_OP]
@@ -372,7 +378,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
     return 1 + 4 * action + wb
 
 
-@jit
+@jit_inline
 def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port, err):
     """Look the access up in the cache: True on a hit (state updated), else post a request.
 
@@ -399,7 +405,7 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
     return 0
 
 
-@jit
+@jit_inline
 def _frame_of(addr, c, params, tags, cst):
     line = addr >> params[P_LSHIFT]
     s = line & (params[P_SETS] - 1)
@@ -410,7 +416,7 @@ def _frame_of(addr, c, params, tags, cst):
 def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst, lru,
               lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
               draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched):
-    """Run one program to its end.  Returns (status, cycles, timeline)."""
+    """Run one program to its end (or until the timeline is full).  Returns (status, cycles)."""
     ncores = params[P_CORES]
     nports = 2 * ncores
     tso = params[P_TSO] != 0
@@ -422,13 +428,28 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
     tlwin = params[P_TLWIN]
     arb = params[P_ARB]
     memwords = mem.shape[0]
-    for c in range(ncores):
-        core[c, K_READY] = _rand(rng, params[P_SKEW])
-    bus[B_LASTPROG] = 0
-    t = np.int64(0)
+    lshift = params[P_LSHIFT]
+    smask = params[P_SETS] - 1
+    ways = params[P_WAYS]
+    wplmask = params[P_WPL] - 1
+    check = params[P_CHECK] != 0
+    if bus[B_STARTED] == 0:
+        bus[B_STARTED] = 1
+        for c in range(ncores):
+            core[c, K_READY] = _rand(rng, params[P_SKEW])
+        bus[B_LASTPROG] = 0
+        bus[B_T] = 0
+    t = bus[B_T]
     while True:
+        if tlwin > 0 and t // tlwin >= timeline.shape[0]:
+            bus[B_T] = t
+            return STATUS_TLFULL, t
+        # Requests wait only while the bus is busy, so arbitration has work only in a cycle in
+        # which the bus came free or a request was posted.
+        arbitrate = False
         # Phase 1: completion of the transaction in flight.
         if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
+            arbitrate = True
             p = bus[B_PORT]
             addr = port[p, Q_ADDR]
             s, w = _frame_of(addr, p >> 1, params, tags, cst)
@@ -437,7 +458,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
                              cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
                              bus, err, rng):
-                return STATUS_ERROR, t, timeline
+                return STATUS_ERROR, t
         # Phase 2: each core's drain unit, then the core itself.
         for c in range(ncores):
             if tso and sb_cnt[c] > 0 and draining[c] == 0 and t >= drain_ready[c]:
@@ -446,7 +467,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 r = _attempt(p, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc, cstat,
                              port, err)
                 if r < 0:
-                    return STATUS_ERROR, t, timeline
+                    return STATUS_ERROR, t
                 if r == 1:
                     s, w = _frame_of(addr, c, params, tags, cst)
                     _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
@@ -456,6 +477,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     if sb_cnt[c] > 0:
                         drain_ready[c] = t + hit + _rand(rng, params[P_DRAIN])
                 else:
+                    arbitrate = True
                     draining[c] = 1
             if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
                 continue
@@ -476,7 +498,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     addr = _eff_addr(code, i, regs, c)
                     if addr < 0 or (addr & 7) != 0 or (addr >> 3) >= memwords:
                         _set_err(err, ERR_ADDRESS, t, c, addr, pc, 0, 0)
-                        return STATUS_ERROR, t, timeline
+                        return STATUS_ERROR, t
             if op == OP_LD:
                 cstat[c, CS_LOADS] += 1
                 if tso and sb_cnt[c] > 0:
@@ -495,19 +517,47 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                         cstat[c, CS_INSTR] += 1
                         core[c, K_READY] = t + hit
                         continue
+                # Fast path, written out here: a hit touches only this core's arrays.
+                line = addr >> lshift
+                s = line & smask
+                w = -1
+                for ww in range(ways):
+                    if cst[c, s, ww] != ST_I and tags[c, s, ww] == line:
+                        w = ww
+                        break
+                st = cst[c, s, w] if w >= 0 else ST_I
+                if table[st, EV_LOAD, C_ERR] == 0 and table[st, EV_LOAD, C_BUS] == BUS_NONE:
+                    cstat[c, CS_HITS] += 1
+                    cst[c, s, w] = table[st, EV_LOAD, C_NEXT]
+                    lruc[c] += 1
+                    lru[c, s, w] = lruc[c]
+                    if trace:
+                        bus[B_LASTPROG] = t
+                    else:
+                        v = cdata[c, s, w, (addr >> 3) & wplmask]
+                        if check and v != golden[addr >> 3]:
+                            _set_err(err, ERR_LOADVAL, t, c, addr, v, golden[addr >> 3], 0)
+                            return STATUS_ERROR, t
+                        if code[i, F_RD] >= 0:
+                            regs[c, code[i, F_RD]] = v
+                    core[c, K_PC] = pc + 1
+                    cstat[c, CS_INSTR] += 1
+                    core[c, K_READY] = t + hit
+                    continue
                 r = _attempt(2 * c, t, KIND_LOAD, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err)
                 if r < 0:
-                    return STATUS_ERROR, t, timeline
+                    return STATUS_ERROR, t
                 if r == 1:
                     s, w = _frame_of(addr, c, params, tags, cst)
                     if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
                                     cdata, golden, sb_addr, sb_val, sb_head, bus, err):
-                        return STATUS_ERROR, t, timeline
+                        return STATUS_ERROR, t
                     core[c, K_PC] = pc + 1
                     cstat[c, CS_INSTR] += 1
                     core[c, K_READY] = t + hit
                 else:
+                    arbitrate = True
                     core[c, K_WAIT] = W_BUS
                     core[c, K_TBLOCK] = t
             elif op == OP_ST:
@@ -529,10 +579,34 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     core[c, K_READY] = t + 1
                     continue
                 cstat[c, CS_STORES] += 1
+                line = addr >> lshift
+                s = line & smask
+                w = -1
+                for ww in range(ways):
+                    if cst[c, s, ww] != ST_I and tags[c, s, ww] == line:
+                        w = ww
+                        break
+                st = cst[c, s, w] if w >= 0 else ST_I
+                if table[st, EV_STORE, C_ERR] == 0 and table[st, EV_STORE, C_BUS] == BUS_NONE:
+                    cstat[c, CS_HITS] += 1
+                    cst[c, s, w] = table[st, EV_STORE, C_NEXT]
+                    lruc[c] += 1
+                    lru[c, s, w] = lruc[c]
+                    bus[B_LASTPROG] = t
+                    if not trace:
+                        bv = code[i, F_B]
+                        if code[i, F_BREG] != 0:
+                            bv = regs[c, bv]
+                        cdata[c, s, w, (addr >> 3) & wplmask] = bv
+                        golden[addr >> 3] = bv
+                    core[c, K_PC] = pc + 1
+                    cstat[c, CS_INSTR] += 1
+                    core[c, K_READY] = t + hit
+                    continue
                 r = _attempt(2 * c, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err)
                 if r < 0:
-                    return STATUS_ERROR, t, timeline
+                    return STATUS_ERROR, t
                 if r == 1:
                     s, w = _frame_of(addr, c, params, tags, cst)
                     _perform(2 * c, t, s, w, addr, params, code, start, core, regs, cdata,
@@ -541,6 +615,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     cstat[c, CS_INSTR] += 1
                     core[c, K_READY] = t + hit
                 else:
+                    arbitrate = True
                     core[c, K_WAIT] = W_BUS
                     core[c, K_TBLOCK] = t
             elif op == OP_XCHG or op == OP_CAS or op == OP_FAA:
@@ -552,16 +627,17 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 r = _attempt(2 * c, t, KIND_RMW, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err)
                 if r < 0:
-                    return STATUS_ERROR, t, timeline
+                    return STATUS_ERROR, t
                 if r == 1:
                     s, w = _frame_of(addr, c, params, tags, cst)
                     if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
                                     cdata, golden, sb_addr, sb_val, sb_head, bus, err):
-                        return STATUS_ERROR, t, timeline
+                        return STATUS_ERROR, t
                     core[c, K_PC] = pc + 1
                     cstat[c, CS_INSTR] += 1
                     core[c, K_READY] = t + hit
                 else:
+                    arbitrate = True
                     core[c, K_WAIT] = W_BUS
                     core[c, K_TBLOCK] = t
             elif op == OP_MFENCE:
@@ -605,7 +681,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 cstat[c, CS_INSTR] += 1
                 core[c, K_READY] = ready
         # Phase 3: arbitration.
-        while bus[B_BUSY] == 0:
+        while arbitrate and bus[B_BUSY] == 0:
             npend = 0
             first = -1
             for q in range(nports):
@@ -639,20 +715,16 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             g = _grant(win, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem,
                        golden, cstat, bstat, bus, err, rng, touched, ntouched)
             if g < 0:
-                return STATUS_ERROR, t, timeline
+                return STATUS_ERROR, t
             if g == 0:
                 port[win, Q_PEND] = 0
                 s, w = _frame_of(addr, win >> 1, params, tags, cst)
                 if not _complete(win, t, s, w, addr, params, code, start, core, regs, cdata,
                                  golden, cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
                                  draining, bus, err, rng):
-                    return STATUS_ERROR, t, timeline
+                    return STATUS_ERROR, t
             elif tlwin > 0:
                 widx = t // tlwin
-                if widx >= timeline.shape[0]:
-                    grown = np.zeros((max(2 * timeline.shape[0], widx + 1), 4), np.int64)
-                    grown[:timeline.shape[0]] = timeline
-                    timeline = grown
                 timeline[widx, (g - 1) // 4 - 1] += 1
                 if (g - 1) & 1:
                     timeline[widx, 3] += 1
@@ -670,18 +742,20 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 alldone = False
                 if draining[c] == 0 and drain_ready[c] < nxt:
                     nxt = drain_ready[c]
+            if nxt <= t + 1:
+                break  # nothing can be sooner; alldone is already False
         if nxt == INF:
             if alldone:
-                return STATUS_HALTED, t + 1, timeline
+                return STATUS_HALTED, t + 1
             _set_err(err, ERR_STUCK, t, -1, 0, 0, 0, 0)
-            return STATUS_ERROR, t, timeline
+            return STATUS_ERROR, t
         if nxt <= t:
             nxt = t + 1
         lastp = bus[B_LASTPROG]
         if window > 0 and nxt - lastp > window and lastp + window < maxcyc:
-            return STATUS_NOPROG, lastp + window, timeline
+            return STATUS_NOPROG, lastp + window
         if nxt >= maxcyc:
-            return STATUS_MAXCYC, maxcyc, timeline
+            return STATUS_MAXCYC, maxcyc
         t = nxt
 
 
@@ -714,8 +788,9 @@ def _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port
                 tags[c, s, w] = -1
                 lru[c, s, w] = 0
     ntouched[0] = 0
-    mem[:] = init_mem
-    golden[:] = init_mem
+    for k in range(init_mem.shape[0]):
+        mem[k] = init_mem[k]
+        golden[k] = init_mem[k]
     lruc[:] = 0
     core[:] = 0
     regs[:] = 0
@@ -732,19 +807,17 @@ def _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port
 @jit
 def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, lruc,
            cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
-           bus, rng, cstat, bstat, timeline, err, touched, ntouched, iterations, obs_kind,
-           obs_a, obs_b, out, statuses):
+           bus, rng, cstat, bstat, timeline, err, touched, ntouched, twrite, taddr, iterations,
+           obs_kind, obs_a, obs_b, out, statuses):
     """Run the program ``iterations`` times from a clean machine; one RNG stream for all.
 
     ``obs_kind[j]`` 0 = register obs_b of core obs_a, 1 = memory word obs_a; the final values
     go to ``out[iteration, j]``.  Returns the number of iterations run (fewer on an error).
     """
-    twrite = np.zeros(0, np.uint8)
-    taddr = np.zeros(0, np.int64)
     for it in range(iterations):
         _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port, sb_head,
                sb_cnt, drain_ready, draining, bus, cstat, bstat, touched, ntouched)
-        status, cycles, timeline = _simulate(params, table, code, start, length, twrite, taddr,
+        status, cycles = _simulate(params, table, code, start, length, twrite, taddr,
                                              mem, golden, tags, cst, lru, lruc, cdata, core,
                                              regs, port, sb_addr, sb_val, sb_head, sb_cnt,
                                              drain_ready, draining, bus, rng, cstat, bstat,
@@ -761,8 +834,9 @@ def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst,
 
 
 @jit
-def _coherent_memory(params, tags, cst, cdata, mem):
-    out = mem.copy()
+def _coherent_memory(params, tags, cst, cdata, mem, out):
+    for k in range(mem.shape[0]):
+        out[k] = mem[k]
     wpl = params[P_WPL]
     for c in range(params[P_CORES]):
         for s in range(params[P_SETS]):
@@ -773,4 +847,3 @@ def _coherent_memory(params, tags, cst, cdata, mem):
                     for k in range(wpl):
                         if base + k < out.shape[0]:
                             out[base + k] = cdata[c, s, w, k]
-    return out

@@ -1,0 +1,123 @@
+"""The core subcommands: ``coherence run`` and ``coherence protocol``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .errors import CoherenceError
+
+
+def add_subparsers(sub) -> None:
+    p = sub.add_parser("run", help="run an assembly program on the emulated machine",
+                       description="Run an assembly program (docs/asm.md) and print a summary.")
+    p.add_argument("file", help="assembly source (.s)")
+    add_machine_options(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
+    p.add_argument("--check", action="store_true",
+                   help="check the coherence invariants after every bus transaction")
+    p.add_argument("--timeline", type=int, default=0, metavar="W",
+                   help="record bus transactions per window of W cycles")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", metavar="OUT.png", help="write a traffic plot of the run")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("protocol", help="show the coherence protocols' transition tables")
+    psub = p.add_subparsers(dest="action", required=True)
+    s = psub.add_parser("show", help="print a protocol's table as Markdown")
+    s.add_argument("name", help="msi, mesi or moesi")
+    s.set_defaults(func=cmd_protocol_show)
+    s = psub.add_parser("list", help="list the built-in protocols")
+    s.set_defaults(func=cmd_protocol_list)
+
+
+def add_machine_options(p, cores_default=None) -> None:
+    """Options describing the machine, shared by every subcommand that runs the emulator."""
+    p.add_argument("--cores", type=int, default=cores_default,
+                   help="number of cores (default: as many as the program uses)")
+    p.add_argument("--protocol", default="mesi", help="msi, mesi or moesi (default mesi)")
+    p.add_argument("--model", default="sc", help="sc or tso (default sc)")
+    p.add_argument("--arbitration", default="round-robin",
+                   help="round-robin, fixed or random (default round-robin)")
+    p.add_argument("--l1-size", type=int, default=32768, help="L1 bytes (default 32768)")
+    p.add_argument("--l1-ways", type=int, default=8, help="L1 associativity (default 8)")
+    p.add_argument("--line-size", type=int, default=64, help="line bytes (default 64)")
+    p.add_argument("--store-buffer", type=int, default=8, help="TSO store-buffer entries")
+    p.add_argument("--max-cycles", type=int, default=50_000_000, help="watchdog limit")
+
+
+def config_from_args(args, cores: int, **extra):
+    from .config import SystemConfig
+    return SystemConfig(cores=cores, protocol=args.protocol, model=args.model,
+                        arbitration=args.arbitration, l1_size=args.l1_size,
+                        l1_ways=args.l1_ways, line_size=args.line_size,
+                        store_buffer=args.store_buffer, max_cycles=args.max_cycles, **extra)
+
+
+def cmd_run(args) -> int:
+    from . import load_program, run
+    program = load_program(args.file, cores=args.cores)
+    cores = args.cores if args.cores is not None else max(program.cores, 1)
+    # A plot needs the traffic timeline; 100-cycle windows are rebinned by the plot.
+    window = args.timeline or (100 if args.plot else 0)
+    config = config_from_args(args, cores, timeline_window=window)
+    result = run(program, config, seed=args.seed, check=args.check)
+    if args.plot:
+        from . import plot
+        plot.save_run_figure(result, args.plot, program=program, seed=args.seed)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2)
+        print()
+    else:
+        print(format_summary(result, args.file))
+    return 0
+
+
+def format_summary(result, source: str = "") -> str:
+    """A readable report: machine, status, a per-core table, the bus table, final memory."""
+    cfg = result.config
+    lines = [f"{source}: {cfg['cores']} cores, {cfg['protocol'].upper()}, {cfg['model'].upper()}"
+             f", L1 {cfg['l1_size'] // 1024} KiB {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
+             f" seed {result.seed}",
+             f"status: {result.status} after {result.cycles:,} cycles", ""]
+    cols = ("instructions", "loads", "stores", "rmws", "hits", "misses", "stall_cycles",
+            "forwards")
+    head = ["core"] + [c.replace("_cycles", "") for c in cols] + ["miss%"]
+    rows = []
+    for i, cs in enumerate(result.stats["cores"]):
+        acc = cs["hits"] + cs["misses"]
+        rows.append([str(i)] + [f"{cs[c]:,}" for c in cols]
+                    + [f"{100 * cs['misses'] / acc:.1f}" if acc else "-"])
+    tot = result.stats["totals"]
+    acc = tot["hits"] + tot["misses"]
+    rows.append(["all"] + [f"{tot[c]:,}" for c in cols]
+                + [f"{100 * tot['misses'] / acc:.1f}" if acc else "-"])
+    lines += _table(head, rows)
+    lines.append("")
+    bus = result.stats["bus"]
+    lines += _table(list(bus), [[f"{v:,}" for v in bus.values()]])
+    lines.append(f"\nIPC {tot['ipc']:.3f}, bus utilization {100 * tot['bus_utilization']:.1f}%")
+    if result.memory:
+        mem = ", ".join(f"{k}={v}" for k, v in result.memory.items())
+        lines.append(f"memory: {mem}")
+    return "\n".join(lines)
+
+
+def _table(head, rows):
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    fmt = "  ".join("{:>%d}" % w for w in widths)
+    return [fmt.format(*head), fmt.format(*("-" * w for w in widths))] + \
+        [fmt.format(*r) for r in rows]
+
+
+def cmd_protocol_show(args) -> int:
+    from .protocols import get_protocol
+    print(get_protocol(args.name).to_markdown())
+    return 0
+
+
+def cmd_protocol_list(args) -> int:
+    from .protocols import PROTOCOLS
+    for name, p in PROTOCOLS.items():
+        print(f"{name:6s} {''.join(p.states):6s} {p.description}")
+    return 0
