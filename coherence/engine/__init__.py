@@ -221,6 +221,9 @@ def _trace_arrays(writes, addrs, config):
         if len(a) and not np.issubdtype(a.dtype, np.integer):
             raise CoherenceError(f"run_trace: core {c}: addresses must be integers, got "
                                  f"{a.dtype}")
+        if len(a) and a.min() < 0:
+            raise CoherenceError(f"run_trace: core {c}: negative address {int(a.min())} at "
+                                 f"index {int(a.argmin())}, expected byte addresses >= 0")
         ws.append(w.astype(np.uint8, copy=False))
         as_.append(a.astype(np.int64, copy=False))
     length = np.zeros(config.cores, dtype=np.int64)

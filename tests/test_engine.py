@@ -1,0 +1,287 @@
+"""The engine: semantics on hand-checked programs, invariants, watchdog, determinism."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import coherence
+from coherence import (CoherenceError, InvariantViolation, Impossible, Protocol, ProtocolError,
+                       SystemConfig, T, assemble, run, run_batch, run_trace)
+from coherence.protocols import MESI, MOESI
+from coherence.testing import configs, programs
+
+from conftest import ROOT
+
+SB = """
+.data
+x: 0
+y: 0
+.core 0
+  st [x], 1
+  ld r1, [y]
+.core 1
+  st [y], 1
+  ld r1, [x]
+"""
+
+
+def example(name, cores=None):
+    return coherence.load_program(f"{ROOT}/examples/{name}", cores=cores)
+
+
+@pytest.mark.parametrize("protocol", ["msi", "mesi", "moesi"])
+@pytest.mark.parametrize("model", ["sc", "tso"])
+def test_examples_compute_the_right_answer(protocol, model):
+    cfg = dict(protocol=protocol, model=model)
+    r = run(example("spinlock_ttas.s", cores=4), SystemConfig(cores=4, **cfg), check=True)
+    assert r.status == "halted" and r.memory == {"lock": 0, "counter": 400}
+    r = run(example("producer_consumer.s"), SystemConfig(cores=2, **cfg), check=True)
+    assert r.memory["sum"] == 5050
+    for name in ("false_sharing.s", "padded_counters.s"):
+        r = run(example(name), SystemConfig(cores=4, **cfg), check=True)
+        assert r.memory == {"c0": 1000, "c1": 1000, "c2": 1000, "c3": 1000}
+
+
+def test_false_sharing_costs_bus_traffic():
+    cfg = SystemConfig(cores=4, protocol="mesi")
+    shared = run(example("false_sharing.s"), cfg)
+    padded = run(example("padded_counters.s"), cfg)
+    assert padded.stats["totals"]["misses"] == 4  # one cold miss per core, then all hits
+    assert shared.stats["totals"]["misses"] > 100 * padded.stats["totals"]["misses"]
+    assert shared.cycles > 5 * padded.cycles
+
+
+def test_single_load_miss_timing_and_mesi_exclusive():
+    p = assemble(".data\nx: 5\n.core 0\n ld r1, [x]\n st [x], 7\n")
+    cfg = SystemConfig(cores=1, protocol="mesi", mem_latency=40)
+    r = run(p, cfg, check=True)
+    # ld issues at 0 and misses; BusRd granted at 0 completes at 40; the core resumes at 41,
+    # its store hits in E (silent E->M), and the core runs past its end at 42.
+    assert r.registers[0]["r1"] == 5 and r.memory["x"] == 7
+    assert r.cycles == 43
+    assert r.stats["bus"]["BusRd"] == 1 and r.stats["bus"]["BusRdX"] == 0
+    assert r.stats["bus"]["BusUpgr"] == 0
+    msi = run(p, cfg.replace(protocol="msi"), check=True)
+    assert msi.stats["bus"]["BusUpgr"] == 1
+
+
+def test_moesi_owner_supplies_without_writeback():
+    p = assemble(""".data
+x: 0
+.core 0
+  st [x], 3
+.core 1
+  delay 100
+  ld r1, [x]
+""")
+    for proto, flush_to_mem in (("moesi", False), ("mesi", True)):
+        r = run(p, SystemConfig(cores=2, protocol=proto), check=True)
+        assert r.registers[1]["r1"] == 3
+        assert r.stats["bus"]["c2c_transfers"] == 1
+        assert r.memory["x"] == 3
+
+
+def test_eviction_writes_back_dirty_lines():
+    p = assemble(""".data
+a: 0
+b: 0
+c: 0
+.core 0
+  st [a], 1
+  st [b], 2
+  st [c], 3
+  ld r1, [a]
+""")
+    cfg = SystemConfig(cores=1, protocol="mesi", line_size=8, l1_ways=2, l1_size=16)
+    r = run(p, cfg, check=True)
+    assert r.stats["bus"]["WriteBack"] >= 1
+    assert r.registers[0]["r1"] == 1 and r.memory == {"a": 1, "b": 2, "c": 3}
+
+
+def test_tso_store_buffer_forwarding_and_sb_relaxation():
+    p = assemble(SB)
+    seen = {"sc": set(), "tso": set()}
+    for model in seen:
+        cfg = SystemConfig(cores=2, model=model, start_skew=30, drain_delay=60, jitter=10,
+                           arbitration="random")
+        for seed in range(150):
+            r = run(p, cfg, seed=seed, check=True)
+            seen[model].add((r.registers[0]["r1"], r.registers[1]["r1"]))
+    assert (0, 0) not in seen["sc"]
+    assert (0, 0) in seen["tso"]
+    fwd = assemble(".data\nx: 0\n.core 0\n st [x], 4\n ld r1, [x]\n")
+    r = run(fwd, SystemConfig(cores=1, model="tso"))
+    assert r.registers[0]["r1"] == 4 and r.stats["cores"][0]["forwards"] == 1
+
+
+def test_mfence_and_rmw_drain_the_store_buffer():
+    p = assemble(SB.replace("st [x], 1\n", "st [x], 1\n  mfence\n")
+                 .replace("st [y], 1\n", "st [y], 1\n  mfence\n"))
+    q = assemble(SB.replace("st [x], 1", "xchg r5, [x], 1").replace("st [y], 1",
+                                                                      "xchg r5, [y], 1"))
+    cfg = SystemConfig(cores=2, model="tso", start_skew=30, drain_delay=60,
+                       arbitration="random")
+    for prog in (p, q):
+        for seed in range(100):
+            r = run(prog, cfg, seed=seed, check=True)
+            assert (r.registers[0]["r1"], r.registers[1]["r1"]) != (0, 0)
+
+
+def test_same_seed_same_result_bit_for_bit():
+    p = example("spinlock_ttas.s", cores=4)
+    cfg = SystemConfig(cores=4, model="tso", arbitration="random", jitter=5, start_skew=20,
+                       drain_delay=5, timeline_window=100)
+    a, b = run(p, cfg, seed=7), run(p, cfg, seed=7)
+    assert a.to_dict() == b.to_dict()
+    c = run(p, cfg, seed=8)
+    assert c.to_dict() != a.to_dict()
+
+
+def test_watchdog_statuses():
+    spin = assemble(".data\nx: 0\n.core 0\nloop: ld r1, [x]\n  beq r1, 0, loop\n")
+    r = run(spin, SystemConfig(cores=1, max_cycles=10_000, progress_window=0))
+    assert r.status == "max_cycles" and r.cycles == 10_000
+    r = run(spin, SystemConfig(cores=1, max_cycles=10_000_000, progress_window=5_000))
+    assert r.status == "no_progress" and r.cycles == 5_000
+
+
+def test_timeline_counts_every_transaction():
+    p = example("false_sharing.s")
+    r = run(p, SystemConfig(cores=4, timeline_window=50))
+    counts = np.array(r.timeline["counts"])
+    bus = r.stats["bus"]
+    assert counts[:, 0].sum() == bus["BusRd"] and counts[:, 1].sum() == bus["BusRdX"]
+    assert counts[:, 2].sum() == bus["BusUpgr"] and counts[:, 3].sum() == bus["WriteBack"]
+    assert len(counts) == -(-r.cycles // 50)
+    # a long run outgrows the initial timeline and is grown transparently
+    long = run(example("spinlock_ttas.s", cores=4), SystemConfig(cores=4, timeline_window=1))
+    assert np.array(long.timeline["counts"]).sum() == sum(
+        long.stats["bus"][k] for k in ("BusRd", "BusRdX", "BusUpgr", "WriteBack"))
+
+
+def broken_mesi():
+    """MESI whose snooped BusRdX leaves a Shared copy valid."""
+    table = dict(MESI.table)
+    table[("S", "BusRdX")] = T("S")
+    return Protocol("mesi-broken", MESI.states, table)
+
+
+def test_check_mode_catches_a_broken_protocol():
+    p = assemble(""".data
+x: 0
+.core 0
+  ld r1, [x]
+  delay 200
+  ld r2, [x]
+.core 1
+  ld r1, [x]
+.core 2
+  delay 150
+  st [x], 1
+""")
+    r = run(p, SystemConfig(cores=3), check=True)
+    assert r.registers[0]["r2"] == 1
+    with pytest.raises(InvariantViolation, match=r"cycle \d+.*core.*core0=S core1=S core2=M"):
+        run(p, SystemConfig(cores=3, protocol=broken_mesi()), check=True)
+    # without the check the broken protocol silently returns a stale value
+    stale = run(p, SystemConfig(cores=3, protocol=broken_mesi()))
+    assert stale.registers[0]["r2"] == 0
+
+
+def test_impossible_entries_raise_protocol_error():
+    table = dict(MOESI.table)
+    table[("O", "BusRd")] = Impossible("test: owner must not be read")
+    proto = Protocol("moesi-strict", MOESI.states, table)
+    p = assemble(""".data
+x: 0
+.core 0
+  st [x], 1
+.core 1
+  delay 60
+  ld r1, [x]
+.core 2
+  delay 200
+  ld r1, [x]
+""")
+    with pytest.raises(ProtocolError, match=r"\(O, BusRd\).*owner must not be read"):
+        run(p, SystemConfig(cores=3, protocol=proto))
+
+
+def test_protocol_tables_are_complete_and_validated():
+    with pytest.raises(CoherenceError, match=r"no entry for \(S, BusUpgr\)"):
+        table = dict(MESI.table)
+        del table[("S", "BusUpgr")]
+        Protocol("bad", MESI.states, table)
+    with pytest.raises(CoherenceError, match="not a state of this protocol"):
+        table = dict(coherence.MSI.table)
+        table[("S", "Load")] = T("E")
+        Protocol("bad", "ISM", table)
+    assert "| O |" in MOESI.to_markdown()
+
+
+@pytest.mark.parametrize("bad, msg", [
+    (dict(cores=0), "cores must be in 1..64"),
+    (dict(cores=65), "cores must be in 1..64"),
+    (dict(line_size=48), "line_size must be a power of two"),
+    (dict(l1_size=1000), "l1_size must be a power of two"),
+    (dict(l1_ways=3), "l1_ways must be a power of two"),
+    (dict(model="pso"), "model must be one of sc, tso"),
+    (dict(protocol="mosi"), "unknown protocol 'mosi'"),
+    (dict(arbitration="lottery"), "arbitration must be one of"),
+    (dict(mem_latency=0), "mem_latency must be at least 1"),
+])
+def test_config_validation(bad, msg):
+    with pytest.raises(CoherenceError, match=msg):
+        SystemConfig(**bad)
+
+
+def test_program_needs_enough_cores():
+    with pytest.raises(CoherenceError, match="the program has 2 cores but the config has 1"):
+        run(assemble(SB), SystemConfig(cores=1))
+
+
+def test_register_address_out_of_range_is_reported_with_its_line():
+    p = assemble(".data\nx: 0\n.core 0\n  li r1, 4096\n  ld r2, [x+r1]\n", "prog.s")
+    with pytest.raises(CoherenceError, match=r"prog.s:5: core 0: address 4096"):
+        run(p, SystemConfig(cores=1))
+
+
+def test_run_trace_counts_and_invariants():
+    n = 5000
+    rng = np.random.default_rng(0)
+    writes = [(rng.random(n) < 0.3).astype(np.uint8) for _ in range(4)]
+    addrs = [rng.integers(0, 512, n).astype(np.int64) * 8 for _ in range(4)]
+    for proto in ("msi", "mesi", "moesi"):
+        for model in ("sc", "tso"):
+            cfg = SystemConfig(cores=4, protocol=proto, model=model, l1_size=1024, l1_ways=2)
+            r = run_trace(writes, addrs, cfg, check=True)
+            tot = r.stats["totals"]
+            assert r.status == "halted" and tot["instructions"] == 4 * n
+            assert tot["loads"] + tot["stores"] == 4 * n
+            if model == "sc":
+                assert tot["hits"] + tot["misses"] == 4 * n
+    with pytest.raises(CoherenceError, match="one pair per core"):
+        run_trace(writes, addrs[:3], SystemConfig(cores=4))
+
+
+def test_run_batch_histogram_matches_single_runs_semantics():
+    p = assemble(SB)
+    cfg = SystemConfig(cores=2, model="tso", start_skew=30, drain_delay=60,
+                       arbitration="random", jitter=10)
+    vals, statuses = run_batch(p, cfg, 2000, seed=1,
+                               observe=[("reg", 0, 1), ("reg", 1, 1), ("mem", "x")])
+    assert vals.shape == (2000, 3) and set(statuses) == {"halted"}
+    outcomes = {tuple(v) for v in vals[:, :2].tolist()}
+    assert outcomes == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert set(vals[:, 2].tolist()) == {1}
+    sc_vals, _ = run_batch(p, cfg.replace(model="sc"), 2000, seed=1,
+                           observe=[("reg", 0, 1), ("reg", 1, 1)])
+    assert (0, 0) not in {tuple(v) for v in sc_vals.tolist()}
+
+
+@settings(max_examples=120)
+@given(programs(), configs())
+def test_invariants_hold_on_random_programs(program, config):
+    r = run(program, config, seed=11, check=True)
+    assert r.status == "halted"
+    assert sum(c["instructions"] for c in r.stats["cores"]) == r.stats["totals"]["instructions"]
