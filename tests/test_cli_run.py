@@ -1,0 +1,69 @@
+"""`coherence run` and `coherence protocol` as a user runs them (subprocess)."""
+
+import json
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+
+def test_run_prints_a_summary():
+    r = run_cli("run", "examples/spinlock_ttas.s", "--cores", "4", "--protocol", "moesi",
+                "--check")
+    assert r.returncode == 0, r.stderr
+    assert "4 cores, MOESI, SC" in r.stdout and "status: halted" in r.stdout
+    assert "counter=400" in r.stdout and "BusRdX" in r.stdout and "invalidations" in r.stdout
+
+
+def test_run_json_is_the_result_dict():
+    r = run_cli("run", "examples/producer_consumer.s", "--model", "tso", "--seed", "3",
+                "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["status"] == "halted" and d["memory"]["sum"] == 5050 and d["seed"] == 3
+    assert d["config"]["model"] == "tso" and len(d["stats"]["cores"]) == 2
+    assert set(d["stats"]["bus"]) >= {"BusRd", "BusRdX", "BusUpgr", "Flush", "WriteBack",
+                                      "c2c_transfers", "invalidations", "busy_cycles"}
+
+
+def test_protocol_show_prints_markdown():
+    r = run_cli("protocol", "show", "moesi")
+    assert r.returncode == 0
+    assert r.stdout.startswith("### MOESI") and "| O | O | M / BusUpgr |" in r.stdout
+    r = run_cli("protocol", "show", "mosi")
+    assert r.returncode == 2 and "unknown protocol 'mosi'" in r.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    (".core 0\n  lod r1, [x]\n", "bad.s:2: unknown instruction 'lod'"),
+    (".core 0\n  jmp nowhere\n", "bad.s:2: undefined label 'nowhere'"),
+    (".core 0\n  ld r1, [zz]\n", "bad.s:2: undefined symbol 'zz'"),
+    (".core 0\n  li r16, 1\n", "bad.s:2: bad register 'r16'"),
+    (".data\nx: 0x\n.core 0\n  halt\n", "bad.s:2: malformed number '0x'"),
+])
+def test_bad_programs_exit_2_with_file_and_line(tmp_path, text, expected):
+    f = tmp_path / "bad.s"
+    f.write_text(text)
+    r = run_cli("run", str(f))
+    assert r.returncode == 2
+    assert expected in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_and_impossible_config_exit_2():
+    r = run_cli("run", "no/such/file.s")
+    assert r.returncode == 2 and "no/such/file.s" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("run", "examples/spinlock_ttas.s", "--line-size", "48")
+    assert r.returncode == 2 and "line_size must be a power of two" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_cli("run", "examples/producer_consumer.s", "--cores", "1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = run_cli("run", "examples/spinlock_ttas.s", "--cores", "x")
+    assert r.returncode == 2 and "invalid int value" in r.stderr
+
+
+def test_watchdog_status_is_reported_not_hung(tmp_path):
+    f = tmp_path / "spin.s"
+    f.write_text(".data\nflag: 0\n.core 0\nwait: ld r1, [flag]\n  beq r1, 0, wait\n")
+    r = run_cli("run", str(f), "--max-cycles", "100000")
+    assert r.returncode == 0 and "status: max_cycles after 100,000 cycles" in r.stdout
