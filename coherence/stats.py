@@ -45,10 +45,11 @@ class RunResult:
     seed: int
     config: dict
     timeline: dict | None = None
-    events: dict | None = field(default=None, repr=False)
+    line_states: dict | None = field(default=None, repr=False)
+    line_states_truncated: bool = False
 
     def to_dict(self) -> dict:
-        """A JSON-able dict of everything (the optional event log excluded)."""
+        """A JSON-able dict of everything (the optional line-state log excluded)."""
         return {"cycles": self.cycles, "status": self.status, "seed": self.seed,
                 "config": self.config, "memory": self.memory, "registers": self.registers,
                 "stats": self.stats, "timeline": self.timeline}

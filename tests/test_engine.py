@@ -285,3 +285,25 @@ def test_invariants_hold_on_random_programs(program, config):
     r = run(program, config, seed=11, check=True)
     assert r.status == "halted"
     assert sum(c["instructions"] for c in r.stats["cores"]) == r.stats["totals"]["instructions"]
+
+
+def test_watched_lines_log_every_state_change():
+    p = assemble(""".data
+x: 0
+.core 0
+  ld r1, [x]
+  delay 100
+  st [x], 2
+.core 1
+  delay 50
+  ld r1, [x]
+""")
+    r = run(p, SystemConfig(cores=2, protocol="mesi"), watch=["x"])
+    # core 0 reads alone (E), core 1 reads (both S), core 0 upgrades (M, core 1 invalidated)
+    assert [(c, s) for _, c, s in r.line_states["x"]] == [(0, "E"), (0, "S"), (1, "S"),
+                                                         (1, "I"), (0, "M")]
+    cycles = [t for t, _, _ in r.line_states["x"]]
+    assert cycles == sorted(cycles) and not r.line_states_truncated
+    assert run(p, SystemConfig(cores=2)).to_dict() == r.to_dict()
+    with pytest.raises(CoherenceError, match="cannot watch 'nope'"):
+        run(p, SystemConfig(cores=2), watch=["nope"])

@@ -80,6 +80,14 @@ class Machine:
         self.err = np.zeros(K.NE, dtype=np.int64)
         self.touched = np.zeros(touched, dtype=np.int64)
         self.ntouched = np.zeros(1, dtype=np.int64)
+        self.watch = np.zeros(0, dtype=np.int64)
+        self.wlog = np.zeros((0, 4), dtype=np.int64)
+        self.wlogn = np.zeros(1, dtype=np.int64)
+
+    def set_watch(self, lines, capacity: int):
+        """Log every state change of these line numbers (up to ``capacity`` changes)."""
+        self.watch = np.asarray(lines, dtype=np.int64)
+        self.wlog = np.zeros((capacity if len(lines) else 0, 4), dtype=np.int64)
 
     def simulate(self, code, start, length, twrite, taddr):
         while True:
@@ -88,7 +96,8 @@ class Machine:
                 self.golden, self.tags, self.cst, self.lru, self.lruc, self.cdata, self.core,
                 self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head, self.sb_cnt,
                 self.drain_ready, self.draining, self.bus, self.rng, self.cstat, self.bstat,
-                self.timeline, self.err, self.touched, self.ntouched)
+                self.timeline, self.err, self.touched, self.ntouched, self.watch, self.wlog,
+                self.wlogn)
             if status != K.STATUS_TLFULL:
                 return int(status), int(cycles)
             grown = np.zeros((2 * len(self.timeline), 4), dtype=np.int64)
@@ -177,18 +186,28 @@ def _where(program):
 
 
 def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
-        check: bool = False) -> RunResult:
+        check: bool = False, watch=(), watch_capacity: int = 1_000_000) -> RunResult:
     """Run ``program`` on the machine ``config`` (default: ``SystemConfig(cores=program.cores)``).
 
     Deterministic: the same program, config and seed give the same result, bit for bit.
     With ``check=True`` the coherence invariants are checked after every bus transaction and
     at every load; a violation raises :class:`~coherence.errors.InvariantViolation`.
+    ``watch`` names symbols whose cache line's state in every core is logged at each change:
+    ``result.line_states[symbol]`` is then a list of ``(cycle, core, state)`` (all lines
+    start in I), for line-state plots.
     """
     if config is None:
         config = SystemConfig(cores=max(program.cores, 1))
     _check_program(program, config)
     linked, start, length = _layout(program, config)
     m = Machine(config, len(linked.memory), True, False, seed, check)
+    watch = [watch] if isinstance(watch, str) else list(watch)
+    for name in watch:
+        if name not in linked.addresses:
+            raise CoherenceError(f"cannot watch {name!r}: no such symbol (symbols: "
+                                 f"{', '.join(linked.addresses)})", file=program.source)
+    shift = config.line_size.bit_length() - 1
+    m.set_watch([linked.addresses[n] >> shift for n in watch], watch_capacity)
     m.mem[:] = linked.memory
     m.golden[:] = linked.memory
     empty_w = np.zeros(0, np.uint8)
@@ -198,10 +217,18 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
         m.raise_error(_where(program))
     memory = np.empty_like(m.mem)
     K._coherent_memory(m.params, m.tags, m.cst, m.cdata, m.mem, memory)
-    return build_result(status=_STATUS[status], cycles=cycles, regs=m.regs,
-                        memory_words=memory, addresses=linked.addresses,
-                        symbols=program.symbols, cstat=m.cstat, bstat=m.bstat, seed=seed,
-                        config=config, timeline=m.timeline if config.timeline_window else None)
+    result = build_result(status=_STATUS[status], cycles=cycles, regs=m.regs,
+                          memory_words=memory, addresses=linked.addresses,
+                          symbols=program.symbols, cstat=m.cstat, bstat=m.bstat, seed=seed,
+                          config=config,
+                          timeline=m.timeline if config.timeline_window else None)
+    if watch:
+        n = int(m.wlogn[0])
+        log = m.wlog[:min(n, len(m.wlog))]
+        result.line_states = {name: [(int(t), int(c), STATES[st]) for t, c, k, st in log
+                                     if k == i] for i, name in enumerate(watch)}
+        result.line_states_truncated = n > len(m.wlog)
+    return result
 
 
 def _trace_arrays(writes, addrs, config):
@@ -288,8 +315,8 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     done = K._batch(m.params, m.table, linked.code, start, length, init, m.mem, m.golden,
                     m.tags, m.cst, m.lru, m.lruc, m.cdata, m.core, m.regs, m.port, m.sb_addr,
                     m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus, m.rng,
-                    m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched,
-                    np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
+                    m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, m.watch, m.wlog,
+                    m.wlogn, np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
                     np.array(kinds, np.int64), np.array(a, np.int64), np.array(b, np.int64),
                     out, statuses)
     if done < iterations:

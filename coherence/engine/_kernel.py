@@ -93,6 +93,22 @@ def _stamp(lru, lruc, c, s, w):
     lru[c, s, w] = lruc[c]
 
 
+@jit_inline
+def _set_state(cst, c, s, w, nst, line, t, watch, wlog, wlogn):
+    """Change a frame's state, logging it when its line is watched (for line-state plots)."""
+    if cst[c, s, w] != nst:
+        for k in range(watch.shape[0]):
+            if watch[k] == line:
+                n = wlogn[0]
+                if n < wlog.shape[0]:
+                    wlog[n, 0] = t
+                    wlog[n, 1] = c
+                    wlog[n, 2] = k
+                    wlog[n, 3] = nst
+                wlogn[0] = n + 1
+    cst[c, s, w] = nst
+
+
 @jit
 def _set_err(err, kind, t, c, addr, state, event, detail):
     err[E_KIND] = kind
@@ -260,7 +276,7 @@ def _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
 
 @jit
 def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, golden, cstat,
-           bstat, bus, err, rng, touched, ntouched):
+           bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn):
     """Re-evaluate and, if the line still needs the bus, run the transaction's snoops and fill.
 
     Returns -1 on error, 0 when the request turned into a hit, else 1 + 4*bus_action + wb.
@@ -280,7 +296,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
         return -1
     action = table[st, ev, C_BUS]
     if action == BUS_NONE:
-        cst[c, s, w] = table[st, ev, C_NEXT]
+        _set_state(cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
         _stamp(lru, lruc, c, s, w)
         return 0
     bstat[BS_RD + action - 1] += 1
@@ -313,7 +329,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
         nst = table[st2, sev, C_NEXT]
         if nst == ST_I:
             bstat[BS_INV] += 1
-        cst[c2, s, w2] = nst
+        _set_state(cst, c2, s, w2, nst, line, t, watch, wlog, wlogn)
     wb = 0
     if w < 0:
         w = -1
@@ -338,7 +354,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
                     vl = tags[c, s, w]
                     for k in range(wpl):
                         mem[vl * wpl + k] = cdata[c, s, w, k]
-            cst[c, s, w] = ST_I
+            _set_state(cst, c, s, w, ST_I, tags[c, s, w], t, watch, wlog, wlogn)
         tags[c, s, w] = line
         if touched.shape[0] > 0:
             # A batch resets only the sets it touched; past the log's end it resets them all.
@@ -355,9 +371,9 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
                 else:
                     cdata[c, s, w, k] = mem[line * wpl + k]
     if ev == EV_LOAD and shared:
-        cst[c, s, w] = table[st, ev, C_SHARED]
+        _set_state(cst, c, s, w, table[st, ev, C_SHARED], line, t, watch, wlog, wlogn)
     else:
-        cst[c, s, w] = table[st, ev, C_NEXT]
+        _set_state(cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
     _stamp(lru, lruc, c, s, w)
     if action == BUS_UPGR:
         lat = params[P_BUSLAT]
@@ -379,7 +395,8 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
 
 
 @jit_inline
-def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port, err):
+def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port, err, watch,
+             wlog, wlogn):
     """Look the access up in the cache: True on a hit (state updated), else post a request.
 
     Returns 1 hit, 0 posted, -1 error.  The caller performs a hit.
@@ -395,7 +412,7 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
         return -1
     if table[st, ev, C_BUS] == BUS_NONE:
         cstat[c, CS_HITS] += 1
-        cst[c, s, w] = table[st, ev, C_NEXT]
+        _set_state(cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
         _stamp(lru, lruc, c, s, w)
         return 1
     cstat[c, CS_MISSES] += 1
@@ -415,7 +432,8 @@ def _frame_of(addr, c, params, tags, cst):
 @jit
 def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst, lru,
               lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
-              draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched):
+              draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog,
+              wlogn):
     """Run one program to its end (or until the timeline is full).  Returns (status, cycles)."""
     ncores = params[P_CORES]
     nports = 2 * ncores
@@ -465,7 +483,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 p = 2 * c + 1
                 addr = sb_addr[c, sb_head[c]]
                 r = _attempt(p, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc, cstat,
-                             port, err)
+                             port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
                 if r == 1:
@@ -528,7 +546,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 st = cst[c, s, w] if w >= 0 else ST_I
                 if table[st, EV_LOAD, C_ERR] == 0 and table[st, EV_LOAD, C_BUS] == BUS_NONE:
                     cstat[c, CS_HITS] += 1
-                    cst[c, s, w] = table[st, EV_LOAD, C_NEXT]
+                    _set_state(cst, c, s, w, table[st, EV_LOAD, C_NEXT], line, t, watch, wlog, wlogn)
                     lruc[c] += 1
                     lru[c, s, w] = lruc[c]
                     if trace:
@@ -545,7 +563,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     core[c, K_READY] = t + hit
                     continue
                 r = _attempt(2 * c, t, KIND_LOAD, addr, params, table, tags, cst, lru, lruc,
-                             cstat, port, err)
+                             cstat, port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
                 if r == 1:
@@ -589,7 +607,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 st = cst[c, s, w] if w >= 0 else ST_I
                 if table[st, EV_STORE, C_ERR] == 0 and table[st, EV_STORE, C_BUS] == BUS_NONE:
                     cstat[c, CS_HITS] += 1
-                    cst[c, s, w] = table[st, EV_STORE, C_NEXT]
+                    _set_state(cst, c, s, w, table[st, EV_STORE, C_NEXT], line, t, watch, wlog, wlogn)
                     lruc[c] += 1
                     lru[c, s, w] = lruc[c]
                     bus[B_LASTPROG] = t
@@ -604,7 +622,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     core[c, K_READY] = t + hit
                     continue
                 r = _attempt(2 * c, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc,
-                             cstat, port, err)
+                             cstat, port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
                 if r == 1:
@@ -625,7 +643,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     continue
                 cstat[c, CS_RMWS] += 1
                 r = _attempt(2 * c, t, KIND_RMW, addr, params, table, tags, cst, lru, lruc,
-                             cstat, port, err)
+                             cstat, port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
                 if r == 1:
@@ -713,7 +731,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             kind = port[win, Q_KIND]
             addr = port[win, Q_ADDR]
             g = _grant(win, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem,
-                       golden, cstat, bstat, bus, err, rng, touched, ntouched)
+                       golden, cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn)
             if g < 0:
                 return STATUS_ERROR, t
             if g == 0:
@@ -807,8 +825,8 @@ def _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port
 @jit
 def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, lruc,
            cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
-           bus, rng, cstat, bstat, timeline, err, touched, ntouched, twrite, taddr, iterations,
-           obs_kind, obs_a, obs_b, out, statuses):
+           bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn, twrite,
+           taddr, iterations, obs_kind, obs_a, obs_b, out, statuses):
     """Run the program ``iterations`` times from a clean machine; one RNG stream for all.
 
     ``obs_kind[j]`` 0 = register obs_b of core obs_a, 1 = memory word obs_a; the final values
@@ -821,7 +839,8 @@ def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst,
                                              mem, golden, tags, cst, lru, lruc, cdata, core,
                                              regs, port, sb_addr, sb_val, sb_head, sb_cnt,
                                              drain_ready, draining, bus, rng, cstat, bstat,
-                                             timeline, err, touched, ntouched)
+                                             timeline, err, touched, ntouched, watch, wlog,
+                                             wlogn)
         statuses[it] = status
         if status == STATUS_ERROR:
             return it
