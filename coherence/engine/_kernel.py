@@ -81,8 +81,10 @@ def _rand(rng, n):
 
 @jit_inline
 def _find(tags, cst, c, s, line, ways):
+    # tags[] is -1 exactly when a frame is invalid (kept so by _set_state), so one compare
+    # per way finds a present line.
     for w in range(ways):
-        if cst[c, s, w] != ST_I and tags[c, s, w] == line:
+        if tags[c, s, w] == line:
             return w
     return -1
 
@@ -94,8 +96,10 @@ def _stamp(lru, lruc, c, s, w):
 
 
 @jit_inline
-def _set_state(cst, c, s, w, nst, line, t, watch, wlog, wlogn):
-    """Change a frame's state, logging it when its line is watched (for line-state plots)."""
+def _set_state(tags, cst, c, s, w, nst, line, t, watch, wlog, wlogn):
+    """Change a frame's state, logging it when its line is watched (for line-state plots).
+
+    An invalid frame gets tag -1, so lookups need not read the state."""
     if cst[c, s, w] != nst:
         for k in range(watch.shape[0]):
             if watch[k] == line:
@@ -107,6 +111,8 @@ def _set_state(cst, c, s, w, nst, line, t, watch, wlog, wlogn):
                     wlog[n, 3] = nst
                 wlogn[0] = n + 1
     cst[c, s, w] = nst
+    if nst == ST_I:
+        tags[c, s, w] = -1
 
 
 @jit
@@ -190,7 +196,7 @@ def _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, s
     return True
 
 
-@jit
+@jit_inline
 def _release_waiter(c, T, core, cstat, sb_cnt, sbsize):
     wt = core[c, K_WAIT]
     if (wt == W_DRAIN and sb_cnt[c] == 0) or (wt == W_SBFULL and sb_cnt[c] < sbsize):
@@ -199,15 +205,17 @@ def _release_waiter(c, T, core, cstat, sb_cnt, sbsize):
         core[c, K_READY] = T + 1
 
 
-@jit
+@jit_inline
 def _pop_drain(c, T, params, core, cstat, sb_head, sb_cnt, drain_ready, draining, rng):
-    sb_head[c] = (sb_head[c] + 1) % params[P_SB]
+    sb_head[c] += 1  # ring index; no division in the hot loop
+    if sb_head[c] == params[P_SB]:
+        sb_head[c] = 0
     sb_cnt[c] -= 1
     draining[c] = 0
     _release_waiter(c, T, core, cstat, sb_cnt, params[P_SB])
 
 
-@jit
+@jit_inline
 def _complete(p, T, s, w, addr, params, code, start, core, regs, cdata, golden, cstat, sb_addr,
               sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng):
     """Perform port p's access at cycle T and release whoever waited for it."""
@@ -274,7 +282,7 @@ def _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
     return True
 
 
-@jit
+@jit_inline
 def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, golden, cstat,
            bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn):
     """Re-evaluate and, if the line still needs the bus, run the transaction's snoops and fill.
@@ -296,7 +304,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
         return -1
     action = table[st, ev, C_BUS]
     if action == BUS_NONE:
-        _set_state(cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
+        _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
         _stamp(lru, lruc, c, s, w)
         return 0
     bstat[BS_RD + action - 1] += 1
@@ -329,7 +337,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
         nst = table[st2, sev, C_NEXT]
         if nst == ST_I:
             bstat[BS_INV] += 1
-        _set_state(cst, c2, s, w2, nst, line, t, watch, wlog, wlogn)
+        _set_state(tags, cst, c2, s, w2, nst, line, t, watch, wlog, wlogn)
     wb = 0
     if w < 0:
         w = -1
@@ -354,7 +362,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
                     vl = tags[c, s, w]
                     for k in range(wpl):
                         mem[vl * wpl + k] = cdata[c, s, w, k]
-            _set_state(cst, c, s, w, ST_I, tags[c, s, w], t, watch, wlog, wlogn)
+            _set_state(tags, cst, c, s, w, ST_I, tags[c, s, w], t, watch, wlog, wlogn)
         tags[c, s, w] = line
         if touched.shape[0] > 0:
             # A batch resets only the sets it touched; past the log's end it resets them all.
@@ -371,9 +379,9 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
                 else:
                     cdata[c, s, w, k] = mem[line * wpl + k]
     if ev == EV_LOAD and shared:
-        _set_state(cst, c, s, w, table[st, ev, C_SHARED], line, t, watch, wlog, wlogn)
+        _set_state(tags, cst, c, s, w, table[st, ev, C_SHARED], line, t, watch, wlog, wlogn)
     else:
-        _set_state(cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
+        _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
     _stamp(lru, lruc, c, s, w)
     if action == BUS_UPGR:
         lat = params[P_BUSLAT]
@@ -412,7 +420,7 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
         return -1
     if table[st, ev, C_BUS] == BUS_NONE:
         cstat[c, CS_HITS] += 1
-        _set_state(cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
+        _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
         _stamp(lru, lruc, c, s, w)
         return 1
     cstat[c, CS_MISSES] += 1
@@ -523,7 +531,9 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     fwd = False
                     fv = np.int64(0)
                     for k in range(sb_cnt[c]):
-                        j = (sb_head[c] + k) % sbsize
+                        j = sb_head[c] + k
+                        if j >= sbsize:
+                            j -= sbsize
                         if sb_addr[c, j] >> 3 == addr >> 3:
                             fwd = True
                             fv = sb_val[c, j]
@@ -540,13 +550,13 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 s = line & smask
                 w = -1
                 for ww in range(ways):
-                    if cst[c, s, ww] != ST_I and tags[c, s, ww] == line:
+                    if tags[c, s, ww] == line:
                         w = ww
                         break
                 st = cst[c, s, w] if w >= 0 else ST_I
                 if table[st, EV_LOAD, C_ERR] == 0 and table[st, EV_LOAD, C_BUS] == BUS_NONE:
                     cstat[c, CS_HITS] += 1
-                    _set_state(cst, c, s, w, table[st, EV_LOAD, C_NEXT], line, t, watch, wlog, wlogn)
+                    _set_state(tags, cst, c, s, w, table[st, EV_LOAD, C_NEXT], line, t, watch, wlog, wlogn)
                     lruc[c] += 1
                     lru[c, s, w] = lruc[c]
                     if trace:
@@ -584,7 +594,9 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                         core[c, K_WAIT] = W_SBFULL
                         core[c, K_TBLOCK] = t
                         continue
-                    j = (sb_head[c] + sb_cnt[c]) % sbsize
+                    j = sb_head[c] + sb_cnt[c]
+                    if j >= sbsize:
+                        j -= sbsize
                     sb_addr[c, j] = addr
                     sb_val[c, j] = 0 if trace else _operand(regs, c, code[i, F_BREG],
                                                             code[i, F_B])
@@ -601,13 +613,13 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 s = line & smask
                 w = -1
                 for ww in range(ways):
-                    if cst[c, s, ww] != ST_I and tags[c, s, ww] == line:
+                    if tags[c, s, ww] == line:
                         w = ww
                         break
                 st = cst[c, s, w] if w >= 0 else ST_I
                 if table[st, EV_STORE, C_ERR] == 0 and table[st, EV_STORE, C_BUS] == BUS_NONE:
                     cstat[c, CS_HITS] += 1
-                    _set_state(cst, c, s, w, table[st, EV_STORE, C_NEXT], line, t, watch, wlog, wlogn)
+                    _set_state(tags, cst, c, s, w, table[st, EV_STORE, C_NEXT], line, t, watch, wlog, wlogn)
                     lruc[c] += 1
                     lru[c, s, w] = lruc[c]
                     bus[B_LASTPROG] = t
@@ -723,11 +735,13 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             else:
                 win = -1
                 for k in range(nports):
-                    q = (bus[B_RR] + k) % nports
+                    q = bus[B_RR] + k
+                    if q >= nports:
+                        q -= nports
                     if port[q, Q_PEND] != 0:
                         win = q
                         break
-                bus[B_RR] = (win + 1) % nports
+                bus[B_RR] = win + 1 if win + 1 < nports else 0
             kind = port[win, Q_KIND]
             addr = port[win, Q_ADDR]
             g = _grant(win, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem,
