@@ -1,0 +1,129 @@
+"""Litmus benchmarks: exhaustive enumeration speed (prints figures; not a test).
+
+    python benchmarks/bench_litmus.py [--repeat N]
+
+1. Every herd oracle test (../shared/oracle/herd-x86) under sc and tso, against herd7's
+   ~0.9 s per model for that set.
+2. Throughput on random 4-thread, 8-instruction tests (target: >= 50 tests/s per model), and
+   a heavier 4-thread x 4-instruction set for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from coherence.litmus import enumerate_states, load_suite, parse_text  # noqa: E402
+
+ORACLE = ROOT.parent / "shared" / "oracle" / "herd-x86"
+HERD_SECONDS_PER_MODEL = 0.9   # herd7 7.58 on the oracle set, per model
+TARGET_TESTS_PER_SECOND = 50
+
+
+def _best_of(repeat, fn):
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def bench_oracle(repeat: int) -> None:
+    print("== herd oracle set: exhaustive enumeration ==")
+    if not ORACLE.is_dir():
+        print(f"   skipped: {ORACLE} not found")
+        return
+    tests = [t for _p, t in load_suite([ORACLE / "tests"]) if not isinstance(t, str)]
+    for model in ("sc", "tso"):
+        dt = _best_of(repeat, lambda: [enumerate_states(t, model) for t in tests])
+        print(f"   {model:3}: {len(tests)} tests in {dt:6.3f} s "
+              f"({1000 * dt / len(tests):5.2f} ms/test); herd7 ~{HERD_SECONDS_PER_MODEL} s "
+              f"-> {HERD_SECONDS_PER_MODEL / dt:5.1f}x faster")
+
+
+_LOCS = ("x", "y", "z")
+_REGS = ("EAX", "EBX", "ECX", "EDX")
+
+
+def random_test(rng: random.Random, nthreads: int, per_thread: int, name: str) -> str:
+    """A random X86 litmus test: stores, loads, MFENCE and XCHG over three locations."""
+    cols, init, conds = [], [], []
+    value = 0
+    for t in range(nthreads):
+        col, nreg = [], 0
+        for _ in range(per_thread):
+            kind = rng.choices(("st", "ld", "mf", "xchg"), weights=(4, 4, 1, 1))[0]
+            loc = rng.choice(_LOCS)
+            if kind == "st":
+                value += 1
+                col.append(f"MOV [{loc}],${value}")
+            elif kind == "ld" and nreg < len(_REGS):
+                reg = _REGS[nreg]
+                nreg += 1
+                col.append(f"MOV {reg},[{loc}]")
+                conds.append(f"{t}:{reg}={rng.randint(0, 2)}")
+            elif kind == "xchg" and nreg < len(_REGS):
+                reg = _REGS[nreg]
+                nreg += 1
+                value += 1
+                init.append(f"{t}:{reg}={value};")
+                col.append(f"XCHG [{loc}],{reg}")
+            else:
+                col.append("MFENCE")
+        cols.append(col)
+    lines = [f"X86 {name}", "{ " + " ".join(init) + " }",
+             " | ".join(f"P{t}" for t in range(nthreads)) + " ;"]
+    for r in range(per_thread):
+        lines.append(" | ".join(c[r] for c in cols) + " ;")
+    prop = " /\\ ".join(conds) or "x=0"
+    lines.append(f"exists ({prop})")
+    return "\n".join(lines) + "\n"
+
+
+def bench_throughput(count: int, nthreads: int, per_thread: int, seed: int = 1,
+                     target: bool = False) -> None:
+    rng = random.Random(seed)
+    srcs = [random_test(rng, nthreads, per_thread, f"R{i}") for i in range(count)]
+    t0 = time.perf_counter()
+    tests = [parse_text(s, f"<random {i}>") for i, s in enumerate(srcs)]
+    parse_dt = time.perf_counter() - t0
+    total = nthreads * per_thread
+    print(f"== random tests: {count} x ({nthreads} threads, {total} instructions) ==")
+    print(f"   parse: {count / parse_dt:8.0f} tests/s")
+    for model in ("sc", "tso"):
+        t0 = time.perf_counter()
+        explored = sum(enumerate_states(t, model).explored for t in tests)
+        dt = time.perf_counter() - t0
+        rate = count / dt
+        line = (f"   {model:3}: {rate:8.1f} tests/s  ({1000 * dt / count:7.2f} ms/test, "
+                f"{explored / count:8.0f} states/test)")
+        if target:
+            ok = "ok" if rate >= TARGET_TESTS_PER_SECOND else "BELOW TARGET"
+            line += f"  target >= {TARGET_TESTS_PER_SECOND}: {ok}"
+        print(line)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for the oracle set")
+    args = ap.parse_args(argv)
+    bench_oracle(args.repeat)
+    bench_throughput(200, 4, 2, target=True)  # 4 threads, 8 instructions: the target figure
+    bench_throughput(20, 4, 4)     # 4 threads x 4 instructions: heavier, for scale
+
+    # == Emulator campaigns ==
+    # (to be added with the campaign integration: iterations/s of the emulator on the suite,
+    #  and the coverage of enumerated TSO states after N iterations)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""Locations, values and the final condition of a litmus test (herd's ``stateParser``).
+
+The same tokenizer serves the init block and the condition.  Precedence follows herd's
+grammar exactly: ``\\/`` binds loosest, then ``/\\``, then ``=>`` (right-associative), then
+``~``/``not``, so ``a /\\ b => c`` is ``a /\\ (b => c)``.  Printing follows herd's
+``ConstrGen.pp_prop``: ``exists (0:EAX=0 /\\ [x]=1)``, ``not (...)``, ``true``, ``false``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import CoherenceError
+from .ir import (And, Atom, Condition, Implies, MemLoc, Not, Or, RegLoc, Sym, format_value)
+from .x86 import canonical_reg
+
+# --------------------------------------------------------------------------- tokens
+
+_TOKEN_RE = re.compile(r"""
+    (?P<ws>[ \t\r\n]+)
+  | (?P<and>/\\)
+  | (?P<or>\\/)
+  | (?P<implies>=>)
+  | (?P<eqeq>==)
+  | (?P<neq>!=)
+  | (?P<num>[-+]?0[xX][0-9a-fA-F]+|[-+]?\d+)
+  | (?P<name>[A-Za-z_$][\w$.]*)
+  | (?P<punct>[=~\[\](){};,:*&])
+""", re.VERBOSE)
+
+KEYWORDS = {"exists", "forall", "final", "locations", "filter", "observed", "true", "false",
+            "not", "with"}
+
+
+@dataclass
+class Token:
+    kind: str   # and, or, implies, eqeq, neq, num, name, or the punctuation itself; "eof"
+    text: str
+    line: int
+
+
+def tokenize(text: str, path: str, line0: int) -> list[Token]:
+    """Tokens of ``text``, whose first character is on line ``line0`` of ``path``."""
+    out, pos, line = [], 0, line0
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if not m:
+            raise CoherenceError(f"unexpected character `{text[pos]}`", file=path, line=line)
+        kind = m.lastgroup
+        s = m.group()
+        if kind != "ws":
+            out.append(Token(s if kind == "punct" else kind, s, line))
+        line += s.count("\n")
+        pos = m.end()
+    out.append(Token("eof", "", line))
+    return out
+
+
+class TokenStream:
+    """A cursor over tokens with herd-flavoured error messages."""
+
+    def __init__(self, tokens: list[Token], path: str):
+        self.toks, self.i, self.path = tokens, 0, path
+
+    @property
+    def cur(self) -> Token:
+        return self.toks[self.i]
+
+    def peek(self, k: int = 1) -> Token:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def next(self) -> Token:
+        t = self.toks[self.i]
+        if t.kind != "eof":
+            self.i += 1
+        return t
+
+    def accept(self, kind: str, text: str | None = None) -> Token | None:
+        t = self.cur
+        if t.kind == kind and (text is None or t.text == text):
+            return self.next()
+        return None
+
+    def expect(self, kind: str, what: str) -> Token:
+        t = self.cur
+        if t.kind != kind:
+            raise self.error(f"expected {what}")
+        return self.next()
+
+    def is_keyword(self, word: str) -> bool:
+        return self.cur.kind == "name" and self.cur.text == word
+
+    def error(self, msg: str) -> CoherenceError:
+        t = self.cur
+        found = "end of input" if t.kind == "eof" else f"`{t.text}`"
+        return CoherenceError(f"{msg}, found {found}", file=self.path, line=t.line)
+
+
+# --------------------------------------------------------------------------- locations/values
+
+
+def parse_location(ts: TokenStream, arch: str, nthreads: int | None):
+    """``0:EAX`` | ``x`` | ``[x]`` | ``t[1]`` | ``*x`` -> RegLoc or MemLoc."""
+    t = ts.cur
+    if t.kind == "num" and ts.peek().kind == ":":
+        ts.next()
+        ts.next()
+        reg = ts.expect("name", "a register name after `N:`")
+        tid = int(t.text)
+        if tid < 0 or (nthreads is not None and tid >= nthreads):
+            raise CoherenceError(f"thread {tid} does not exist (the test has {nthreads})",
+                                 file=ts.path, line=t.line)
+        return RegLoc(tid, canonical_reg(reg.text, arch, strict=False))
+    if ts.accept("["):
+        name = ts.expect("name", "a location name inside `[...]`")
+        ts.expect("]", "`]`")
+        return MemLoc(name.text)
+    if ts.accept("*"):
+        name = ts.expect("name", "a location name after `*`")
+        return MemLoc(name.text)
+    if t.kind == "name" and t.text not in KEYWORDS:
+        ts.next()
+        if ts.cur.kind == "[" and ts.peek().kind == "num" and ts.peek(2).kind == "]":
+            ts.next()
+            idx = int(ts.next().text, 0)
+            ts.next()
+            return MemLoc(t.text, idx)
+        return MemLoc(t.text)
+    raise ts.error("expected a location (`0:EAX`, `x` or `[x]`)")
+
+
+def parse_value(ts: TokenStream):
+    """An integer, or a location name meaning its address (``x``, ``&x``)."""
+    t = ts.cur
+    if t.kind == "num":
+        ts.next()
+        return int(t.text, 0)
+    ts.accept("&")
+    t = ts.cur
+    if t.kind == "name" and t.text not in KEYWORDS:
+        ts.next()
+        return Sym(t.text)
+    raise ts.error("expected a value (an integer or a location name)")
+
+
+# --------------------------------------------------------------------------- propositions
+
+
+class PropParser:
+    """Recursive descent over herd's ``prop`` grammar (see the module docstring)."""
+
+    def __init__(self, ts: TokenStream, arch: str, nthreads: int):
+        self.ts, self.arch, self.n = ts, arch, nthreads
+
+    def prop(self):
+        left = self._and()
+        while self.ts.accept("or"):
+            left = Or((left, self._and()))
+        return left
+
+    def _and(self):
+        left = self._implies()
+        while self.ts.accept("and"):
+            left = And((left, self._implies()))
+        return left
+
+    def _implies(self):
+        left = self._unary()
+        if self.ts.accept("implies"):
+            return Implies(left, self._implies())
+        return left
+
+    def _unary(self):
+        ts = self.ts
+        if ts.accept("~") or (ts.is_keyword("not") and ts.next()):
+            return Not(self._unary())
+        if ts.is_keyword("true"):
+            ts.next()
+            return And(())
+        if ts.is_keyword("false"):
+            ts.next()
+            return Or(())
+        if ts.accept("("):
+            p = self.prop()
+            ts.expect(")", "`)`")
+            return p
+        return self._atom()
+
+    def _atom(self):
+        ts = self.ts
+        loc = parse_location(ts, self.arch, self.n)
+        if ts.accept("neq"):
+            return Not(self._rhs(loc))
+        if not (ts.accept("=") or ts.accept("eqeq")):
+            raise ts.error(f"expected `=` after location {loc}")
+        return self._rhs(loc)
+
+    def _rhs(self, loc):
+        ts = self.ts
+        t = ts.cur
+        # `loc = [y]` and `loc = 1:EAX` compare two locations; a bare name is an address value.
+        if t.kind == "[" or (t.kind == "num" and ts.peek().kind == ":"):
+            return Atom(loc, parse_location(ts, self.arch, self.n))
+        return Atom(loc, parse_value(ts))
+
+
+def parse_condition_section(text: str, path: str, line0: int, arch: str, nthreads: int):
+    """Parse everything after the thread table.
+
+    Returns ``(condition, locations, filter)``.  An empty section means ``forall (true)``,
+    as in herd.  A ``with`` clause (herd's per-model kinds) is accepted and ignored.
+    """
+    ts = TokenStream(tokenize(text, path, line0), path)
+    locations, filt = [], None
+    while True:
+        if ts.is_keyword("locations"):
+            ts.next()
+            ts.expect("[", "`[` after `locations`")
+            while not ts.accept("]"):
+                locations.append(parse_location(ts, arch, nthreads))
+                if not ts.accept(";") and ts.cur.kind != "]":
+                    raise ts.error("expected `;` or `]` in `locations [...]`")
+        elif ts.is_keyword("filter"):
+            ts.next()
+            filt = PropParser(ts, arch, nthreads).prop()
+        else:
+            break
+    line = ts.cur.line
+    pp = PropParser(ts, arch, nthreads)
+    if ts.cur.kind == "eof":
+        cond = Condition("forall", And(()), line)
+    elif ts.is_keyword("exists") or ts.is_keyword("final"):
+        ts.next()
+        cond = Condition("exists", pp.prop(), line)
+    elif ts.is_keyword("forall"):
+        ts.next()
+        cond = Condition("forall", pp.prop(), line)
+    elif ts.cur.kind == "~" and ts.peek().kind == "name" and ts.peek().text == "exists":
+        ts.next()
+        ts.next()
+        cond = Condition("~exists", pp.prop(), line)
+    elif ts.cur.kind == "(":
+        cond = Condition("exists", pp.prop(), line)
+    else:
+        raise ts.error("expected a condition (`exists`, `~exists` or `forall`)")
+    ts.accept(";")
+    if ts.is_keyword("with"):
+        while ts.cur.kind != "eof":
+            ts.next()
+    if ts.cur.kind != "eof":
+        raise ts.error("unexpected text after the condition")
+    return cond, locations, filt
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def compile_prop(p, index: dict):
+    """A fast predicate over a tuple of final values.
+
+    ``index`` maps each location of ``p`` to its position in the tuple.
+    """
+    if isinstance(p, Atom):
+        i = index[p.loc]
+        if isinstance(p.rhs, (RegLoc, MemLoc)):
+            j = index[p.rhs]
+            return lambda vs: _eq(vs[i], vs[j])
+        v = p.rhs
+        return lambda vs: _eq(vs[i], v)
+    if isinstance(p, Not):
+        f = compile_prop(p.p, index)
+        return lambda vs: not f(vs)
+    if isinstance(p, And):
+        fs = [compile_prop(q, index) for q in p.ps]
+        return lambda vs: all(f(vs) for f in fs)
+    if isinstance(p, Or):
+        fs = [compile_prop(q, index) for q in p.ps]
+        return lambda vs: any(f(vs) for f in fs)
+    if isinstance(p, Implies):
+        f, g = compile_prop(p.p, index), compile_prop(p.q, index)
+        return lambda vs: (not f(vs)) or g(vs)
+    raise TypeError(p)
+
+
+def _eq(a, b) -> bool:
+    # An int never equals an address, even 0 (herd keeps symbolic and concrete values apart).
+    return type(a) is type(b) and a == b
+
+
+# --------------------------------------------------------------------------- printing
+
+_TOP, _AND, _OR, _IMPLIES = range(4)
+
+
+def _paren(above: int, here: int) -> bool:
+    if above == _TOP:
+        return False
+    if above == _IMPLIES:
+        return here != _IMPLIES
+    if above == _AND:
+        return here != _AND
+    return here == _IMPLIES  # above is OR
+
+
+def format_prop(p, above: int = _TOP) -> str:
+    """herd's rendering of a proposition."""
+    if isinstance(p, Atom):
+        rhs = str(p.rhs) if isinstance(p.rhs, (RegLoc, MemLoc)) else format_value(p.rhs)
+        return f"{p.loc}={rhs}"
+    if isinstance(p, Not):
+        return "not (" + format_prop(p.p) + ")"
+    if isinstance(p, And):
+        if not p.ps:
+            return "true"
+        s = " /\\ ".join(format_prop(q, _AND) for q in p.ps)
+        return f"({s})" if _paren(above, _AND) else s
+    if isinstance(p, Or):
+        if not p.ps:
+            return "false"
+        s = " \\/ ".join(format_prop(q, _OR) for q in p.ps)
+        return f"({s})" if _paren(above, _OR) else s
+    if isinstance(p, Implies):
+        s = format_prop(p.p, _IMPLIES) + " => " + format_prop(p.q, _IMPLIES)
+        return f"({s})" if _paren(above, _IMPLIES) else s
+    raise TypeError(p)
+
+
+def format_condition(c: Condition) -> str:
+    """``exists (...)`` / ``~exists (...)`` / ``forall (...)`` as herd prints it."""
+    return f"{c.quantifier} ({format_prop(c.prop)})"
