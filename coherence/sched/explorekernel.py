@@ -1,0 +1,501 @@
+"""The jitted exhaustive explorer (private; the public wrapper is ``explorer.explore``).
+
+Breadth-first search over program states (the int32 vectors of :mod:`program`), every enabled
+thread's step from every state, with an open-addressing hash table of 64-bit FNV-1a hashes.
+BFS order means the parent chain of a state is a shortest schedule to it.  The kernel keeps the
+edges (CSR) for the liveness analyses below: which threads can never step again (backward
+reachability), and strongly connected components (iterative Tarjan) for fair cycles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .semantics import L_N, L_OFF_M, TW, enabled, holders, jit, step
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+MAX_RECORDS = 64
+
+
+@jit
+def _hash(st):
+    h = FNV_OFFSET
+    for i in range(st.shape[0]):
+        h ^= np.uint64(np.uint32(st[i]))
+        h *= FNV_PRIME
+    h ^= h >> np.uint64(29)
+    return h
+
+
+@jit
+def _find(table, hashes, states, st, h):
+    """Slot index where st is (table[slot] = index+1) or the empty slot to put it."""
+    mask = table.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    w = st.shape[0]
+    while True:
+        k = table[slot]
+        if k == 0:
+            return slot
+        j = k - 1
+        if hashes[j] == h:
+            same = True
+            for i in range(w):
+                if states[j, i] != st[i]:
+                    same = False
+                    break
+            if same:
+                return slot
+        slot = (slot + 1) & mask
+
+
+@jit
+def _rehash(hashes, count, size):
+    table = np.zeros(size, np.int32)
+    mask = size - 1
+    for j in range(count):
+        slot = np.int64(hashes[j] & np.uint64(mask))
+        while table[slot] != 0:
+            slot = (slot + 1) & mask
+        table[slot] = j + 1
+    return table
+
+
+@jit
+def _cycle_mask(st, blocked, code, tstart, layout, edges):
+    """Threads on a wait-for cycle among `blocked` (edges: a preallocated int64 buffer)."""
+    n = layout[L_N]
+    any_edge = False
+    for t in range(n):
+        edges[t] = 0
+        if (blocked >> t) & 1:
+            edges[t] = holders(st, t, code, tstart, layout) & blocked
+            if edges[t] != 0:
+                any_edge = True
+    if not any_edge:
+        return np.int64(0)
+    alive = blocked
+    changed = True
+    while changed:
+        changed = False
+        for t in range(n):
+            if (alive >> t) & 1 and (edges[t] & alive) == 0:
+                alive &= ~(np.int64(1) << t)
+                changed = True
+    out = np.int64(0)
+    for t in range(n):
+        if not (alive >> t) & 1:
+            continue
+        reach = edges[t] & alive
+        frontier = reach
+        while frontier != 0:
+            nxt = np.int64(0)
+            for u in range(n):
+                if (frontier >> u) & 1:
+                    nxt |= edges[u] & alive
+            frontier = nxt & ~reach
+            reach |= nxt
+        if (reach >> t) & 1:
+            out |= np.int64(1) << t
+    return out
+
+
+@jit
+def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
+    """Explore; returns (states, parent, via, enmask, livemask, count, expanded, edges_start,
+    edges_dst, edges_thr, nedges, misuses, nmisuses, deadlocks, ndeadlocks, terminals,
+    nterminals).  ``expanded < count`` means the bound was reached."""
+    n = layout[L_N]
+    w = init.shape[0]
+    cap = 1024
+    while cap < max_states and cap < 65536:
+        cap *= 2
+    states = np.zeros((cap, w), np.int32)
+    hashes = np.zeros(cap, np.uint64)
+    parent = np.full(cap, -1, np.int32)
+    via = np.full(cap, -1, np.int8)
+    enmask = np.zeros(cap, np.int64)
+    livemask = np.zeros(cap, np.int64)
+    table = np.zeros(4 * cap, np.int32)
+    ecap = cap * 2 if keep_edges else 1
+    estart = np.zeros(cap + 1, np.int64)
+    edst = np.zeros(ecap, np.int32)
+    ethr = np.zeros(ecap, np.int8)
+    nedges = 0
+    misuses = np.zeros((MAX_RECORDS, 5), np.int64)
+    nmis = 0
+    deadlocks = np.zeros((MAX_RECORDS, 2), np.int64)  # (cycle mask, state)
+    ndl = 0
+    terminals = np.zeros((MAX_RECORDS, 2), np.int64)  # (blocked mask, state)
+    nterm = 0
+    ebuf = np.zeros(n, np.int64)
+    succ = np.zeros(w, np.int32)
+
+    states[0, :] = init
+    h = _hash(init)
+    hashes[0] = h
+    table[_find(table, hashes, states, init, h)] = 1
+    count = 1
+    i = 0
+    while i < count:
+        cur = states[i]
+        en = np.int64(0)
+        live = np.int64(0)
+        for t in range(n):
+            if cur[t * TW] >= 0:
+                live |= np.int64(1) << t
+                if enabled(cur, t, code, tstart, layout):
+                    en |= np.int64(1) << t
+        enmask[i] = en
+        livemask[i] = live
+        blocked = live & ~en
+        if blocked != 0:
+            cyc = _cycle_mask(cur, blocked, code, tstart, layout, ebuf)
+            if cyc != 0:
+                seen = False
+                for k in range(ndl):
+                    if deadlocks[k, 0] == cyc:
+                        seen = True
+                        break
+                if not seen and ndl < MAX_RECORDS:
+                    deadlocks[ndl, 0] = cyc
+                    deadlocks[ndl, 1] = i
+                    ndl += 1
+            if en == 0:
+                seen = False
+                for k in range(nterm):
+                    if terminals[k, 0] == blocked:
+                        seen = True
+                        break
+                if not seen and nterm < MAX_RECORDS:
+                    terminals[nterm, 0] = blocked
+                    terminals[nterm, 1] = i
+                    nterm += 1
+        estart[i] = nedges
+        stop = False
+        for t in range(n):
+            if not (en >> t) & 1:
+                continue
+            for k in range(w):
+                succ[k] = cur[k]
+            pc = cur[t * TW]
+            mis, arg, got = step(succ, t, code, tstart, tlen, repeat, layout)
+            if mis != 0:
+                seen = False
+                for k in range(nmis):
+                    if misuses[k, 1] == t and misuses[k, 2] == pc and misuses[k, 3] == mis:
+                        seen = True
+                        break
+                if not seen and nmis < MAX_RECORDS:
+                    misuses[nmis, 0] = i
+                    misuses[nmis, 1] = t
+                    misuses[nmis, 2] = pc
+                    misuses[nmis, 3] = mis
+                    misuses[nmis, 4] = arg
+                    nmis += 1
+            h = _hash(succ)
+            slot = _find(table, hashes, states, succ, h)
+            j = table[slot] - 1
+            if j < 0:
+                if count >= max_states:
+                    stop = True
+                    break
+                if count == states.shape[0]:  # grow
+                    ncap = states.shape[0] * 2
+                    s2 = np.zeros((ncap, w), np.int32)
+                    s2[:count] = states[:count]
+                    states = s2
+                    h2 = np.zeros(ncap, np.uint64)
+                    h2[:count] = hashes[:count]
+                    hashes = h2
+                    p2 = np.full(ncap, -1, np.int32)
+                    p2[:count] = parent[:count]
+                    parent = p2
+                    v2 = np.full(ncap, -1, np.int8)
+                    v2[:count] = via[:count]
+                    via = v2
+                    e2 = np.zeros(ncap, np.int64)
+                    e2[:count] = enmask[:count]
+                    enmask = e2
+                    l2 = np.zeros(ncap, np.int64)
+                    l2[:count] = livemask[:count]
+                    livemask = l2
+                    es2 = np.zeros(ncap + 1, np.int64)
+                    es2[:i + 1] = estart[:i + 1]
+                    estart = es2
+                    table = _rehash(hashes, count, 4 * ncap)
+                    cur = states[i]
+                    slot = _find(table, hashes, states, succ, h)
+                j = count
+                states[j, :] = succ
+                hashes[j] = h
+                parent[j] = i
+                via[j] = t
+                table[slot] = j + 1
+                count += 1
+            if keep_edges:
+                if nedges == edst.shape[0]:
+                    d2 = np.zeros(edst.shape[0] * 2, np.int32)
+                    d2[:nedges] = edst[:nedges]
+                    edst = d2
+                    t2 = np.zeros(ethr.shape[0] * 2, np.int8)
+                    t2[:nedges] = ethr[:nedges]
+                    ethr = t2
+                edst[nedges] = j
+                ethr[nedges] = t
+                nedges += 1
+        if stop:
+            nedges = estart[i]  # state i stays unexpanded: drop its partial edges
+            break
+        i += 1
+    expanded = i
+    estart[expanded:count + 1] = nedges
+    return (states[:count], parent[:count], via[:count], enmask[:count], livemask[:count],
+            count, expanded, estart[:count + 1], edst[:nedges], ethr[:nedges], nedges,
+            misuses[:nmis], nmis, deadlocks[:ndl], ndl, terminals[:nterm], nterm)
+
+
+@jit
+def never_steps(count, expanded, estart, edst, ethr, livemask, n):
+    """Per state, the mask of live threads that can never take a step again (exact, by
+    backward reachability from the states where they step; unexpanded states may do anything)."""
+    rcount = np.zeros(count + 1, np.int64)
+    for s in range(count):
+        for e in range(estart[s], estart[s + 1]):
+            rcount[edst[e] + 1] += 1
+    for s in range(count):
+        rcount[s + 1] += rcount[s]
+    rsrc = np.zeros(rcount[count], np.int32)
+    fill = rcount[:count].copy()
+    for s in range(count):
+        for e in range(estart[s], estart[s + 1]):
+            d = edst[e]
+            rsrc[fill[d]] = s
+            fill[d] += 1
+    can = np.zeros(count, np.int64)
+    mark = np.zeros(count, np.bool_)
+    queue = np.zeros(count, np.int32)
+    for t in range(n):
+        mark[:] = False
+        head = 0
+        tail = 0
+        for s in range(count):
+            src = s >= expanded
+            if not src:
+                for e in range(estart[s], estart[s + 1]):
+                    if ethr[e] == t:
+                        src = True
+                        break
+            if src:
+                mark[s] = True
+                queue[tail] = s
+                tail += 1
+        while head < tail:
+            s = queue[head]
+            head += 1
+            for k in range(rcount[s], rcount[s + 1]):
+                p = rsrc[k]
+                if not mark[p]:
+                    mark[p] = True
+                    queue[tail] = p
+                    tail += 1
+        for s in range(count):
+            if mark[s]:
+                can[s] |= np.int64(1) << t
+    out = np.zeros(count, np.int64)
+    for s in range(count):
+        out[s] = livemask[s] & ~can[s]
+    return out
+
+
+@jit
+def scc(count, estart, edst, ethr, excluded, alive):
+    """Strongly connected components (iterative Tarjan) of the graph restricted to the
+    ``alive`` states, without the edges of thread ``excluded`` (-1: keep all).  Returns
+    (component id per state, -1 for dead states; number of components)."""
+    index = np.full(count, -1, np.int64)
+    low = np.zeros(count, np.int64)
+    onstack = np.zeros(count, np.bool_)
+    comp = np.full(count, -1, np.int32)
+    stack = np.zeros(count, np.int32)
+    sp = 0
+    cstack = np.zeros(count, np.int32)   # call stack: state
+    cedge = np.zeros(count, np.int64)    # call stack: next edge to look at
+    nidx = 0
+    ncomp = 0
+    for root in range(count):
+        if index[root] >= 0 or not alive[root]:
+            continue
+        depth = 0
+        cstack[0] = root
+        cedge[0] = estart[root]
+        index[root] = nidx
+        low[root] = nidx
+        nidx += 1
+        stack[sp] = root
+        sp += 1
+        onstack[root] = True
+        while depth >= 0:
+            v = cstack[depth]
+            e = cedge[depth]
+            if e < estart[v + 1]:
+                cedge[depth] = e + 1
+                if ethr[e] == excluded:
+                    continue
+                w = edst[e]
+                if not alive[w]:
+                    continue
+                if index[w] < 0:
+                    index[w] = nidx
+                    low[w] = nidx
+                    nidx += 1
+                    stack[sp] = w
+                    sp += 1
+                    onstack[w] = True
+                    depth += 1
+                    cstack[depth] = w
+                    cedge[depth] = estart[w]
+                elif onstack[w] and index[w] < low[v]:
+                    low[v] = index[w]
+            else:
+                if low[v] == index[v]:
+                    while True:
+                        sp -= 1
+                        x = stack[sp]
+                        onstack[x] = False
+                        comp[x] = ncomp
+                        if x == v:
+                            break
+                    ncomp += 1
+                depth -= 1
+                if depth >= 0:
+                    u = cstack[depth]
+                    if low[v] < low[u]:
+                        low[u] = low[v]
+    return comp, ncomp
+
+
+@jit
+def component_summary(count, estart, edst, ethr, excluded, comp, ncomp, enmask, livemask):
+    """Per component: (internal edge?, threads stepping inside, threads enabled in some state,
+    threads disabled in some state, live threads, smallest state index)."""
+    internal = np.zeros(ncomp, np.bool_)
+    steps = np.zeros(ncomp, np.int64)
+    en_any = np.zeros(ncomp, np.int64)
+    dis_any = np.zeros(ncomp, np.int64)
+    live = np.zeros(ncomp, np.int64)
+    first = np.full(ncomp, count, np.int64)
+    for s in range(count):
+        c = comp[s]
+        if c < 0:
+            continue
+        en_any[c] |= enmask[s]
+        dis_any[c] |= livemask[s] & ~enmask[s]
+        live[c] |= livemask[s]
+        if s < first[c]:
+            first[c] = s
+        for e in range(estart[s], estart[s + 1]):
+            if ethr[e] == excluded:
+                continue
+            if comp[edst[e]] == c:
+                internal[c] = True
+                steps[c] |= np.int64(1) << ethr[e]
+    return internal, steps, en_any, dis_any, live, first
+
+
+@jit
+def path_in_component(start, comp, cid, estart, edst, ethr, excluded, goal, arg, enmask):
+    """Shortest path inside component ``cid`` from ``start``: goal 0 = reach state ``arg``;
+    1 = reach a state where thread ``arg`` is enabled; 2 = where it is disabled; 3 = take a
+    step of thread ``arg``.  Returns (threads of the steps, end state); end -1 if none."""
+    count = comp.shape[0]
+    prev = np.full(count, -2, np.int64)
+    pthr = np.full(count, -1, np.int64)
+    queue = np.zeros(count, np.int64)
+    head = 0
+    tail = 1
+    queue[0] = start
+    prev[start] = -1
+    end = -1
+    last_thr = -1
+    last_from = -1
+    while head < tail and end < 0:
+        s = queue[head]
+        head += 1
+        if goal == 0 and s == arg and (s != start or head > 1):
+            end = s
+            break
+        if goal == 1 and (enmask[s] >> arg) & 1:
+            end = s
+            break
+        if goal == 2 and not (enmask[s] >> arg) & 1:
+            end = s
+            break
+        for e in range(estart[s], estart[s + 1]):
+            thr = ethr[e]
+            if thr == excluded:
+                continue
+            d = edst[e]
+            if comp[d] != cid:
+                continue
+            if goal == 3 and thr == arg:
+                end = d
+                last_thr = thr
+                last_from = s
+                break
+            if goal == 0 and d == arg:
+                end = d
+                last_thr = thr
+                last_from = s
+                break
+            if prev[d] == -2:
+                prev[d] = s
+                pthr[d] = thr
+                queue[tail] = d
+                tail += 1
+    if end < 0:
+        return np.zeros(0, np.int64), -1
+    out = np.zeros(count + 1, np.int64)
+    k = 0
+    if last_thr >= 0:
+        out[k] = last_thr
+        k += 1
+        s = last_from
+    else:
+        s = end
+    while prev[s] >= 0:
+        out[k] = pthr[s]
+        k += 1
+        s = prev[s]
+    res = np.zeros(k, np.int64)
+    for i in range(k):
+        res[i] = out[k - 1 - i]
+    return res, end
+
+
+@jit
+def settled(states, perm, code, tstart, layout, livemask):
+    """Per state: True when its never-stepping threads form a closed set (each waits only on
+    threads of the set or finished ones), i.e. the blocked-forever situation has formed rather
+    than being merely inevitable."""
+    count = states.shape[0]
+    n = layout[L_N]
+    out = np.zeros(count, np.bool_)
+    for s in range(count):
+        p = perm[s]
+        if p == 0:
+            continue
+        ok = True
+        st = states[s]
+        for t in range(n):
+            if (p >> t) & 1:
+                if enabled(st, t, code, tstart, layout):
+                    ok = False
+                    break
+                hm = holders(st, t, code, tstart, layout)
+                if hm & livemask[s] & ~p:
+                    ok = False
+                    break
+        out[s] = ok
+    return out

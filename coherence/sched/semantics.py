@@ -1,0 +1,336 @@
+"""One step of one thread: the op semantics shared by the simulator and the explorer (jitted).
+
+A *step* is what a thread does in one tick on a CPU.  ``enabled`` says whether the thread can
+step in a state (a thread that cannot is *blocked*: its op waits for a lock, a semaphore or a
+signal); ``step`` applies the step in place and reports a misuse (release of a lock not held,
+...) instead of failing.  Both are pure functions of the int32 state vector laid out in
+:mod:`coherence.sched.program`, so a schedule (the sequence of threads that stepped) replays
+exactly in either engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import ops as O
+
+from ..config import JIT_OPTIONS  # the project's one place for numba flags
+
+jit = njit(**JIT_OPTIONS)
+
+TW = 4
+L_N, L_OFF_M, L_NM, L_OFF_RW, L_NRW, L_OFF_S, L_NS, L_OFF_C, L_NC, L_OFF_F, L_NF, L_W = range(12)
+
+# Misuse codes returned by step() (reported as `lock-misuse` findings, never a crash).
+MISUSE_NONE = 0
+MISUSE_RELEASE_NOT_HELD = 1
+MISUSE_WAIT_NOT_HELD = 2
+MISUSE_READ_UNLOCK_NOT_HELD = 3
+MISUSE_WRITE_UNLOCK_NOT_HELD = 4
+MISUSE_RECURSIVE_READ = 5
+MISUSE_FINISHED_HOLDING = 6
+MISUSE_SEM_OVERFLOW = 7
+SEM_MAX = 1 << 20
+
+_ACQUIRE, _RELEASE, _TRY, _COMPUTE = O.ACQUIRE, O.RELEASE, O.TRY_ACQUIRE, O.COMPUTE
+_WAIT, _SIGNAL, _BROADCAST = O.WAIT, O.SIGNAL, O.BROADCAST
+_SEM_WAIT, _SEM_POST = O.SEM_WAIT, O.SEM_POST
+_RLOCK, _RUNLOCK, _WLOCK, _WUNLOCK = O.READ_LOCK, O.READ_UNLOCK, O.WRITE_LOCK, O.WRITE_UNLOCK
+_GOTO, _IF_FLAG, _SET, _CLEAR = O.GOTO, O.IF_FLAG, O.SET, O.CLEAR
+
+
+@jit
+def current_op(st, t, code, tstart):
+    """Opcode row index of thread t's current op, or -1 when it has finished."""
+    pc = st[t * TW]
+    if pc < 0:
+        return -1
+    return tstart[t] + pc
+
+
+@jit
+def enabled(st, t, code, tstart, layout):
+    """True when thread t can take a step in state st."""
+    row = current_op(st, t, code, tstart)
+    if row < 0:
+        return False
+    op = code[row, 0]
+    a = code[row, 1]
+    if op == _ACQUIRE:
+        return st[layout[L_OFF_M] + a] == 0
+    if op == _WAIT:
+        aux = st[t * TW + 2]
+        if aux == 0:
+            return True
+        if aux > 0:
+            return False
+        return st[layout[L_OFF_M] + code[row, 2]] == 0
+    if op == _SEM_WAIT:
+        return st[layout[L_OFF_S] + a] > 0
+    if op == _RLOCK:  # reader preference: only a writer holding the lock blocks a reader
+        return st[layout[L_OFF_RW] + 2 * a] == 0
+    if op == _WLOCK:
+        base = layout[L_OFF_RW] + 2 * a
+        return st[base] == 0 and st[base + 1] == 0
+    return True
+
+
+@jit
+def wanted(st, t, code, tstart, layout):
+    """Resource key thread t's current op acquires (mutex m -> m, rwlock r -> NM + r,
+    semaphore s -> NM + NRW + s), or -1 when the op acquires nothing."""
+    row = current_op(st, t, code, tstart)
+    if row < 0:
+        return -1
+    op = code[row, 0]
+    if op == _ACQUIRE:
+        return code[row, 1]
+    if op == _WAIT:
+        if st[t * TW + 2] == -1:
+            return code[row, 2]
+        return -1
+    if op == _RLOCK or op == _WLOCK:
+        return layout[L_NM] + code[row, 1]
+    if op == _SEM_WAIT:
+        return layout[L_NM] + layout[L_NRW] + code[row, 1]
+    return -1
+
+
+@jit
+def holders(st, t, code, tstart, layout):
+    """Bit mask of the threads holding what blocked thread t waits for (0: nobody holds it,
+    e.g. a semaphore or a condition).  May include t itself (self-deadlock)."""
+    row = current_op(st, t, code, tstart)
+    if row < 0:
+        return np.int64(0)
+    op = code[row, 0]
+    owner = 0
+    if op == _ACQUIRE:
+        owner = st[layout[L_OFF_M] + code[row, 1]]
+    elif op == _WAIT and st[t * TW + 2] == -1:
+        owner = st[layout[L_OFF_M] + code[row, 2]]
+    elif op == _RLOCK or op == _WLOCK:
+        r = code[row, 1]
+        owner = st[layout[L_OFF_RW] + 2 * r]
+        if owner == 0 and op == _WLOCK and st[layout[L_OFF_RW] + 2 * r + 1] > 0:
+            mask = np.int64(0)
+            for u in range(layout[L_N]):
+                if (st[u * TW + 3] >> r) & 1:
+                    mask |= np.int64(1) << u
+            return mask
+    if owner > 0:
+        return np.int64(1) << (owner - 1)
+    return np.int64(0)
+
+
+@jit
+def _advance(st, t, pc, tlen, repeat):
+    pc += 1
+    if pc >= tlen[t]:
+        pc = 0 if repeat[t] else -1
+    st[t * TW] = pc
+    return pc
+
+
+@jit
+def _jump(st, t, target, tlen, repeat):
+    if target >= tlen[t]:
+        target = 0 if repeat[t] else -1
+    st[t * TW] = target
+    return target
+
+
+@jit
+def held_object(st, t, layout):
+    """Index of one lock object thread t holds (mutex m -> m, rwlock r -> NM + r), or -1."""
+    for m in range(layout[L_NM]):
+        if st[layout[L_OFF_M] + m] == t + 1:
+            return m
+    for r in range(layout[L_NRW]):
+        if st[layout[L_OFF_RW] + 2 * r] == t + 1 or (st[t * TW + 3] >> r) & 1:
+            return layout[L_NM] + r
+    return -1
+
+
+@jit
+def step(st, t, code, tstart, tlen, repeat, layout):
+    """Thread t takes one step in st (in place); t must be enabled.
+
+    Returns (misuse code, misuse argument, acquired resource key or -1)."""
+    base = t * TW
+    pc = st[base]
+    row = tstart[t] + pc
+    op = code[row, 0]
+    a = code[row, 1]
+    b = code[row, 2]
+    off_m = layout[L_OFF_M]
+    misuse = 0
+    arg = 0
+    got = -1
+    if op == _ACQUIRE:
+        st[off_m + a] = t + 1
+        got = a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _RELEASE:
+        if st[off_m + a] == t + 1:
+            st[off_m + a] = 0
+        else:
+            misuse = MISUSE_RELEASE_NOT_HELD
+            arg = a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _TRY:
+        if st[off_m + a] == 0:
+            st[off_m + a] = t + 1
+            got = a
+            pc = _advance(st, t, pc, tlen, repeat)
+        else:
+            pc = _jump(st, t, b, tlen, repeat)
+    elif op == _COMPUTE:
+        rem = st[base + 1]
+        if rem == 0:
+            rem = a
+        rem -= 1
+        st[base + 1] = rem
+        if rem == 0:
+            pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _WAIT:
+        aux = st[base + 2]
+        if aux == 0:
+            if st[off_m + b] != t + 1:
+                misuse = MISUSE_WAIT_NOT_HELD
+                arg = b
+                pc = _advance(st, t, pc, tlen, repeat)
+            else:
+                st[off_m + b] = 0
+                c = layout[L_OFF_C] + a
+                st[c] += 1
+                st[base + 2] = st[c]
+        else:  # signalled: re-acquire the lock
+            st[off_m + b] = t + 1
+            st[base + 2] = 0
+            got = b
+            pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _SIGNAL or op == _BROADCAST:
+        c = layout[L_OFF_C] + a
+        if st[c] > 0:
+            for u in range(layout[L_N]):
+                pu = st[u * TW]
+                if pu < 0 or st[u * TW + 2] <= 0:
+                    continue
+                ru = tstart[u] + pu
+                if code[ru, 0] != _WAIT or code[ru, 1] != a:
+                    continue
+                if op == _BROADCAST:
+                    st[u * TW + 2] = -1
+                else:
+                    st[u * TW + 2] -= 1
+                    if st[u * TW + 2] == 0:
+                        st[u * TW + 2] = -1
+            if op == _BROADCAST:
+                st[c] = 0
+            else:
+                st[c] -= 1
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _SEM_WAIT:
+        st[layout[L_OFF_S] + a] -= 1
+        got = layout[L_NM] + layout[L_NRW] + a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _SEM_POST:
+        s = layout[L_OFF_S] + a
+        if st[s] >= SEM_MAX:
+            misuse = MISUSE_SEM_OVERFLOW
+            arg = a
+        else:
+            st[s] += 1
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _RLOCK:
+        if (st[base + 3] >> a) & 1:
+            misuse = MISUSE_RECURSIVE_READ
+            arg = a
+        else:
+            st[base + 3] |= 1 << a
+            st[layout[L_OFF_RW] + 2 * a + 1] += 1
+            got = layout[L_NM] + a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _RUNLOCK:
+        if (st[base + 3] >> a) & 1:
+            st[base + 3] &= ~(1 << a)
+            st[layout[L_OFF_RW] + 2 * a + 1] -= 1
+        else:
+            misuse = MISUSE_READ_UNLOCK_NOT_HELD
+            arg = a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _WLOCK:
+        st[layout[L_OFF_RW] + 2 * a] = t + 1
+        got = layout[L_NM] + a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _WUNLOCK:
+        if st[layout[L_OFF_RW] + 2 * a] == t + 1:
+            st[layout[L_OFF_RW] + 2 * a] = 0
+        else:
+            misuse = MISUSE_WRITE_UNLOCK_NOT_HELD
+            arg = a
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _GOTO:
+        pc = _jump(st, t, a, tlen, repeat)
+    elif op == _IF_FLAG:
+        if st[layout[L_OFF_F] + a] != 0:
+            pc = _jump(st, t, b, tlen, repeat)
+        else:
+            pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _SET:
+        st[layout[L_OFF_F] + a] = 1
+        pc = _advance(st, t, pc, tlen, repeat)
+    elif op == _CLEAR:
+        st[layout[L_OFF_F] + a] = 0
+        pc = _advance(st, t, pc, tlen, repeat)
+    else:  # yield, sleep: no effect on the shared state (the scheduler acts on them)
+        pc = _advance(st, t, pc, tlen, repeat)
+    if pc < 0 and misuse == 0:
+        h = held_object(st, t, layout)
+        if h >= 0:
+            misuse = MISUSE_FINISHED_HOLDING
+            arg = h
+    return misuse, arg, got
+
+
+@jit
+def waitfor_cycle(st, code, tstart, layout, blocked_mask):
+    """Bit mask of the threads on a cycle of the wait-for graph among ``blocked_mask`` threads
+    (edges: blocked thread -> holders of what it waits for); 0 when there is none."""
+    n = layout[L_N]
+    out = np.int64(0)
+    # Iteratively remove blocked threads with no outgoing edge into the remaining set: what
+    # remains has every node on or leading into a cycle; then keep the nodes reachable from
+    # themselves.
+    alive = blocked_mask
+    edges = np.zeros(n, np.int64)
+    for t in range(n):
+        if (blocked_mask >> t) & 1:
+            edges[t] = holders(st, t, code, tstart, layout)
+    changed = True
+    while changed:
+        changed = False
+        for t in range(n):
+            if (alive >> t) & 1 and (edges[t] & alive) == 0:
+                alive &= ~(np.int64(1) << t)
+                changed = True
+    if alive == 0:
+        return out
+    for t in range(n):
+        if not (alive >> t) & 1:
+            continue
+        # reach = threads reachable from t in one or more steps
+        reach = edges[t] & alive
+        frontier = reach
+        while frontier != 0:
+            nxt = np.int64(0)
+            for u in range(n):
+                if (frontier >> u) & 1:
+                    nxt |= edges[u] & alive
+            frontier = nxt & ~reach
+            reach |= nxt
+        if (reach >> t) & 1:
+            out |= np.int64(1) << t
+    return out
