@@ -6,6 +6,9 @@
    ~0.9 s per model for that set.
 2. Throughput on random 4-thread, 8-instruction tests (target: >= 50 tests/s per model), and
    a heavier 4-thread x 4-instruction set for scale.
+3. Emulator campaigns: iterations/s for SB on one host core (target >= 200,000/s), and the
+   classic suite at 100,000 iterations per test: TSO-allowed states never seen on a tso core
+   (target 0) and SC-forbidden states seen on an sc core (must be 0).
 """
 
 from __future__ import annotations
@@ -119,10 +122,38 @@ def main(argv=None) -> int:
     bench_throughput(200, 4, 2, target=True)  # 4 threads, 8 instructions: the target figure
     bench_throughput(20, 4, 4)     # 4 threads x 4 instructions: heavier, for scale
 
-    # == Emulator campaigns ==
-    # (to be added with the campaign integration: iterations/s of the emulator on the suite,
-    #  and the coverage of enumerated TSO states after N iterations)
+    bench_campaigns()
     return 0
+
+
+def bench_campaigns() -> None:
+    from coherence.litmus import parse_file
+    from coherence.litmus.campaign import run_campaign
+    print("== emulator campaigns ==")
+    sb = parse_file(ROOT / "litmus" / "x86" / "SB.litmus")
+    run_campaign(sb, iterations=1000)  # warm-up: kernels from the on-disk cache
+    for model in ("tso", "sc"):
+        c = run_campaign(sb, model=model, iterations=1_000_000, seed=1)
+        print(f"   SB on a {model} core: {c.iterations:,} iterations in {c.elapsed:.2f} s = "
+              f"{c.iterations / c.elapsed:,.0f} iterations/s (target >= 200,000)")
+    suite = [t for _, t in load_suite([ROOT / "litmus" / "x86"]) if not isinstance(t, str)]
+    for model in ("tso", "sc"):
+        t0 = time.perf_counter()
+        unseen = forbidden = scv = its = 0
+        missing = []
+        for t in suite:
+            c = run_campaign(t, model=model, iterations=100_000, seed=0)
+            its += c.iterations
+            unseen += len(c.unseen)
+            forbidden += len(c.model_violations)
+            scv += len(c.sc_violations) if model == "sc" else 0
+            if c.unseen:
+                missing.append(f"{t.name} ({len(c.unseen)})")
+        dt = time.perf_counter() - t0
+        print(f"   suite on a {model} core: {len(suite)} tests x 100,000 iterations in {dt:.1f} s "
+              f"({its / dt:,.0f} it/s); allowed states unseen: {unseen}"
+              f"{' in ' + ', '.join(missing) if missing else ''}; states the model forbids: "
+              f"{forbidden}" + (f"; SC violations: {scv}" if model == "sc" else ""))
 
 
 if __name__ == "__main__":

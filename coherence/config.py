@@ -33,7 +33,8 @@ class SystemConfig:
     Latencies are in cycles.  ``bus_latency`` is an address-only transaction (BusUpgr),
     ``mem_latency`` a line read from memory, ``c2c_latency`` a line supplied by another cache,
     ``wb_latency`` the extra bus time of a dirty victim's write-back.  Randomised timing
-    (``start_skew``, ``jitter``, ``drain_delay``, ``arbitration="random"``) draws from a
+    (``start_skew``, ``jitter`` on bus latencies, ``drain_delay`` of store-buffer entries,
+    ``issue_jitter`` extra cycles after each instruction, ``arbitration="random"``) draws from a
     generator seeded by the run's seed, so a run is a pure function of (program, config, seed).
     ``max_cycles`` and ``progress_window`` are the watchdog: a run ends with status
     ``max_cycles``, or ``no_progress`` when no store is performed and no core halts for
@@ -56,6 +57,7 @@ class SystemConfig:
     start_skew: int = 0
     jitter: int = 0
     drain_delay: int = 0
+    issue_jitter: int = 0
     max_cycles: int = 50_000_000
     progress_window: int = 1_000_000
     timeline_window: int = 0
@@ -73,7 +75,7 @@ class SystemConfig:
 
         for name in ("cores", "l1_size", "l1_ways", "line_size", "store_buffer", "hit_latency",
                      "bus_latency", "mem_latency", "c2c_latency", "wb_latency", "start_skew",
-                     "jitter", "drain_delay", "max_cycles", "progress_window",
+                     "jitter", "drain_delay", "issue_jitter", "max_cycles", "progress_window",
                      "timeline_window"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int):
@@ -96,8 +98,8 @@ class SystemConfig:
         for name in ("hit_latency", "bus_latency", "mem_latency", "c2c_latency"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be at least 1 cycle, got {getattr(self, name)}")
-        for name in ("wb_latency", "start_skew", "jitter", "drain_delay", "progress_window",
-                     "timeline_window"):
+        for name in ("wb_latency", "start_skew", "jitter", "drain_delay", "issue_jitter",
+                     "progress_window", "timeline_window"):
             if getattr(self, name) < 0:
                 bad(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.max_cycles < 1:

@@ -323,7 +323,7 @@ class ReferenceMachine:
     def retire(self, core: Core, pc: int, ready: int) -> None:
         core.pc = pc
         core.stats[CS_INSTR] += 1
-        core.ready = ready
+        core.ready = ready + self.rng.rand(self.config.issue_jitter)
 
     def operand_b(self, core: Core, row) -> int:
         return core.regs[row[F_B]] if row[F_BREG] else row[F_B]
@@ -477,12 +477,11 @@ class ReferenceMachine:
                 core.wait = WAIT_SBFULL
                 core.block_t = t
                 return
-            was_empty = buf.empty
+            if buf.empty:
+                buf.drain_ready = t + 1 + self.rng.rand(cfg.drain_delay)
             buf.entries.append((addr >> 3, value))
             core.stats[CS_STORES] += 1
             self.retire(core, nxt, t + 1)
-            if was_empty:
-                buf.drain_ready = t + 1 + self.rng.rand(cfg.drain_delay)
         elif op in RMW_OPS:
             addr = self.address(core, row)
             if self.tso and not self.buffers[c].empty:

@@ -53,6 +53,7 @@ class Machine:
         p[K.P_DATA] = bool(track_data)
         p[K.P_TLWIN] = cfg.timeline_window
         p[K.P_TRACE] = bool(trace)
+        p[K.P_IJIT] = cfg.issue_jitter
         self.params = p
         self.table = np.ascontiguousarray(cfg.protocol.compiled())
         self.mem = np.zeros(max(memory_words, 1), dtype=np.int64)

@@ -29,8 +29,8 @@ jit_inline = njit(_nrt=False, inline="always", **JIT_OPTIONS)
 # params[] indices
 (P_CORES, P_SETS, P_WAYS, P_LSHIFT, P_WPL, P_SB, P_ARB, P_HIT, P_BUSLAT, P_MEMLAT, P_C2CLAT,
  P_WBLAT, P_SKEW, P_JITTER, P_DRAIN, P_MAXCYC, P_WINDOW, P_TSO, P_CHECK, P_DATA, P_TLWIN,
- P_TRACE) = range(22)
-NPARAMS = 22
+ P_TRACE, P_IJIT) = range(23)
+NPARAMS = 23
 
 # core[] columns
 K_PC, K_READY, K_WAIT, K_HALTED, K_TBLOCK = range(5)
@@ -113,6 +113,15 @@ def _set_state(tags, cst, c, s, w, nst, line, t, watch, wlog, wlogn):
     cst[c, s, w] = nst
     if nst == ST_I:
         tags[c, s, w] = -1
+
+
+@jit_inline
+def _retire(c, npc, ready, core, cstat, rng, issue_jitter):
+    """The instruction at pc is done: next pc, count it, and when the core may issue again
+    (plus a random pipeline delay when the config asks for one)."""
+    core[c, K_PC] = npc
+    cstat[c, CS_INSTR] += 1
+    core[c, K_READY] = ready + _rand(rng, issue_jitter)
 
 
 @jit
@@ -234,9 +243,7 @@ def _complete(p, T, s, w, addr, params, code, start, core, regs, cdata, golden, 
     else:
         cstat[c, CS_STALL] += T - core[c, K_TBLOCK]
         core[c, K_WAIT] = W_NONE
-        core[c, K_READY] = T + 1
-        core[c, K_PC] += 1
-        cstat[c, CS_INSTR] += 1
+        _retire(c, core[c, K_PC] + 1, T + 1, core, cstat, rng, params[P_IJIT])
     return True
 
 
@@ -459,6 +466,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
     ways = params[P_WAYS]
     wplmask = params[P_WPL] - 1
     check = params[P_CHECK] != 0
+    ijit = params[P_IJIT]
     if bus[B_STARTED] == 0:
         bus[B_STARTED] = 1
         for c in range(ncores):
@@ -541,9 +549,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                         cstat[c, CS_FWD] += 1
                         if not trace and code[i, F_RD] >= 0:
                             regs[c, code[i, F_RD]] = fv
-                        core[c, K_PC] = pc + 1
-                        cstat[c, CS_INSTR] += 1
-                        core[c, K_READY] = t + hit
+                        _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                         continue
                 # Fast path, written out here: a hit touches only this core's arrays.
                 line = addr >> lshift
@@ -568,9 +574,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                             return STATUS_ERROR, t
                         if code[i, F_RD] >= 0:
                             regs[c, code[i, F_RD]] = v
-                    core[c, K_PC] = pc + 1
-                    cstat[c, CS_INSTR] += 1
-                    core[c, K_READY] = t + hit
+                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                     continue
                 r = _attempt(2 * c, t, KIND_LOAD, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err, watch, wlog, wlogn)
@@ -581,9 +585,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
                                     cdata, golden, sb_addr, sb_val, sb_head, bus, err):
                         return STATUS_ERROR, t
-                    core[c, K_PC] = pc + 1
-                    cstat[c, CS_INSTR] += 1
-                    core[c, K_READY] = t + hit
+                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                 else:
                     arbitrate = True
                     core[c, K_WAIT] = W_BUS
@@ -604,9 +606,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                         drain_ready[c] = t + 1 + _rand(rng, params[P_DRAIN])
                     sb_cnt[c] += 1
                     cstat[c, CS_STORES] += 1
-                    core[c, K_PC] = pc + 1
-                    cstat[c, CS_INSTR] += 1
-                    core[c, K_READY] = t + 1
+                    _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
                     continue
                 cstat[c, CS_STORES] += 1
                 line = addr >> lshift
@@ -629,9 +629,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                             bv = regs[c, bv]
                         cdata[c, s, w, (addr >> 3) & wplmask] = bv
                         golden[addr >> 3] = bv
-                    core[c, K_PC] = pc + 1
-                    cstat[c, CS_INSTR] += 1
-                    core[c, K_READY] = t + hit
+                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                     continue
                 r = _attempt(2 * c, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err, watch, wlog, wlogn)
@@ -641,9 +639,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     s, w = _frame_of(addr, c, params, tags, cst)
                     _perform(2 * c, t, s, w, addr, params, code, start, core, regs, cdata,
                              golden, sb_addr, sb_val, sb_head, bus, err)
-                    core[c, K_PC] = pc + 1
-                    cstat[c, CS_INSTR] += 1
-                    core[c, K_READY] = t + hit
+                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                 else:
                     arbitrate = True
                     core[c, K_WAIT] = W_BUS
@@ -663,9 +659,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
                                     cdata, golden, sb_addr, sb_val, sb_head, bus, err):
                         return STATUS_ERROR, t
-                    core[c, K_PC] = pc + 1
-                    cstat[c, CS_INSTR] += 1
-                    core[c, K_READY] = t + hit
+                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                 else:
                     arbitrate = True
                     core[c, K_WAIT] = W_BUS
@@ -675,9 +669,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     core[c, K_WAIT] = W_DRAIN
                     core[c, K_TBLOCK] = t
                     continue
-                core[c, K_PC] = pc + 1
-                cstat[c, CS_INSTR] += 1
-                core[c, K_READY] = t + 1
+                _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
             elif op == OP_HALT:
                 core[c, K_HALTED] = 1
                 bus[B_LASTPROG] = t
@@ -707,9 +699,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                         npc = code[i, F_ADDR]
                 elif op == OP_DELAY:
                     ready = t + max(bv, 1)
-                core[c, K_PC] = npc
-                cstat[c, CS_INSTR] += 1
-                core[c, K_READY] = ready
+                _retire(c, npc, ready, core, cstat, rng, ijit)
         # Phase 3: arbitration.
         while arbitrate and bus[B_BUSY] == 0:
             npend = 0

@@ -1,12 +1,13 @@
 """``coherence litmus PATH...``: verdicts for a suite of herd7 litmus tests.
 
 Each test is enumerated exhaustively under SC and x86-TSO; the output per test is herd7's
-text (for ``--model``, default ``tso``), then a summary table with every model's observation.
-Emulator campaigns (``--iterations``, ``--protocol``, ``--seed``) run through
-:func:`_run_campaign` when the emulator (``coherence.engine``) is available and
-``--enumerate-only`` is not given.
+text (for ``--model``, default ``tso``).  Unless ``--enumerate-only`` is given, the test then
+runs ``--iterations`` times on the emulator (a ``--model`` core, default ``tso``, with
+``--protocol`` caches) and litmus7's histogram follows, with the SC violations and the unseen
+allowed states.  A summary table ends the output.
 
-Exit status: 0, or 1 when some test was skipped (its reason is printed), or 2 on bad usage.
+Exit status: 1 when the emulator showed a state its model forbids or some test was skipped
+(the reason is printed), 2 on bad usage, else 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 from ..errors import CoherenceError
+from .campaign import DEFAULT_ITERATIONS, format_campaign, run_campaign
 from .enumerate import MODELS, enumerate_states
 from .report import herd_block, skipped_json, summary_table, verdict_json
 from .suite import load_suite
@@ -45,12 +47,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="memory model (default: enumerate both, print tso in herd format)")
     p.add_argument("--enumerate-only", action="store_true",
                    help="exhaustive verdicts only, no emulator campaign")
-    p.add_argument("--iterations", type=_positive_int, default=1000,
-                   help="emulator runs per test (campaigns)")
+    p.add_argument("--iterations", type=_positive_int, default=DEFAULT_ITERATIONS,
+                   help=f"emulator runs per test (default {DEFAULT_ITERATIONS:,})")
     p.add_argument("--protocol", default="mesi", help="coherence protocol (campaigns)")
     p.add_argument("--seed", type=int, default=0, help="random seed (campaigns)")
     p.add_argument("-j", "--jobs", type=_positive_int, default=1,
-                   help="worker processes for enumeration")
+                   help="worker processes (enumeration and campaigns)")
+    p.add_argument("--plot", metavar="OUT.png",
+                   help="write the campaigns' histograms to a PNG")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -63,42 +67,31 @@ def add_subparser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-# --------------------------------------------------------------------------- emulator hook
-
-
-def _emulator_available() -> bool:
-    """True when the emulator can run campaigns (``coherence.engine.run`` imports)."""
-    try:
-        from ..engine import run  # noqa: F401
-    except Exception:  # ImportError, or an engine still being built
-        return False
-    return True
-
-
-def _run_campaign(test, verdicts: dict, args) -> dict | None:
-    """HOOK: run ``test`` on the emulator and compare with the exhaustive ``verdicts``.
-
-    ``verdicts`` maps each model to its :class:`~coherence.litmus.enumerate.Verdict`;
-    ``args`` carries ``model``, ``iterations``, ``protocol``, ``seed``.  Return a dict whose
-    keys override the JSON entry's (``histogram``, ``sc_violations``, ``unseen``, ...) and
-    that the text report may print, or None when no campaign ran.  Translation to the
-    emulator's assembly is :func:`coherence.litmus.compile.to_asm`.
-    """
-    return None
-
-
 # --------------------------------------------------------------------------- driver
 
 
-def _enumerate_one(item):
-    """Worker: ``(index, test, models)`` -> ``(index, {model: Verdict} | None, reason)``."""
-    i, test, models = item
+def _work_one(item):
+    """Worker: ``(index, test, models, campaign options | None)`` ->
+    ``(index, {model: Verdict} | None, skip reason | None, Campaign | str | None)``.
+
+    A campaign that cannot run (the ISA cannot express the test) leaves the verdicts intact
+    and comes back as its reason string."""
+    i, test, models, camp = item
     try:
-        return i, {m: enumerate_states(test, m) for m in models}, None
+        verdicts = {m: enumerate_states(test, m) for m in models}
     except CoherenceError as exc:
-        return i, None, str(exc)
+        return i, None, str(exc), None
     except Exception as exc:  # a bug of ours must not stop the suite either
-        return i, None, f"{test.path}: internal error: {type(exc).__name__}: {exc}"
+        return i, None, f"{test.path}: internal error: {type(exc).__name__}: {exc}", None
+    campaign = None
+    if camp is not None:
+        model, protocol, iterations, seed = camp
+        try:
+            campaign = run_campaign(test, model=model, protocol=protocol,
+                                    iterations=iterations, seed=seed, verdicts=verdicts)
+        except CoherenceError as exc:
+            campaign = f"emulator campaign skipped: {exc}"
+    return i, verdicts, None, campaign
 
 
 def _progress(total: int, args):
@@ -116,52 +109,75 @@ def run(args) -> int:
                              file=args.paths[0])
     models = [args.model] if args.model else list(MODELS)
     shown = args.model or DEFAULT_MODEL
-    work = [(i, t, models) for i, (_p, t) in enumerate(suite) if not isinstance(t, str)]
+    camp = None
+    if not args.enumerate_only:
+        from ..protocols import get_protocol
+        get_protocol(args.protocol)  # a bad name is a usage error before any work
+        camp = (shown, args.protocol, args.iterations, args.seed)
+    work = [(i, t, models, camp) for i, (_p, t) in enumerate(suite) if not isinstance(t, str)]
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
     if args.jobs > 1 and len(work) > 1:
         # spawn, not fork: the parent may have started numba or engine threads.
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
-            for i, verdicts, reason in pool.map(_enumerate_one, work, chunksize=4):
-                results[i] = (verdicts, reason)
+            for i, verdicts, reason, campaign in pool.map(_work_one, work, chunksize=1):
+                results[i] = (verdicts, reason, campaign)
                 if bar is not None:
                     bar.update()
     else:
         for item in work:
-            i, verdicts, reason = _enumerate_one(item)
-            results[i] = (verdicts, reason)
+            i, verdicts, reason, campaign = _work_one(item)
+            results[i] = (verdicts, reason, campaign)
             if bar is not None:
                 bar.update()
     if bar is not None:
         bar.close()
 
-    campaigns = not args.enumerate_only and _emulator_available()
-    rows, entries, out = [], [], []
+    rows, entries, out, campaigns = [], [], [], []
     for i, (path, test) in enumerate(suite):
+        campaign = None
         if isinstance(test, str):
             verdicts, reason = None, test
         else:
-            verdicts, reason = results[i]
+            verdicts, reason, campaign = results[i]
         if reason is not None:
             name = test.name if not isinstance(test, str) else \
                 os.path.splitext(os.path.basename(path))[0]
-            rows.append((name, path, None, reason))
+            rows.append((name, path, None, reason, None))
             for m in models:
                 entries.append(skipped_json(name, path, reason, m))
             if not args.json:
                 out.append(f"Test {name} skipped: {reason}\n\n")
             continue
-        campaign = _run_campaign(test, verdicts, args) if campaigns else None
-        rows.append((test.name, path, verdicts, None))
+        rows.append((test.name, path, verdicts, None, campaign))
         for m in models:
-            entries.append(verdict_json(verdicts[m], campaign))
+            entry = verdict_json(verdicts[m])
+            if m == shown and campaign is not None:
+                if isinstance(campaign, str):
+                    entry["campaign_skipped"] = campaign
+                else:
+                    entry.update(campaign.to_json())
+            entries.append(entry)
         if not args.json:
             out.append(herd_block(verdicts[shown]))
+            if isinstance(campaign, str):
+                out.append(f"{campaign}\n\n")
+            elif campaign is not None:
+                out.append(format_campaign(campaign) + "\n")
+        if campaign is not None and not isinstance(campaign, str):
+            campaigns.append(campaign)
+    if args.plot:
+        if not campaigns:
+            raise CoherenceError("--plot needs emulator campaigns (drop --enumerate-only)",
+                                 file=args.plot)
+        from ..plot import save_litmus_figure
+        save_litmus_figure(campaigns, args.plot)
     if args.json:
         json.dump({"tests": entries}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         sys.stdout.write("".join(out))
-        sys.stdout.write(summary_table(rows, models))
-    return 1 if any(r[3] is not None for r in rows) else 0
+        sys.stdout.write(summary_table(rows, models, shown))
+    violated = any(c.model_violations for c in campaigns)
+    return 1 if violated or any(r[3] is not None for r in rows) else 0

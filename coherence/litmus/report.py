@@ -27,7 +27,7 @@ def _json_value(v):
     return str(v) if isinstance(v, Sym) else v
 
 
-def verdict_json(v: Verdict, campaign: dict | None = None) -> dict:
+def verdict_json(v: Verdict) -> dict:
     """One entry of the ``--json`` document."""
     entry = {
         "name": v.name, "path": v.path, "model": v.model, "kind": v.kind,
@@ -37,8 +37,6 @@ def verdict_json(v: Verdict, campaign: dict | None = None) -> dict:
         "states": [{k: _json_value(x) for k, x in s.items()} for s in v.states],
         "histogram": [], "sc_violations": [], "unseen": [], "skipped": None,
     }
-    if campaign:
-        entry.update(campaign)
     return entry
 
 
@@ -50,15 +48,20 @@ def skipped_json(name: str, path: str, reason: str, model: str | None) -> dict:
             "unseen": [], "skipped": reason}
 
 
-def summary_table(rows, models) -> str:
-    """The final table: one row per test, one column per model.
+def summary_table(rows, models, emulated: str | None = None) -> str:
+    """The final table: one row per test, one column per model, then the emulator's.
 
-    ``rows`` holds ``(name, path, {model: Verdict} | None, skip reason | None)``.
+    ``rows`` holds ``(name, path, {model: Verdict} | None, skip reason | None, campaign)``
+    where campaign is a :class:`~coherence.litmus.campaign.Campaign`, a reason string or
+    None.  ``emulated`` is the model the campaigns ran on.
     """
+    with_emu = any(r[4] is not None for r in rows)
     header = ["Test", "Kind"] + [m.upper() for m in models]
+    if with_emu:
+        header += [f"Emulator ({(emulated or '').upper()})", "Verdict"]
     body = []
-    nskip = 0
-    for name, _path, verdicts, reason in rows:
+    nskip = nbad = 0
+    for name, _path, verdicts, reason, campaign in rows:
         if reason is not None:
             nskip += 1
             body.append([name, "skipped", reason])
@@ -69,10 +72,26 @@ def summary_table(rows, models) -> str:
             v = verdicts[m]
             mark = "" if v.executions_exact else "*"
             cells.append(f"{v.observation} {v.positive} {v.negative}{mark}")
+        if with_emu:
+            if campaign is None or isinstance(campaign, str):
+                cells += ["-", "not run" if campaign is None else "not expressible"]
+            else:
+                cells.append(f"{campaign.observation} {campaign.positive} {campaign.negative}")
+                if campaign.model_violations:
+                    nbad += 1
+                    verdict = f"VIOLATION ({len(campaign.model_violations)} forbidden)"
+                elif campaign.unseen:
+                    verdict = f"agrees, {len(campaign.unseen)} unseen"
+                else:
+                    verdict = "agrees"
+                cells.append(verdict)
         body.append(cells)
     widths = [max([len(header[i])] + [len(r[i]) for r in body if len(r) > i and
                                       r[1] != "skipped"]) for i in range(len(header))]
-    out = [f"Summary: {len(rows)} test{'s' if len(rows) != 1 else ''}, {nskip} skipped"]
+    head = f"Summary: {len(rows)} test{'s' if len(rows) != 1 else ''}, {nskip} skipped"
+    if with_emu:
+        head += f", {nbad} with states the {(emulated or '').upper()} model forbids"
+    out = [head]
 
     def fmt(cells):
         if len(cells) > 1 and cells[1] == "skipped":
