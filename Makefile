@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # The main job: the core demo program and the classic litmus suite.
 run: $(STAMP)
 	$(VENV)/bin/coherence run examples/spinlock_ttas.s --cores 4 --protocol moesi
-	$(VENV)/bin/coherence litmus litmus/x86 --enumerate-only
+	$(VENV)/bin/coherence litmus litmus/x86 -q
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -21,25 +21,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="coherence", description=__doc__.splitlines()[0])
+    from . import __version__
+    parser = _Parser(prog="coherence",
+                     description="A multicore cache-coherence and memory-consistency emulator: "
+                                 "run programs on MSI/MESI/MOESI caches with SC or x86-TSO cores,"
+                                 " litmus tests, and thread-scheduler analysis.")
+    parser.add_argument("--version", action="version", version=f"coherence {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    from . import run_cli  # noqa: F401  (core: run, protocol)
+    from . import plot_cli, run_cli
+    from .litmus import cli as litmus_cli
+    from .sched import cli as sched_cli
     run_cli.add_subparsers(sub)
-    try:
-        from .litmus import cli as litmus_cli
-        litmus_cli.add_subparser(sub)
-    except ImportError:
-        pass
-    try:
-        from .sched import cli as sched_cli
-        sched_cli.add_subparser(sub)
-    except ImportError:
-        pass
-    try:
-        from . import plot_cli
-        plot_cli.add_subparser(sub)
-    except ImportError:
-        pass
+    litmus_cli.add_subparser(sub)
+    sched_cli.add_subparser(sub)
+    plot_cli.add_subparser(sub)
     return parser
 
 

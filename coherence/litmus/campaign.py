@@ -25,6 +25,7 @@ from ..asm import assemble
 from ..config import SystemConfig
 from ..engine import run_batch
 from ..errors import CoherenceError
+from ..protocols import get_protocol
 from .compile import to_asm
 from .enumerate import enumerate_states, observation_of
 from .ir import LitmusTest
@@ -172,7 +173,7 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
         else:
             negative += observed[k]
     return Campaign(
-        name=test.name, model=model, protocol=SystemConfig(protocol=protocol).protocol.name,
+        name=test.name, model=model, protocol=get_protocol(protocol).name,
         iterations=int(len(allv)), seed=seed, locations=names, histogram=histogram,
         positive=positive, negative=negative,
         sc_violations=[dict(zip(names, k)) for k in order + extra
