@@ -27,7 +27,7 @@ from ..engine import run_batch
 from ..errors import CoherenceError
 from ..protocols import get_protocol
 from .compile import to_asm
-from .enumerate import enumerate_states, observation_of
+from .enumerate import condition_validated, enumerate_states, observation_of
 from .ir import LitmusTest
 
 # (start_skew, jitter, drain_delay, issue_jitter) per batch, in cycles; the latencies are
@@ -76,11 +76,7 @@ class Campaign:
     @property
     def ok(self) -> bool:
         """litmus7's Ok/No: whether the condition is validated by what was observed."""
-        if self.quantifier == "exists":
-            return self.positive > 0
-        if self.quantifier == "~exists":
-            return self.positive == 0
-        return self.negative == 0
+        return condition_validated(self.quantifier, self.positive, self.negative)
 
     def to_json(self) -> dict:
         """The campaign's part of a ``--json`` entry."""

@@ -196,11 +196,7 @@ class Verdict:
     @property
     def ok(self) -> bool:
         """Whether the condition is validated (herd's ``Ok``/``No``)."""
-        if self.quantifier == "exists":
-            return self.positive > 0
-        if self.quantifier == "~exists":
-            return self.positive == 0
-        return self.negative == 0
+        return condition_validated(self.quantifier, self.positive, self.negative)
 
     @property
     def witnesses(self) -> tuple[int, int]:
@@ -224,6 +220,15 @@ class Verdict:
     def states_with_truth(self):
         """``(state, proposition holds)`` pairs, in herd order."""
         return list(zip(self.states, self._holds))
+
+
+def condition_validated(quantifier: str, positive: int, negative: int) -> bool:
+    """herd's and litmus7's ``Ok``: the condition holds given the positive/negative counts."""
+    if quantifier == "exists":
+        return positive > 0
+    if quantifier == "~exists":
+        return positive == 0
+    return negative == 0
 
 
 def observation_of(positive: int, negative: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .semantics import L_N, L_OFF_M, TW, enabled, holders, jit, step
+from .semantics import L_N, L_OFF_M, TW, enabled, holders, jit, step, waitfor_cycle_into
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -60,45 +60,6 @@ def _rehash(hashes, count, size):
             slot = (slot + 1) & mask
         table[slot] = j + 1
     return table
-
-
-@jit
-def _cycle_mask(st, blocked, code, tstart, layout, edges):
-    """Threads on a wait-for cycle among `blocked` (edges: a preallocated int64 buffer)."""
-    n = layout[L_N]
-    any_edge = False
-    for t in range(n):
-        edges[t] = 0
-        if (blocked >> t) & 1:
-            edges[t] = holders(st, t, code, tstart, layout) & blocked
-            if edges[t] != 0:
-                any_edge = True
-    if not any_edge:
-        return np.int64(0)
-    alive = blocked
-    changed = True
-    while changed:
-        changed = False
-        for t in range(n):
-            if (alive >> t) & 1 and (edges[t] & alive) == 0:
-                alive &= ~(np.int64(1) << t)
-                changed = True
-    out = np.int64(0)
-    for t in range(n):
-        if not (alive >> t) & 1:
-            continue
-        reach = edges[t] & alive
-        frontier = reach
-        while frontier != 0:
-            nxt = np.int64(0)
-            for u in range(n):
-                if (frontier >> u) & 1:
-                    nxt |= edges[u] & alive
-            frontier = nxt & ~reach
-            reach |= nxt
-        if (reach >> t) & 1:
-            out |= np.int64(1) << t
-    return out
 
 
 @jit
@@ -151,7 +112,7 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
         livemask[i] = live
         blocked = live & ~en
         if blocked != 0:
-            cyc = _cycle_mask(cur, blocked, code, tstart, layout, ebuf)
+            cyc = waitfor_cycle_into(cur, blocked, code, tstart, layout, ebuf)
             if cyc != 0:
                 seen = False
                 for k in range(ndl):

@@ -299,16 +299,27 @@ def step(st, t, code, tstart, tlen, repeat, layout):
 def waitfor_cycle(st, code, tstart, layout, blocked_mask):
     """Bit mask of the threads on a cycle of the wait-for graph among ``blocked_mask`` threads
     (edges: blocked thread -> holders of what it waits for); 0 when there is none."""
+    return waitfor_cycle_into(st, blocked_mask, code, tstart, layout,
+                              np.zeros(layout[L_N], np.int64))
+
+
+@jit
+def waitfor_cycle_into(st, blocked, code, tstart, layout, edges):
+    """:func:`waitfor_cycle` with a caller-owned ``edges`` buffer (the explorer's hot path)."""
     n = layout[L_N]
-    out = np.int64(0)
+    any_edge = False
+    for t in range(n):
+        edges[t] = 0
+        if (blocked >> t) & 1:
+            edges[t] = holders(st, t, code, tstart, layout) & blocked
+            if edges[t] != 0:
+                any_edge = True
+    if not any_edge:
+        return np.int64(0)
     # Iteratively remove blocked threads with no outgoing edge into the remaining set: what
     # remains has every node on or leading into a cycle; then keep the nodes reachable from
     # themselves.
-    alive = blocked_mask
-    edges = np.zeros(n, np.int64)
-    for t in range(n):
-        if (blocked_mask >> t) & 1:
-            edges[t] = holders(st, t, code, tstart, layout)
+    alive = blocked
     changed = True
     while changed:
         changed = False
@@ -316,8 +327,22 @@ def waitfor_cycle(st, code, tstart, layout, blocked_mask):
             if (alive >> t) & 1 and (edges[t] & alive) == 0:
                 alive &= ~(np.int64(1) << t)
                 changed = True
-    if alive == 0:
-        return out
+    out = np.int64(0)
+    for t in range(n):
+        if not (alive >> t) & 1:
+            continue
+        reach = edges[t] & alive
+        frontier = reach
+        while frontier != 0:
+            nxt = np.int64(0)
+            for u in range(n):
+                if (frontier >> u) & 1:
+                    nxt |= edges[u] & alive
+            frontier = nxt & ~reach
+            reach |= nxt
+        if (reach >> t) & 1:
+            out |= np.int64(1) << t
+    return out
     for t in range(n):
         if not (alive >> t) & 1:
             continue
