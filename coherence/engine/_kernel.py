@@ -522,8 +522,40 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 continue
             if trace:
                 i = start[c] + pc
-                op = OP_ST if twrite[i] != 0 else OP_LD
+                wr = np.int64(twrite[i] != 0)
+                op = OP_ST if wr else OP_LD
                 addr = taddr[i]
+                if not tso:
+                    # Trace fast path: one branch-free code path for loads and stores
+                    # (EV_LOAD/EV_STORE and CS_LOADS/CS_STORES are adjacent), since a trace's
+                    # read/write mix is what a branch predictor cannot learn.
+                    cstat[c, CS_LOADS + wr] += 1
+                    line = addr >> lshift
+                    s = line & smask
+                    w = -1
+                    for ww in range(ways):
+                        if tags[c, s, ww] == line:
+                            w = ww
+                            break
+                    st = cst[c, s, w] if w >= 0 else ST_I
+                    ev = EV_LOAD + wr
+                    if table[st, ev, C_ERR] == 0 and table[st, ev, C_BUS] == BUS_NONE:
+                        cstat[c, CS_HITS] += 1
+                        _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch,
+                                   wlog, wlogn)
+                        lruc[c] += 1
+                        lru[c, s, w] = lruc[c]
+                        bus[B_LASTPROG] = t
+                        _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
+                        continue
+                    r = _attempt(2 * c, t, KIND_LOAD + wr, addr, params, table, tags, cst, lru,
+                                 lruc, cstat, port, err, watch, wlog, wlogn)
+                    if r < 0:
+                        return STATUS_ERROR, t
+                    arbitrate = True
+                    core[c, K_WAIT] = W_BUS
+                    core[c, K_TBLOCK] = t
+                    continue
             else:
                 i = start[c] + pc
                 op = code[i, F_OP]
