@@ -1,0 +1,791 @@
+"""Plots of runs, comparisons, litmus histograms and scaling (the package's matplotlib layer).
+
+Every matplotlib call of the emulator lives here (the scheduler's Gantt chart lives in
+``coherence.sched.gantt`` and is re-exported as :func:`plot_gantt`).  Conventions:
+
+* matplotlib is imported lazily, inside the functions, so ``import coherence`` stays fast;
+  with no display (no ``$DISPLAY``/``$WAYLAND_DISPLAY`` on Linux) and no backend chosen by
+  the user (``MPLBACKEND``, or pyplot already imported, as in Jupyter) the Agg backend is used.
+* Every ``plot_*`` function takes an optional ``ax`` to draw into (else it makes a new figure)
+  and returns the :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
+* Results may be :class:`~coherence.stats.RunResult` objects or their ``to_dict()`` (e.g.
+  loaded from ``coherence run --json``).  A set of runs is a mapping ``label -> result``, a
+  list of ``(label, result)`` pairs, or a list of results (labelled by their protocol).
+* Colours are fixed: one per bus transaction type (:data:`BUS_COLORS`) and one per cache-line
+  state (:data:`STATE_COLORS`), so the same thing has the same colour in every figure.
+
+See docs/plots.md for examples and the figures each function draws.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+
+from .errors import CoherenceError
+
+__all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
+           "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
+           "save_litmus_figure", "plot_gantt", "scaling_data", "plot_scaling",
+           "plot_scaling_comparison", "run_scaling", "save_run_figure", "save_figure",
+           "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
+
+# The bus transactions of a run: the three requests and the victims' write-backs (Flush and
+# c2c transfers are data responses to those requests, not transactions of their own).
+TRANSACTION_TYPES = ("BusRd", "BusRdX", "BusUpgr", "WriteBack")
+
+BUS_COLORS = {
+    "BusRd": "#4C72B0", "BusRdX": "#DD8452", "BusUpgr": "#55A868", "WriteBack": "#C44E52",
+    "Flush": "#8172B3", "c2c_transfers": "#937860", "invalidations": "#DA8BC3",
+}
+
+# M red (dirty, exclusive), O orange (dirty, shared), E purple (clean, exclusive),
+# S green (clean, shared), I light grey (not present).
+STATE_COLORS = {"M": "#d62728", "O": "#ff7f0e", "E": "#9467bd", "S": "#2ca02c", "I": "#e8e8e8"}
+STATE_ORDER = ("M", "O", "E", "S", "I")
+_STATE_NAMES = {"M": "Modified", "O": "Owned", "E": "Exclusive", "S": "Shared",
+                "I": "Invalid"}
+
+_CORE_COLORS = {"hits": "#55A868", "misses": "#C44E52", "stall_cycles": "#8C8C8C"}
+_LITMUS_COLORS = {True: "#DD8452", False: "#4C72B0"}
+
+
+# ----------------------------------------------------------------------------- matplotlib
+
+def _has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _pyplot():
+    """pyplot, imported on first use; Agg when nothing else is chosen and there is no display.
+
+    The backend is left alone when the user chose one (``MPLBACKEND``, set by Jupyter's
+    kernel too) or pyplot is already imported, so notebooks keep their inline figures.
+    """
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+        if not os.environ.get("MPLBACKEND") and not _has_display():
+            matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _figure_ax(ax, figsize):
+    """(figure, axes): the given axes' figure, or a new figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def save_figure(fig, path, dpi: int = 100) -> str:
+    """Write ``fig`` to ``path`` (format from the extension, PNG when there is none), close
+    it, and return the path.  A path that cannot be written, or an unknown extension, raises
+    :class:`~coherence.errors.CoherenceError` (one line, for the CLI) instead of a traceback.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    supported = fig.canvas.get_supported_filetypes()
+    try:
+        if ext and ext not in supported:
+            raise CoherenceError(f"cannot write {path}: unknown image format '.{ext}', expected "
+                                 f"one of {', '.join('.' + e for e in sorted(supported))}")
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory):
+            raise CoherenceError(f"cannot write {path}: no such directory {directory!r}")
+        try:
+            fig.savefig(path, dpi=dpi)
+        except OSError as exc:
+            raise CoherenceError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        _pyplot().close(fig)
+    return path
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def _get(result, key):
+    """A field of a RunResult or of its ``to_dict()``."""
+    if isinstance(result, Mapping):
+        if key not in result:
+            raise CoherenceError(f"expected a RunResult or its to_dict(), got a dict without "
+                                 f"{key!r}")
+        return result[key]
+    try:
+        return getattr(result, key)
+    except AttributeError:
+        raise CoherenceError(f"expected a RunResult or its to_dict(), got "
+                             f"{type(result).__name__}") from None
+
+
+def _label_of(result) -> str:
+    cfg = _get(result, "config")
+    return str(cfg.get("protocol", "?")).upper()
+
+
+def _runs(runs) -> list[tuple[str, object]]:
+    """Normalise a set of runs to a list of (label, result)."""
+    if isinstance(runs, Mapping) and "stats" not in runs:
+        pairs = [(str(k), v) for k, v in runs.items()]
+    elif isinstance(runs, (list, tuple)):
+        pairs = []
+        for r in runs:
+            if isinstance(r, tuple) and len(r) == 2 and isinstance(r[0], str):
+                pairs.append(r)
+            else:
+                pairs.append((_label_of(r), r))
+    else:   # a single run
+        pairs = [(_label_of(runs), runs)]
+    if not pairs:
+        raise CoherenceError("no runs to plot, expected at least one RunResult")
+    return pairs
+
+
+# ----------------------------------------------------------------------------- bus totals
+
+def plot_bus_transactions(runs, ax=None, types=TRANSACTION_TYPES, title=None):
+    """Bus transactions by type, one stacked bar per run, side by side.
+
+    ``runs``: a mapping ``label -> RunResult`` (e.g. ``{"MSI": r1, "MESI": r2, "MOESI": r3}``
+    for one program under three protocols), a list of ``(label, result)`` or of results.
+    ``types``: which counters of ``result.stats["bus"]`` to stack (default the transactions
+    BusRd, BusRdX, BusUpgr and WriteBack; any bus counter name works, e.g. "Flush").
+    Each bar is labelled with its total.  Returns the figure.
+    """
+    pairs = _runs(runs)
+    types = list(types)
+    for label, r in pairs:
+        bus = _get(r, "stats")["bus"]
+        missing = [t for t in types if t not in bus]
+        if missing:
+            raise CoherenceError(f"run {label!r} has no bus counter {missing[0]!r}, expected "
+                                 f"one of {', '.join(bus)}")
+    fig, ax = _figure_ax(ax, (max(4.0, 1.3 * len(pairs) + 2.5), 4.5))
+    x = list(range(len(pairs)))
+    bottom = [0] * len(pairs)
+    for t in types:
+        vals = [_get(r, "stats")["bus"][t] for _, r in pairs]
+        ax.bar(x, vals, bottom=bottom, width=0.6, label=t,
+               color=BUS_COLORS.get(t), edgecolor="white", linewidth=0.5)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    top = max(bottom) if any(bottom) else 1
+    for xi, total in zip(x, bottom):
+        ax.text(xi, total + 0.01 * top, f"{total:,}", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(x, [label for label, _ in pairs])
+    ax.set_ylim(0, top * 1.12)
+    ax.set_ylabel("bus transactions")
+    ax.set_xlabel("run")
+    ax.set_title(title or "Bus transactions by type")
+    # Reverse the legend so it reads top-down in the same order as the stack.
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize=8, title="type")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    return fig
+
+
+# ----------------------------------------------------------------------------- traffic
+
+def rebin_timeline(timeline, bins: int = 60, factor: int | None = None):
+    """Merge a run's timeline windows so that there are at most ``bins`` of them.
+
+    ``timeline`` is ``result.timeline`` (``{"window": W, "types": [...], "counts": rows}``).
+    Consecutive windows are summed in groups of ``factor`` (default: the smallest factor
+    giving at most ``bins`` groups).  Returns ``(edges, counts, types)``: ``edges`` holds the
+    ``n+1`` cycle boundaries, ``counts`` is an ``n x len(types)`` numpy array of transactions
+    per merged window.
+    """
+    import numpy as np
+    if not timeline:
+        raise CoherenceError("the run has no traffic timeline; run it with "
+                             "SystemConfig(timeline_window=W) (the CLI's --timeline W)")
+    window = int(timeline["window"])
+    counts = np.asarray(timeline["counts"], dtype=np.int64).reshape(-1, len(timeline["types"]))
+    if bins < 1:
+        raise CoherenceError(f"bins must be >= 1, got {bins}")
+    n = max(len(counts), 1)
+    k = int(factor) if factor else max(1, math.ceil(n / bins))
+    groups = math.ceil(n / k)
+    padded = np.zeros((groups * k, counts.shape[1]), dtype=np.int64)
+    padded[:len(counts)] = counts
+    merged = padded.reshape(groups, k, counts.shape[1]).sum(axis=1)
+    edges = np.arange(groups + 1, dtype=np.int64) * (k * window)
+    return edges, merged, list(timeline["types"])
+
+
+def _factor(timeline, cycles_per_bar):
+    """How many timeline windows make a bar of ``cycles_per_bar`` cycles (None: not fixed)."""
+    if cycles_per_bar is None:
+        return None
+    if cycles_per_bar < 1:
+        raise CoherenceError(f"cycles_per_bar must be >= 1, got {cycles_per_bar}")
+    return max(1, round(cycles_per_bar / int(timeline["window"])))
+
+
+def plot_traffic(result, ax=None, bins: int = 60, types=None, title=None,
+                 cycles_per_bar: int | None = None):
+    """Bus traffic over time: transactions per window, stacked by type.
+
+    ``result`` is a run recorded with ``SystemConfig(timeline_window=W)`` (or its
+    ``timeline`` dict).  The windows are merged (:func:`rebin_timeline`) to at most ``bins``
+    bars so a long run stays readable; the y axis says how many cycles one bar covers.
+    ``types`` selects timeline columns (default all: BusRd, BusRdX, BusUpgr, WriteBack).
+    ``cycles_per_bar`` fixes the width of a bar instead (rounded to whole timeline windows),
+    so that plots of runs of different lengths use the same scale.
+
+    Given several runs (a mapping ``label -> result`` or a list, as for
+    :func:`plot_bus_transactions`), draws one line per run with its total transactions per
+    window, on a common grid, to compare e.g. protocols on the same program.
+    Returns the figure.
+    """
+    import numpy as np
+    single = (isinstance(result, Mapping) and ("counts" in result or "stats" in result)) or \
+        hasattr(result, "timeline")
+    if single:
+        tl = result if isinstance(result, Mapping) and "counts" in result else \
+            _get(result, "timeline")
+        edges, counts, all_types = rebin_timeline(tl, bins, _factor(tl, cycles_per_bar))
+        sel = list(types) if types is not None else all_types
+        unknown = [t for t in sel if t not in all_types]
+        if unknown:
+            raise CoherenceError(f"no timeline column {unknown[0]!r}, expected one of "
+                                 f"{', '.join(all_types)}")
+        fig, ax = _figure_ax(ax, (9, 4))
+        width = edges[1] - edges[0]
+        bottom = np.zeros(len(counts), dtype=np.int64)
+        for t in sel:
+            vals = counts[:, all_types.index(t)]
+            ax.bar(edges[:-1], vals, bottom=bottom, width=width, align="edge", label=t,
+                   color=BUS_COLORS.get(t), edgecolor="white", linewidth=0.3)
+            bottom += vals
+        ax.set_ylabel(f"transactions per {int(width):,} cycles")
+        ax.legend(loc="upper right", fontsize=8, ncols=len(sel))
+        ax.set_ylim(0, max(int(bottom.max()), 1) * 1.2)   # head-room for the legend
+        ax.set_title(title or "Bus traffic over time")
+    else:
+        pairs = _runs(result)
+        tls = []
+        for label, r in pairs:
+            tl = _get(r, "timeline")
+            if not tl:
+                raise CoherenceError(f"run {label!r} has no traffic timeline; run it with "
+                                     f"SystemConfig(timeline_window=W)")
+            tls.append(tl)
+        windows = {int(tl["window"]) for tl in tls}
+        if len(windows) != 1:
+            raise CoherenceError(f"the runs have different timeline windows "
+                                 f"{sorted(windows)}, expected one window for a comparison")
+        longest = max(len(tl["counts"]) for tl in tls)
+        k = _factor(tls[0], cycles_per_bar) or max(1, math.ceil(longest / bins))
+        fig, ax = _figure_ax(ax, (9, 4))
+        width = 0
+        for i, ((label, _), tl) in enumerate(zip(pairs, tls)):
+            edges, counts, all_types = rebin_timeline(tl, factor=k)
+            sel = list(types) if types is not None else all_types
+            total = counts[:, [all_types.index(t) for t in sel]].sum(axis=1)
+            # Runs can coincide (MSI and MESI often do): vary the dash and draw later runs
+            # thinner so that every line stays visible on top of the others.
+            ax.stairs(total, edges, label=label, color=f"C{i}",
+                      linestyle=("-", "--", ":", "-.")[i % 4],
+                      linewidth=max(3.2 - 0.7 * i, 1.2))
+            width = edges[1] - edges[0]
+        ax.set_ylabel(f"transactions per {int(width):,} cycles")
+        ax.legend(loc="upper right", fontsize=8, title="run")
+        ax.set_ylim(bottom=0)
+        ax.set_title(title or "Bus traffic over time (all transaction types)")
+    ax.set_xlabel("cycle")
+    ax.set_xlim(left=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    return fig
+
+
+# ----------------------------------------------------------------------------- line states
+
+def _segments(changes, core, start, end):
+    """[(t0, duration, state)] of one core's line from its change log, clipped to the range."""
+    state, t = "I", 0       # every line starts Invalid (docs/machine.md)
+    segs = []
+    for tc, c, s in changes:
+        if c != core:
+            continue
+        if tc > t:
+            segs.append((t, tc, state))
+        state, t = s, max(t, tc)
+    segs.append((t, max(end, t), state))
+    out = []
+    for a, b, s in segs:
+        a, b = max(a, start), min(b, end)
+        if b > a:
+            out.append((a, b - a, s))
+    return out
+
+
+def plot_line_states(result, symbols=None, ax=None, cores=None, start: int = 0,
+                     end: int | None = None, title=None):
+    """Each core's state of chosen cache lines over time (one fixed colour per state).
+
+    ``result`` must come from ``coherence.run(..., watch=[symbols])``; ``symbols`` picks
+    some of the watched symbols (default all), ``cores`` some cores (default all), and
+    ``start``/``end`` a range of cycles (default the whole run) to zoom into a long run.
+    One row per (symbol, core); the legend names every state of the protocol.
+    Returns the figure.
+    """
+    from matplotlib.patches import Patch
+    log = _get(result, "line_states") if not isinstance(result, Mapping) else \
+        result.get("line_states")
+    if not log:
+        raise CoherenceError("the run has no line-state log; run it with "
+                             "coherence.run(program, config, watch=['symbol', ...])")
+    names = list(log) if symbols is None else ([symbols] if isinstance(symbols, str)
+                                               else list(symbols))
+    for n in names:
+        if n not in log:
+            raise CoherenceError(f"symbol {n!r} was not watched, expected one of "
+                                 f"{', '.join(log)}")
+    cfg = _get(result, "config")
+    ncores = int(cfg["cores"])
+    core_list = list(range(ncores)) if cores is None else list(cores)
+    bad = [c for c in core_list if not 0 <= c < ncores]
+    if bad:
+        raise CoherenceError(f"core {bad[0]} is not in the run, expected 0..{ncores - 1}")
+    cycles = int(_get(result, "cycles"))
+    end = cycles if end is None else int(end)
+    if end <= start:
+        raise CoherenceError(f"empty cycle range {start}..{end}, expected start < end")
+
+    rows = [(n, c) for n in names for c in core_list]
+    fig, ax = _figure_ax(ax, (10, 1.2 + 0.32 * len(rows)))
+    seen = {"I"}
+    for i, (name, core) in enumerate(rows):
+        y = len(rows) - 1 - i        # first row at the top
+        segs = _segments(log[name], core, start, end)
+        seen.update(s for _, _, s in segs)
+        ax.broken_barh([(a, d) for a, d, _ in segs], (y - 0.4, 0.8),
+                       facecolors=[STATE_COLORS.get(s, "black") for _, _, s in segs],
+                       edgecolor="none")
+    for j in range(1, len(names)):   # a line between the symbols' groups
+        ax.axhline(len(rows) - j * len(core_list) - 0.5, color="black", linewidth=0.8)
+    ax.set_yticks([len(rows) - 1 - i for i in range(len(rows))],
+                  [f"{n}  core {c}" for n, c in rows], fontsize=8)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(start, end)
+    ax.set_xlabel("cycle")
+    ax.set_ylabel("symbol / core")
+    try:
+        from .protocols import get_protocol
+        states = set(get_protocol(cfg["protocol"]).states)
+    except CoherenceError:      # a user's protocol known only by name: show what occurred
+        states = set()
+    legend_states = [s for s in STATE_ORDER if s in states | seen]
+    ax.legend(handles=[Patch(facecolor=STATE_COLORS[s], edgecolor="grey",
+                             label=f"{s} ({_STATE_NAMES[s]})") for s in legend_states],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="state")
+    note = " (log truncated)" if getattr(result, "line_states_truncated", False) else ""
+    ax.set_title(title or f"Cache-line states over time, {str(cfg['protocol']).upper()}{note}")
+    return fig
+
+
+# ----------------------------------------------------------------------------- per core
+
+def plot_core_stats(result, ax=None, title=None):
+    """Per-core hits and misses (left axis, accesses) and stall cycles (right axis, cycles).
+
+    Three bars per core; the stall cycles use a second y axis because they are cycles, not
+    accesses, and are usually much larger.  Returns the figure.
+    """
+    import numpy as np
+    cores = _get(result, "stats")["cores"]
+    fig, ax = _figure_ax(ax, (max(5.0, 0.9 * len(cores) + 3), 4))
+    x = np.arange(len(cores))
+    w = 0.27
+    hits = [c["hits"] for c in cores]
+    misses = [c["misses"] for c in cores]
+    stalls = [c["stall_cycles"] for c in cores]
+    h1 = ax.bar(x - w, hits, width=w, label="hits", color=_CORE_COLORS["hits"])
+    h2 = ax.bar(x, misses, width=w, label="misses", color=_CORE_COLORS["misses"])
+    ax2 = ax.twinx()
+    h3 = ax2.bar(x + w, stalls, width=w, label="stall cycles (right axis)",
+                 color=_CORE_COLORS["stall_cycles"], hatch="//", edgecolor="white")
+    ax.set_xticks(x, [str(i) for i in range(len(cores))])
+    ax.set_xlabel("core")
+    ax.set_ylabel("accesses (hits / misses)")
+    ax2.set_ylabel("stall cycles")
+    ax.set_ylim(0, max(max(hits + misses, default=0), 1) * 1.25)
+    ax2.set_ylim(0, max(max(stalls, default=0), 1) * 1.25)
+    ax.legend(handles=[h1, h2, h3], loc="upper left", fontsize=8, ncols=3)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.set_title(title or "Per-core hits, misses and stall cycles")
+    return fig
+
+
+# ----------------------------------------------------------------------------- litmus
+
+def format_litmus_state(state) -> str:
+    """A final state as litmus7 writes it: ``0:EAX=1; 1:EAX=0; x=1;`` (in the given order)."""
+    if isinstance(state, str):
+        return state
+    if not isinstance(state, Mapping):
+        raise CoherenceError(f"a litmus state must be a dict of location -> value, got "
+                             f"{type(state).__name__}")
+    return " ".join(f"{k}={v};" for k, v in state.items())
+
+
+def plot_litmus_histogram(outcomes, ax=None, title=None, log: bool = False):
+    """Histogram of a litmus test's final states, litmus7-style, one horizontal bar each.
+
+    ``outcomes`` is plain data, a list of ``{"state": {"0:EAX": 1, "x": 2}, "count": n,
+    "satisfies": bool, "sc_forbidden": bool}`` (``state`` may also be a preformatted
+    string; the two flags default to False).  Bars are coloured by whether the state
+    satisfies the test's condition; states that sequential consistency forbids are hatched
+    with a red edge and marked "SC-forbidden".  A count of 0 (an allowed state never
+    observed) is shown as such.  ``log=True`` uses a log-scaled count axis.
+    Returns the figure.
+    """
+    from matplotlib.patches import Patch
+    if not isinstance(outcomes, (list, tuple)) or not outcomes:
+        raise CoherenceError("expected a non-empty list of outcomes "
+                             "{'state': {...}, 'count': n, 'satisfies': bool, "
+                             "'sc_forbidden': bool}")
+    rows = []
+    for i, o in enumerate(outcomes):
+        if not isinstance(o, Mapping) or "state" not in o or "count" not in o:
+            raise CoherenceError(f"outcome {i} must be a dict with 'state' and 'count', "
+                                 f"got {o!r}")
+        count = o["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise CoherenceError(f"outcome {i}: count must be an integer >= 0, got {count!r}")
+        rows.append((format_litmus_state(o["state"]), count, bool(o.get("satisfies", False)),
+                     bool(o.get("sc_forbidden", False))))
+    longest = max(len(r[0]) for r in rows)
+    fig, ax = _figure_ax(ax, (min(6.5 + 0.09 * longest, 16), 1.6 + 0.42 * len(rows)))
+    ys = list(range(len(rows)))[::-1]       # first outcome at the top
+    top = max(r[1] for r in rows) or 1
+    for y, (label, count, sat, forbidden) in zip(ys, rows):
+        ax.barh(y, count, height=0.65, color=_LITMUS_COLORS[sat],
+                hatch="///" if forbidden else None,
+                edgecolor="#B00000" if forbidden else "white",
+                linewidth=1.6 if forbidden else 0.5)
+        text = f"{count:,}" + ("  (never seen)" if count == 0 else "") + \
+            ("  SC-forbidden" if forbidden else "")
+        ax.text(max(count, 1 if log else 0) * (1.05 if log else 1) + (0 if log else 0.01 * top),
+                y, " " + text, va="center", fontsize=8,
+                color="#B00000" if forbidden else "black")
+    ax.set_yticks(ys, [r[0] for r in rows], fontsize=8, family="monospace")
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(0.8, top * 8)
+    else:
+        # Room on the right for the count and its "SC-forbidden" / "(never seen)" note.
+        ax.set_xlim(0, top * (1.6 if any(r[3] for r in rows) else 1.35))
+    ax.set_xlabel("count" + (" (log scale)" if log else ""))
+    ax.set_ylabel("final state")
+    # A legend entry per kind of bar actually drawn (a count of 0 draws no bar).
+    handles = []
+    visible = [r for r in rows if r[1] > 0]
+    if any(r[2] for r in visible):
+        handles.append(Patch(facecolor=_LITMUS_COLORS[True], label="satisfies the condition"))
+    if any(not r[2] for r in visible):
+        handles.append(Patch(facecolor=_LITMUS_COLORS[False], label="does not satisfy it"))
+    if any(r[3] for r in rows):
+        handles.append(Patch(facecolor="white", edgecolor="#B00000", hatch="///",
+                             label="forbidden under SC"))
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_title(title or "Litmus outcomes")
+    return fig
+
+
+def _field(obj, name, default=None):
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def litmus_outcomes(campaign) -> list[dict]:
+    """A litmus campaign's histogram as :func:`plot_litmus_histogram`'s plain data.
+
+    ``campaign`` is a ``coherence.litmus`` campaign result, or any object or dict with
+    ``histogram`` (``(state, count)`` pairs, or dicts with ``state``/``count``/``satisfies``
+    as in its JSON), ``satisfied`` (one bool per histogram row, when the rows do not carry
+    it), ``sc_violations`` (observed states SC forbids) and ``unseen`` (allowed states never
+    observed, drawn with a count of 0; a campaign does not record their condition or SC
+    status, so they are drawn as neither).
+    """
+    hist = _field(campaign, "histogram")
+    if hist is None:
+        raise CoherenceError(f"expected a litmus campaign with a histogram, got "
+                             f"{type(campaign).__name__}")
+    satisfied = list(_field(campaign, "satisfied", None) or [])
+    forbidden = list(_field(campaign, "sc_violations", None) or [])
+    rows = []
+    for i, row in enumerate(hist):
+        if isinstance(row, Mapping):
+            state, count, sat = row["state"], row["count"], row.get("satisfies")
+        else:
+            state, count = row
+            sat = None
+        if sat is None:
+            sat = satisfied[i] if i < len(satisfied) else False
+        rows.append({"state": dict(state), "count": int(count), "satisfies": bool(sat),
+                     "sc_forbidden": dict(state) in forbidden})
+    for state in _field(campaign, "unseen", None) or []:
+        rows.append({"state": dict(state), "count": 0, "satisfies": False,
+                     "sc_forbidden": False})
+    return rows
+
+
+def save_litmus_figure(campaigns, path) -> str:
+    """Write one litmus histogram per campaign (``coherence litmus ... --plot OUT.png``).
+
+    ``campaigns`` is a list of campaign results (see :func:`litmus_outcomes`); each panel is
+    titled with the test's name, the core's model, the number of runs and litmus7's
+    ``Observation`` (Never / Sometimes / Always with the positive and negative counts).
+    One column for one campaign, two up to eight, three beyond; a column is 8.5 inches wide
+    and a row of panels 1.3 + 0.38 x (most states in the row) inches high, at 100 dpi.
+    Returns ``path``.
+    """
+    campaigns = list(campaigns)
+    if not campaigns:
+        raise CoherenceError("no litmus campaigns to plot")
+    data = [litmus_outcomes(c) for c in campaigns]
+    ncols = 1 if len(campaigns) == 1 else 2 if len(campaigns) <= 8 else 3
+    nrows = math.ceil(len(campaigns) / ncols)
+    heights = [max(1.3 + 0.38 * len(d) for d in data[r * ncols:(r + 1) * ncols])
+               for r in range(nrows)]
+    plt = _pyplot()
+    fig = plt.figure(figsize=(8.5 * ncols, sum(heights)), dpi=100, layout="constrained")
+    try:
+        grid = fig.add_gridspec(nrows, ncols, height_ratios=heights)
+        for i, (c, rows) in enumerate(zip(campaigns, data)):
+            ax = fig.add_subplot(grid[i // ncols, i % ncols])
+            name = _field(c, "name", f"test {i + 1}")
+            model = str(_field(c, "model", "") or "").upper()
+            runs = _field(c, "iterations", None)
+            obs = _field(c, "observation", None)
+            pos, neg = _field(c, "positive", None), _field(c, "negative", None)
+            title = name + (f", {model} core" if model else "") + \
+                (f", {runs:,} runs" if runs is not None else "") + \
+                (f": {obs} {pos} {neg}" if obs is not None else "")
+            plot_litmus_histogram(rows, ax=ax, title=title)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return save_figure(fig, path, dpi=100)
+
+
+# ----------------------------------------------------------------------------- scheduler
+
+def plot_gantt(result, ax=None, path=None):
+    """The scheduler's Gantt chart (threads running / ready / blocked, findings marked).
+
+    Re-exported from :func:`coherence.sched.gantt.plot_gantt`: ``result`` is a
+    ``coherence.sched`` simulation result or report, ``path`` optionally writes a PNG.
+    Returns the figure.
+    """
+    try:
+        from .sched.gantt import plot_gantt as _gantt
+    except ImportError as exc:   # the scheduler package is optional in a partial install
+        raise CoherenceError(f"the Gantt chart needs coherence.sched.gantt, which cannot be "
+                             f"imported ({exc})") from None
+    if ax is None and "matplotlib.pyplot" not in sys.modules:
+        _pyplot()   # pick the backend by this module's rule before gantt imports pyplot
+    return _gantt(result, ax=ax, path=path)
+
+
+# ----------------------------------------------------------------------------- scaling
+
+def _program_for(program, cores: int):
+    """The program to run on ``cores`` cores (see :func:`scaling_data`)."""
+    from .asm import assemble, load_program
+    from .program import Program
+    if callable(program) and not isinstance(program, Program):
+        return program(cores)
+    if isinstance(program, Program):
+        return program
+    if isinstance(program, str) and "\n" in program:
+        return assemble(program, "<string>", cores=cores)
+    if isinstance(program, (str, os.PathLike)):
+        return load_program(os.fspath(program), cores=cores)
+    raise CoherenceError(f"expected a path, assembly text, a Program or a function "
+                         f"cores -> Program, got {type(program).__name__}")
+
+
+def scaling_data(program, cores_list, config=None, seed: int = 0, throughput=None,
+                 metrics=None, **config_changes) -> list[dict]:
+    """Run ``program`` once for each core count in ``cores_list``; one dict per run.
+
+    ``program``: a ``.s`` path or assembly text (assembled for each core count, so write it
+    with ``.core all``), a function ``cores -> Program``, or a Program (run as is, extra
+    cores idle).  ``config`` (default ``SystemConfig()``) with ``config_changes`` applied
+    gives the machine; its ``cores`` is replaced.  ``throughput`` is a function
+    ``RunResult -> float`` (default: instructions per cycle over all cores); ``metrics`` an
+    optional mapping ``name -> function RunResult -> value`` of more values to record.
+
+    Each dict has ``cores, cycles, status, instructions, ipc, throughput, bus_utilization``
+    (0..1), ``transactions`` (BusRd + BusRdX + BusUpgr + WriteBack) and one key per metric.
+    """
+    from .config import SystemConfig
+    from .engine import run
+    cores_list = list(cores_list)
+    if not cores_list:
+        raise CoherenceError("cores_list is empty, expected core counts such as [1, 2, 4, 8]")
+    base = config if config is not None else SystemConfig()
+    if config_changes:
+        base = base.replace(**config_changes)
+    out = []
+    for n in cores_list:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
+            raise CoherenceError(f"core count {n!r} is not an integer in 1..64")
+        prog = _program_for(program, n)
+        r = run(prog, base.replace(cores=n), seed=seed)
+        tot, bus = r.stats["totals"], r.stats["bus"]
+        out.append({"cores": n, "cycles": r.cycles, "status": r.status,
+                    "instructions": tot["instructions"], "ipc": tot["ipc"],
+                    "throughput": float(throughput(r)) if throughput else tot["ipc"],
+                    "bus_utilization": tot["bus_utilization"],
+                    "transactions": sum(bus[t] for t in TRANSACTION_TYPES)})
+        for name, fn in (metrics or {}).items():
+            out[-1][name] = fn(r)
+    return out
+
+
+def plot_scaling(data, ax=None, title=None, throughput_label="throughput (instructions / cycle)"):
+    """Throughput (left axis) and bus utilization (right axis, %) against the core count.
+
+    ``data`` is a list of dicts with ``cores``, ``throughput`` and ``bus_utilization``
+    (0..1), as :func:`scaling_data` returns.  Returns the figure.
+    """
+    if not data:
+        raise CoherenceError("no scaling data to plot, expected a list of dicts with "
+                             "'cores', 'throughput' and 'bus_utilization'")
+    for i, d in enumerate(data):
+        for k in ("cores", "throughput", "bus_utilization"):
+            if k not in d:
+                raise CoherenceError(f"scaling point {i} has no {k!r}")
+    data = sorted(data, key=lambda d: d["cores"])
+    cores = [d["cores"] for d in data]
+    fig, ax = _figure_ax(ax, (7, 4.2))
+    l1, = ax.plot(cores, [d["throughput"] for d in data], marker="o", color="C0",
+                  linewidth=2, label=throughput_label)
+    ax2 = ax.twinx()
+    l2, = ax2.plot(cores, [100 * d["bus_utilization"] for d in data], marker="s",
+                   color="C3", linewidth=2, linestyle="--", label="bus utilization (%)")
+    ax.set_xticks(cores, [str(c) for c in cores])
+    ax.set_xlabel("cores")
+    ax.set_ylabel(throughput_label, color="C0")
+    ax2.set_ylabel("bus utilization (%)", color="C3")
+    ax.set_ylim(0, max(max(d["throughput"] for d in data), 1e-9) * 1.25)
+    ax2.set_ylim(0, 110)
+    ax.legend(handles=[l1, l2], loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "Scaling with the number of cores")
+    return fig
+
+
+def plot_scaling_comparison(series, metric: str = "throughput", ax=None, ylabel=None,
+                            title=None, percent: bool = False):
+    """One line per program (or lock, protocol...) of ``metric`` against the core count.
+
+    ``series`` maps a label to a list of dicts as :func:`scaling_data` returns (any key of
+    them, including the ``metrics`` you asked for, can be plotted).  ``percent=True`` shows
+    a 0..1 value (e.g. ``bus_utilization``) as a percentage.  Returns the figure.
+    """
+    if not series:
+        raise CoherenceError("no series to plot, expected {label: scaling data}")
+    fig, ax = _figure_ax(ax, (6.5, 4.2))
+    ticks = set()
+    for i, (label, data) in enumerate(series.items()):
+        if not data or any(metric not in d or "cores" not in d for d in data):
+            raise CoherenceError(f"series {label!r} has points without 'cores' or {metric!r}")
+        data = sorted(data, key=lambda d: d["cores"])
+        xs = [d["cores"] for d in data]
+        ys = [(100 if percent else 1) * d[metric] for d in data]
+        ticks.update(xs)
+        # Dashes and decreasing widths keep coinciding lines (equal fairness, say) visible.
+        ax.plot(xs, ys, marker="osD^v<>p"[i % 8], color=f"C{i}", label=str(label),
+                linestyle=("-", "--", ":", "-.")[i % 4], linewidth=max(3.0 - 0.6 * i, 1.2))
+    ax.set_xticks(sorted(ticks), [str(t) for t in sorted(ticks)])
+    ax.set_xlabel("cores")
+    ax.set_ylabel(ylabel or (metric.replace("_", " ") + (" (%)" if percent else "")))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"{metric.replace('_', ' ')} as the number of cores grows")
+    return fig
+
+
+def run_scaling(program, cores_list, config=None, seed: int = 0, ax=None, title=None,
+                throughput=None, throughput_label="throughput (instructions / cycle)",
+                **config_changes):
+    """Run ``program`` for each core count (:func:`scaling_data`) and plot it
+    (:func:`plot_scaling`).  Returns the figure."""
+    data = scaling_data(program, cores_list, config=config, seed=seed, throughput=throughput,
+                        **config_changes)
+    return plot_scaling(data, ax=ax, title=title, throughput_label=throughput_label)
+
+
+# ----------------------------------------------------------------------------- one run
+
+def _bus_totals(result, ax):
+    bus = _get(result, "stats")["bus"]
+    names = [n for n in BUS_COLORS if n in bus]
+    vals = [bus[n] for n in names]
+    bars = ax.bar(range(len(names)), vals, color=[BUS_COLORS[n] for n in names])
+    top = max(vals, default=0) or 1
+    for b, v in zip(bars, vals):
+        ax.text(b.get_x() + b.get_width() / 2, v + 0.01 * top, f"{v:,}", ha="center",
+                va="bottom", fontsize=8)
+    ax.set_xticks(range(len(names)), [n.replace("_transfers", "") for n in names],
+                  rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, top * 1.15)
+    ax.set_ylabel("count")
+    ax.set_title(f"Bus totals (busy {bus.get('busy_cycles', 0):,} cycles)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+RUN_FIGURE_SIZE = (1100, 800)   # pixels of save_run_figure's image (at 100 dpi)
+
+
+def save_run_figure(result, path, program=None, seed: int = 0) -> str:
+    """Write a three-panel summary of one run to ``path`` (``coherence run --plot``).
+
+    Top: bus traffic over time (needs a timeline, else the panel says how to get one);
+    bottom left: per-core hits, misses and stall cycles; bottom right: the bus counters.
+    The title names the program, machine, seed and outcome.  The image is
+    :data:`RUN_FIGURE_SIZE` pixels.  Returns ``path``.
+    """
+    plt = _pyplot()
+    w, h = RUN_FIGURE_SIZE
+    fig = plt.figure(figsize=(w / 100, h / 100), dpi=100, layout="constrained")
+    try:
+        grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1.25, 1])
+        top = fig.add_subplot(grid[0, :])
+        if _get(result, "timeline"):
+            plot_traffic(result, ax=top)
+        else:
+            top.text(0.5, 0.5, "no timeline recorded (run with --timeline W or "
+                     "SystemConfig(timeline_window=W))", ha="center", va="center",
+                     transform=top.transAxes)
+            top.set_axis_off()
+        plot_core_stats(result, ax=fig.add_subplot(grid[1, 0]))
+        _bus_totals(result, fig.add_subplot(grid[1, 1]))
+        cfg = _get(result, "config")
+        source = getattr(program, "source", None) or "program"
+        util = _get(result, "stats")["totals"]["bus_utilization"]
+        fig.suptitle(f"{os.path.basename(source)}: {cfg['cores']} cores, "
+                     f"{str(cfg['protocol']).upper()}, {cfg['model'].upper()}, seed {seed} "
+                     f"— {_get(result, 'status')} after {_get(result, 'cycles'):,} cycles, "
+                     f"bus {100 * util:.1f}% busy", fontsize=11)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return save_figure(fig, path, dpi=100)

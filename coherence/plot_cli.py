@@ -1,0 +1,164 @@
+"""``coherence plot``: figures that need several runs.
+
+* ``coherence plot compare FILE --protocols msi,mesi,moesi --out OUT.png`` runs one program
+  under several protocols (same machine, same seed) and draws the bus transactions by type
+  side by side and the traffic of each run over time.
+* ``coherence plot scaling FILE --cores-list 1,2,4,8 --out OUT.png`` runs a ``.core all``
+  program on each core count and draws throughput (instructions per cycle) and bus
+  utilization against the number of cores.
+
+A single run's figure is ``coherence run FILE --plot OUT.png``.  Bad input (an unreadable or
+malformed program, an unknown protocol, a bad list, an unwritable output) prints one line and
+exits 2, like every other subcommand.
+"""
+
+from __future__ import annotations
+
+from .errors import CoherenceError
+
+# Windows of the traffic timeline recorded for the comparison (rebinned by the plot).
+_WINDOW = 100
+
+
+def add_subparser(sub) -> None:
+    """Register ``plot`` and its sub-subcommands ``compare`` and ``scaling``."""
+    p = sub.add_parser("plot", help="figures comparing several runs (protocols, core counts)",
+                       description="Figures comparing several runs of one program.")
+    psub = p.add_subparsers(dest="plot_command", required=True, metavar="{compare,scaling}")
+
+    c = psub.add_parser("compare", help="one program under several protocols",
+                        description="Run FILE once per protocol and plot bus transactions "
+                                    "by type and traffic over time side by side.")
+    c.add_argument("file", help="assembly source (.s)")
+    c.add_argument("--protocols", default="msi,mesi,moesi",
+                   help="comma-separated protocols (default msi,mesi,moesi)")
+    _machine_options(c)
+    c.add_argument("--cores", type=int, default=None,
+                   help="number of cores (default: as many as the program uses)")
+    c.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
+    c.set_defaults(func=cmd_compare)
+
+    s = psub.add_parser("scaling", help="one program on a growing number of cores",
+                        description="Run FILE (written with '.core all') for each core count "
+                                    "and plot throughput and bus utilization.")
+    s.add_argument("file", help="assembly source (.s)")
+    s.add_argument("--cores-list", required=True, metavar="1,2,4,8",
+                   help="comma-separated core counts")
+    s.add_argument("--protocol", default="mesi", help="msi, mesi or moesi (default mesi)")
+    s.add_argument("--work", metavar="SYMBOL",
+                   help="measure throughput as SYMBOL's final value per 1,000 cycles (e.g. a "
+                        "counter the program increments) instead of instructions per cycle, "
+                        "which counts spin-loop iterations as work")
+    _machine_options(s)
+    s.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
+    s.set_defaults(func=cmd_scaling)
+
+
+def _machine_options(p) -> None:
+    p.add_argument("--model", default="sc", help="sc or tso (default sc)")
+    p.add_argument("--arbitration", default="round-robin",
+                   help="round-robin, fixed or random (default round-robin)")
+    p.add_argument("--l1-size", type=int, default=32768, help="L1 bytes (default 32768)")
+    p.add_argument("--l1-ways", type=int, default=8, help="L1 associativity (default 8)")
+    p.add_argument("--line-size", type=int, default=64, help="line bytes (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
+    p.add_argument("--max-cycles", type=int, default=50_000_000, help="watchdog limit")
+
+
+def _config(args, cores: int, protocol: str, **extra):
+    from .config import SystemConfig
+    return SystemConfig(cores=cores, protocol=protocol, model=args.model,
+                        arbitration=args.arbitration, l1_size=args.l1_size,
+                        l1_ways=args.l1_ways, line_size=args.line_size,
+                        max_cycles=args.max_cycles, **extra)
+
+
+def _split(text: str, option: str) -> list[str]:
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise CoherenceError(f"{option} {text!r}: expected a comma-separated list with no "
+                             f"empty items")
+    return items
+
+
+def parse_cores_list(text: str) -> list[int]:
+    """``"1,2,4,8"`` -> ``[1, 2, 4, 8]``; anything else is a CoherenceError."""
+    out = []
+    for item in _split(text, "--cores-list"):
+        try:
+            n = int(item)
+        except ValueError:
+            raise CoherenceError(f"--cores-list: {item!r} is not a number, expected core "
+                                 f"counts such as 1,2,4,8") from None
+        if not 1 <= n <= 64:
+            raise CoherenceError(f"--cores-list: {n} cores is out of range, expected 1..64")
+        out.append(n)
+    return out
+
+
+def cmd_compare(args) -> int:
+    from . import load_program, plot, run
+    from .protocols import get_protocol
+    protocols = [get_protocol(p) for p in _split(args.protocols, "--protocols")]
+    program = load_program(args.file, cores=args.cores)
+    cores = args.cores if args.cores is not None else max(program.cores, 1)
+    runs = {}
+    for proto in protocols:
+        config = _config(args, cores, proto, timeline_window=_WINDOW)
+        runs[proto.name.upper()] = run(program, config, seed=args.seed)
+    plt = plot._pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), dpi=100, layout="constrained",
+                                      width_ratios=[1, 1.6])
+    try:
+        plot.plot_bus_transactions(runs, ax=left)
+        plot.plot_traffic(runs, ax=right)
+        fig.suptitle(f"{args.file}: {cores} cores, {args.model.upper()}, seed {args.seed} — "
+                     + ", ".join(f"{k} {r.cycles:,} cycles" for k, r in runs.items()),
+                     fontsize=11)
+    except BaseException:
+        plt.close(fig)
+        raise
+    plot.save_figure(fig, args.out)
+    for name, r in runs.items():
+        bus = r.stats["bus"]
+        total = sum(bus[t] for t in plot.TRANSACTION_TYPES)
+        print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_scaling(args) -> int:
+    from . import plot
+    from .protocols import get_protocol
+    cores_list = parse_cores_list(args.cores_list)
+    proto = get_protocol(args.protocol)
+    base = _config(args, 1, proto)
+    throughput, label = None, "throughput (instructions / cycle)"
+    if args.work:
+        symbol = args.work
+        label = f"{symbol} per 1,000 cycles"
+
+        def throughput(result):
+            if symbol not in result.memory:
+                raise CoherenceError(f"--work {symbol}: no such symbol in {args.file} "
+                                     f"(symbols: {', '.join(result.memory)})")
+            value = result.memory[symbol]
+            if isinstance(value, list):
+                raise CoherenceError(f"--work {symbol}: a {len(value)}-word symbol, expected "
+                                     f"a one-word counter")
+            return 1000 * value / max(result.cycles, 1)
+    data = plot.scaling_data(args.file, cores_list, config=base, seed=args.seed,
+                             throughput=throughput)
+    fig = plot.plot_scaling(data, title=f"{args.file}: {proto.name.upper()}, "
+                                        f"{args.model.upper()}, seed {args.seed}",
+                            throughput_label=label)
+    plot.save_figure(fig, args.out)
+    work = f"{args.work[:12] + '/kcyc':>17}" if args.work else ""
+    print(f"{'cores':>5}  {'cycles':>12}  {'IPC':>7}  {work}{'  ' if work else ''}"
+          f"{'bus util':>8}  status")
+    for d in data:
+        extra = f"{d['throughput']:>17.2f}  " if args.work else ""
+        print(f"{d['cores']:>5}  {d['cycles']:>12,}  {d['ipc']:>7.3f}  {extra}"
+              f"{100 * d['bus_utilization']:>7.1f}%  {d['status']}")
+    print(f"wrote {args.out}")
+    return 0
