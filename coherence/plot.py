@@ -590,11 +590,7 @@ def plot_gantt(result, ax=None, path=None):
     ``coherence.sched`` simulation result or report, ``path`` optionally writes a PNG.
     Returns the figure.
     """
-    try:
-        from .sched.gantt import plot_gantt as _gantt
-    except ImportError as exc:   # the scheduler package is optional in a partial install
-        raise CoherenceError(f"the Gantt chart needs coherence.sched.gantt, which cannot be "
-                             f"imported ({exc})") from None
+    from .sched.gantt import plot_gantt as _gantt
     if ax is None and "matplotlib.pyplot" not in sys.modules:
         _pyplot()   # pick the backend by this module's rule before gantt imports pyplot
     return _gantt(result, ax=ax, path=path)

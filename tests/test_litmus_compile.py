@@ -211,7 +211,7 @@ exists ([r1]=2 /\\ [x.y]=1)
 
 
 def test_assembles_with_the_project_assembler():
-    asm = pytest.importorskip("coherence.asm", reason="the assembler is not available")
+    from coherence import asm
     for test in TESTS:
         text, _ = to_asm(test)
         asm.assemble(text, source=test.path)

@@ -238,10 +238,10 @@ def test_deterministic():
     assert (a.states, a.positive, a.negative) == (b.states, b.positive, b.negative)
 
 
-def test_four_thread_eight_instruction_tests_are_fast():
-    # The reductions keep 4 threads x 2 instructions in the low milliseconds.
+def test_four_thread_eight_instruction_tests_stay_small():
+    # The reductions keep 4 threads x 2 instructions to a few thousand machine states (the
+    # time it takes is a benchmark figure, benchmarks/bench_litmus.py, not a test).
     v = enumerate_states(_parsed(str(SUITE / "4.SB.litmus")), "tso")
-    assert v.elapsed < 1.0
     assert v.explored < 5000
 
 

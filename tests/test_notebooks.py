@@ -7,14 +7,12 @@ in the emulator that invalidates a notebook's story fails here.
 
 import glob
 import os
-import time
 
+import nbclient
+import nbformat
 import pytest
 
 from conftest import ROOT
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
 EXPECTED = ["01_quick_start", "02_false_sharing", "03_spinlocks", "04_litmus",
@@ -41,14 +39,10 @@ def test_notebook_runs(path):
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3",
         resources={"metadata": {"path": os.path.dirname(path)}})
-    start = time.monotonic()
     client.execute()      # raises CellExecutionError, with the failing cell, on any error
-    elapsed = time.monotonic() - start
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
     # Every notebook shows at least one figure.
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
                for o in c.outputs)
-    # The budget is a minute per notebook; allow slack for a loaded machine.
-    assert elapsed < 120, f"{os.path.basename(path)} took {elapsed:.0f} s"

@@ -15,7 +15,7 @@ from coherence.errors import CoherenceError
 
 from conftest import ROOT, run_cli
 
-matplotlib = pytest.importorskip("matplotlib")
+import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -315,8 +315,7 @@ def test_litmus_outcomes_from_a_campaign_object_or_its_json():
 
 
 def test_save_litmus_figure_draws_one_panel_per_campaign(tmp_path):
-    campaign = pytest.importorskip("coherence.litmus.campaign")
-    from coherence.litmus import parse_file
+    from coherence.litmus import campaign, parse_file
     tests = [parse_file(f"{ROOT}/litmus/x86/{n}.litmus") for n in ("SB", "MP", "R")]
     runs = [campaign.run_campaign(t, model="tso", iterations=800, seed=2) for t in tests]
     path = plot.save_litmus_figure(runs, tmp_path / "litmus.png")
@@ -330,7 +329,6 @@ def test_save_litmus_figure_draws_one_panel_per_campaign(tmp_path):
 
 
 def test_cli_litmus_plot_uses_the_histogram(tmp_path):
-    pytest.importorskip("coherence.litmus.campaign")
     out = tmp_path / "sb.png"
     r = run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "500", "-q", "--plot", str(out))
     assert r.returncode == 0, r.stderr
@@ -338,7 +336,6 @@ def test_cli_litmus_plot_uses_the_histogram(tmp_path):
 
 
 def test_gantt_is_re_exported_from_the_scheduler(tmp_path):
-    pytest.importorskip("coherence.sched.gantt")
     from coherence import sched
     sim = sched.simulate(sched.load(f"{ROOT}/examples/sched/abba.toml"))
     fig = plot.plot_gantt(sim)
