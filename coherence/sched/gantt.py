@@ -37,11 +37,10 @@ def plot_gantt(result, ax=None, path=None):
     ``ax``: draw into these axes (else a new figure); ``path``: write a PNG there.
     Returns the matplotlib Figure.  Never calls ``plt.show()``.
     """
-    import matplotlib
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+
+    from ..plot import _pyplot  # the one place that picks the backend
+    plt = _pyplot()
 
     findings = []
     sim = result
@@ -95,7 +94,8 @@ def plot_gantt(result, ax=None, path=None):
                         markersize=9)
     ax.set_yticks(range(n))
     ax.set_yticklabels(list(reversed(names)))
-    ax.set_ylim(-0.7, n - 0.3 + 0.25 * (1 + len(findings)))
+    # Headroom above the threads: a row per finding marker, then the legend.
+    ax.set_ylim(-0.7, n - 0.3 + 0.25 * (1 + len(findings)) + 0.6)
     ax.set_xlim(0, end * 1.02 + 0.5)
     ax.set_xlabel("tick")
     title = f"{sim.program.scenario.name}: {sim.policy}, seed {sim.seed}, {sim.ticks} ticks, {sim.end}"
@@ -105,8 +105,7 @@ def plot_gantt(result, ax=None, path=None):
                        Patch(facecolor="#f4b6b6", edgecolor="#c0392b", hatch="///",
                              label="blocked"),
                        Patch(facecolor="#aed6f1", label="sleeping")],
-              loc="upper center", bbox_to_anchor=(0.5, -0.12 if n >= 4 else -0.2), ncol=4,
-              fontsize=8, frameon=False)
+              loc="upper right", ncol=4, fontsize=8, frameon=False)
     if path is not None:
         fig.savefig(path, dpi=DPI)
     return fig
