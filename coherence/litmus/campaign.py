@@ -35,7 +35,7 @@ from .ir import LitmusTest
 # fall behind its own thread's store long enough to read another thread's later write.
 PROFILES = ((0, 0, 0, 0), (0, 6, 60, 0), (20, 4, 120, 8), (60, 10, 30, 40),
             (120, 20, 200, 0), (250, 20, 20, 100), (8, 2, 10, 3), (400, 40, 400, 200),
-            (30, 5, 600, 10), (300, 10, 800, 0))
+            (30, 5, 600, 10), (300, 10, 800, 0), (500, 10, 1500, 0))
 
 DEFAULT_ITERATIONS = 100_000
 
