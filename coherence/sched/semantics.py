@@ -343,19 +343,3 @@ def waitfor_cycle_into(st, blocked, code, tstart, layout, edges):
         if (reach >> t) & 1:
             out |= np.int64(1) << t
     return out
-    for t in range(n):
-        if not (alive >> t) & 1:
-            continue
-        # reach = threads reachable from t in one or more steps
-        reach = edges[t] & alive
-        frontier = reach
-        while frontier != 0:
-            nxt = np.int64(0)
-            for u in range(n):
-                if (frontier >> u) & 1:
-                    nxt |= edges[u] & alive
-            frontier = nxt & ~reach
-            reach |= nxt
-        if (reach >> t) & 1:
-            out |= np.int64(1) << t
-    return out
