@@ -412,9 +412,11 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
 @jit_inline
 def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port, err, watch,
              wlog, wlogn):
-    """Look the access up in the cache: True on a hit (state updated), else post a request.
+    """Look the access up in the cache; on a hit update the line's state, LRU and the hit
+    count, else post the port's request.
 
-    Returns 1 hit, 0 posted, -1 error.  The caller performs a hit.
+    Returns the frame's way + 1 on a hit (the caller performs it), 0 when a request was
+    posted, -1 on an error.  Inlined: this is the hot path of every load and store.
     """
     c = p >> 1
     line = addr >> params[P_LSHIFT]
@@ -429,7 +431,7 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
         cstat[c, CS_HITS] += 1
         _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
         _stamp(lru, lruc, c, s, w)
-        return 1
+        return w + 1
     cstat[c, CS_MISSES] += 1
     port[p, Q_PEND] = 1
     port[p, Q_KIND] = kind
@@ -502,8 +504,8 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                              port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
-                if r == 1:
-                    s, w = _frame_of(addr, c, params, tags, cst)
+                if r > 0:
+                    s, w = (addr >> lshift) & smask, r - 1
                     _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
                              sb_addr, sb_val, sb_head, bus, err)
                     _pop_drain(c, t, params, core, cstat, sb_head, sb_cnt, drain_ready,
@@ -526,35 +528,21 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 op = OP_ST if wr else OP_LD
                 addr = taddr[i]
                 if not tso:
-                    # Trace fast path: one branch-free code path for loads and stores
-                    # (EV_LOAD/EV_STORE and CS_LOADS/CS_STORES are adjacent), since a trace's
-                    # read/write mix is what a branch predictor cannot learn.
+                    # One branch-free path for a trace's loads and stores (Load/Store events,
+                    # kinds and counters are adjacent): a random read/write mix is what a
+                    # branch predictor cannot learn.
                     cstat[c, CS_LOADS + wr] += 1
-                    line = addr >> lshift
-                    s = line & smask
-                    w = -1
-                    for ww in range(ways):
-                        if tags[c, s, ww] == line:
-                            w = ww
-                            break
-                    st = cst[c, s, w] if w >= 0 else ST_I
-                    ev = EV_LOAD + wr
-                    if table[st, ev, C_ERR] == 0 and table[st, ev, C_BUS] == BUS_NONE:
-                        cstat[c, CS_HITS] += 1
-                        _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch,
-                                   wlog, wlogn)
-                        lruc[c] += 1
-                        lru[c, s, w] = lruc[c]
-                        bus[B_LASTPROG] = t
-                        _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                        continue
                     r = _attempt(2 * c, t, KIND_LOAD + wr, addr, params, table, tags, cst, lru,
                                  lruc, cstat, port, err, watch, wlog, wlogn)
                     if r < 0:
                         return STATUS_ERROR, t
-                    arbitrate = True
-                    core[c, K_WAIT] = W_BUS
-                    core[c, K_TBLOCK] = t
+                    if r > 0:
+                        bus[B_LASTPROG] = t  # trace: every access is progress
+                        _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
+                    else:
+                        arbitrate = True
+                        core[c, K_WAIT] = W_BUS
+                        core[c, K_TBLOCK] = t
                     continue
             else:
                 i = start[c] + pc
@@ -583,37 +571,12 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                             regs[c, code[i, F_RD]] = fv
                         _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                         continue
-                # Fast path, written out here: a hit touches only this core's arrays.
-                line = addr >> lshift
-                s = line & smask
-                w = -1
-                for ww in range(ways):
-                    if tags[c, s, ww] == line:
-                        w = ww
-                        break
-                st = cst[c, s, w] if w >= 0 else ST_I
-                if table[st, EV_LOAD, C_ERR] == 0 and table[st, EV_LOAD, C_BUS] == BUS_NONE:
-                    cstat[c, CS_HITS] += 1
-                    _set_state(tags, cst, c, s, w, table[st, EV_LOAD, C_NEXT], line, t, watch, wlog, wlogn)
-                    lruc[c] += 1
-                    lru[c, s, w] = lruc[c]
-                    if trace:
-                        bus[B_LASTPROG] = t
-                    else:
-                        v = cdata[c, s, w, (addr >> 3) & wplmask]
-                        if check and v != golden[addr >> 3]:
-                            _set_err(err, ERR_LOADVAL, t, c, addr, v, golden[addr >> 3], 0)
-                            return STATUS_ERROR, t
-                        if code[i, F_RD] >= 0:
-                            regs[c, code[i, F_RD]] = v
-                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                    continue
                 r = _attempt(2 * c, t, KIND_LOAD, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
-                if r == 1:
-                    s, w = _frame_of(addr, c, params, tags, cst)
+                if r > 0:
+                    s, w = (addr >> lshift) & smask, r - 1
                     if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
                                     cdata, golden, sb_addr, sb_val, sb_head, bus, err):
                         return STATUS_ERROR, t
@@ -641,34 +604,12 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
                     continue
                 cstat[c, CS_STORES] += 1
-                line = addr >> lshift
-                s = line & smask
-                w = -1
-                for ww in range(ways):
-                    if tags[c, s, ww] == line:
-                        w = ww
-                        break
-                st = cst[c, s, w] if w >= 0 else ST_I
-                if table[st, EV_STORE, C_ERR] == 0 and table[st, EV_STORE, C_BUS] == BUS_NONE:
-                    cstat[c, CS_HITS] += 1
-                    _set_state(tags, cst, c, s, w, table[st, EV_STORE, C_NEXT], line, t, watch, wlog, wlogn)
-                    lruc[c] += 1
-                    lru[c, s, w] = lruc[c]
-                    bus[B_LASTPROG] = t
-                    if not trace:
-                        bv = code[i, F_B]
-                        if code[i, F_BREG] != 0:
-                            bv = regs[c, bv]
-                        cdata[c, s, w, (addr >> 3) & wplmask] = bv
-                        golden[addr >> 3] = bv
-                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                    continue
                 r = _attempt(2 * c, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc,
                              cstat, port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
-                if r == 1:
-                    s, w = _frame_of(addr, c, params, tags, cst)
+                if r > 0:
+                    s, w = (addr >> lshift) & smask, r - 1
                     _perform(2 * c, t, s, w, addr, params, code, start, core, regs, cdata,
                              golden, sb_addr, sb_val, sb_head, bus, err)
                     _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
@@ -686,8 +627,8 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                              cstat, port, err, watch, wlog, wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
-                if r == 1:
-                    s, w = _frame_of(addr, c, params, tags, cst)
+                if r > 0:
+                    s, w = (addr >> lshift) & smask, r - 1
                     if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
                                     cdata, golden, sb_addr, sb_val, sb_head, bus, err):
                         return STATUS_ERROR, t
