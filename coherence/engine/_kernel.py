@@ -80,7 +80,7 @@ def _rand(rng, n):
 
 
 @jit_inline
-def _find(tags, cst, c, s, line, ways):
+def _find(tags, c, s, line, ways):
     # tags[] is -1 exactly when a frame is invalid (kept so by _set_state), so one compare
     # per way finds a present line.
     for w in range(ways):
@@ -257,7 +257,7 @@ def _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
     owners = 0
     present = 0
     for c2 in range(ncores):
-        w2 = _find(tags, cst, c2, s, line, ways)
+        w2 = _find(tags, c2, s, line, ways)
         if w2 < 0:
             continue
         st = cst[c2, s, w2]
@@ -303,7 +303,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
     track = params[P_DATA] != 0
     line = addr >> params[P_LSHIFT]
     s = line & (params[P_SETS] - 1)
-    w = _find(tags, cst, c, s, line, ways)
+    w = _find(tags, c, s, line, ways)
     st = cst[c, s, w] if w >= 0 else ST_I
     ev = EV_LOAD if kind == KIND_LOAD else EV_STORE
     if table[st, ev, C_ERR] != 0:
@@ -322,7 +322,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
     for c2 in range(ncores):
         if c2 == c:
             continue
-        w2 = _find(tags, cst, c2, s, line, ways)
+        w2 = _find(tags, c2, s, line, ways)
         if w2 < 0:
             continue
         shared = True
@@ -421,7 +421,7 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
     c = p >> 1
     line = addr >> params[P_LSHIFT]
     s = line & (params[P_SETS] - 1)
-    w = _find(tags, cst, c, s, line, params[P_WAYS])
+    w = _find(tags, c, s, line, params[P_WAYS])
     st = cst[c, s, w] if w >= 0 else ST_I
     ev = EV_LOAD if kind == KIND_LOAD else EV_STORE
     if table[st, ev, C_ERR] != 0:
@@ -440,10 +440,10 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
 
 
 @jit_inline
-def _frame_of(addr, c, params, tags, cst):
+def _frame_of(addr, c, params, tags):
     line = addr >> params[P_LSHIFT]
     s = line & (params[P_SETS] - 1)
-    return s, _find(tags, cst, c, s, line, params[P_WAYS])
+    return s, _find(tags, c, s, line, params[P_WAYS])
 
 
 @jit
@@ -488,7 +488,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             arbitrate = True
             p = bus[B_PORT]
             addr = port[p, Q_ADDR]
-            s, w = _frame_of(addr, p >> 1, params, tags, cst)
+            s, w = _frame_of(addr, p >> 1, params, tags)
             port[p, Q_PEND] = 0
             bus[B_BUSY] = 0
             if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
@@ -713,7 +713,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 return STATUS_ERROR, t
             if g == 0:
                 port[win, Q_PEND] = 0
-                s, w = _frame_of(addr, win >> 1, params, tags, cst)
+                s, w = _frame_of(addr, win >> 1, params, tags)
                 if not _complete(win, t, s, w, addr, params, code, start, core, regs, cdata,
                                  golden, cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
                                  draining, bus, err, rng):
@@ -760,7 +760,7 @@ def _coherent_word(word, params, tags, cst, cdata, mem):
     line = word // params[P_WPL]
     s = line & (params[P_SETS] - 1)
     for c in range(params[P_CORES]):
-        w = _find(tags, cst, c, s, line, params[P_WAYS])
+        w = _find(tags, c, s, line, params[P_WAYS])
         if w >= 0 and (cst[c, s, w] == ST_M or cst[c, s, w] == ST_O):
             return cdata[c, s, w, word % params[P_WPL]]
     return mem[word]
