@@ -749,21 +749,32 @@ def _bus_totals(result, ax):
 
 
 RUN_FIGURE_SIZE = (1100, 800)   # pixels of save_run_figure's image (at 100 dpi)
+LINE_STATE_ROW = 28             # extra pixels per (watched line, core) row
 
 
 def save_run_figure(result, path, program=None, seed: int = 0) -> str:
     """Write a three-panel summary of one run to ``path`` (``coherence run --plot``).
 
     Top: bus traffic over time (needs a timeline, else the panel says how to get one);
-    bottom left: per-core hits, misses and stall cycles; bottom right: the bus counters.
-    The title names the program, machine, seed and outcome.  The image is
-    :data:`RUN_FIGURE_SIZE` pixels.  Returns ``path``.
+    middle left: per-core hits, misses and stall cycles; middle right: the bus counters;
+    bottom, when the run watched symbols (``run(..., watch=[...])``, ``--watch``): their
+    line-state map.  The title names the program, machine, seed and outcome.  The image is
+    :data:`RUN_FIGURE_SIZE` pixels, taller by :data:`LINE_STATE_ROW` per watched line and core.
+    Returns ``path``.
     """
     plt = _pyplot()
     w, h = RUN_FIGURE_SIZE
+    states = _get(result, "line_states")
+    rows = sum(1 for _ in states) * int(_get(result, "config")["cores"]) if states else 0
+    h += LINE_STATE_ROW * rows + (120 if rows else 0)
     fig = plt.figure(figsize=(w / 100, h / 100), dpi=100, layout="constrained")
     try:
-        grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1.25, 1])
+        if states:
+            grid = fig.add_gridspec(3, 2, height_ratios=[1, 1.1, 0.12 * rows + 0.5],
+                                    width_ratios=[1.25, 1])
+            plot_line_states(result, ax=fig.add_subplot(grid[2, :]))
+        else:
+            grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1.25, 1])
         top = fig.add_subplot(grid[0, :])
         if _get(result, "timeline"):
             plot_traffic(result, ax=top)

@@ -18,6 +18,9 @@ def add_subparsers(sub) -> None:
                    help="check the coherence invariants after every bus transaction")
     p.add_argument("--timeline", type=int, default=0, metavar="W",
                    help="record bus transactions per window of W cycles")
+    p.add_argument("--watch", nargs="+", default=[], metavar="SYMBOL",
+                   help="log every core's state of these symbols' cache lines (drawn by "
+                        "--plot, listed by --json as line_states)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a traffic plot of the run")
     p.set_defaults(func=cmd_run)
@@ -61,12 +64,15 @@ def cmd_run(args) -> int:
     # A plot needs the traffic timeline; 100-cycle windows are rebinned by the plot.
     window = args.timeline or (100 if args.plot else 0)
     config = config_from_args(args, cores, timeline_window=window)
-    result = run(program, config, seed=args.seed, check=args.check)
+    result = run(program, config, seed=args.seed, check=args.check, watch=args.watch)
     if args.plot:
         from . import plot
         plot.save_run_figure(result, args.plot, program=program, seed=args.seed)
     if args.json:
-        json.dump(result.to_dict(), sys.stdout, indent=2)
+        doc = result.to_dict()
+        if args.watch:
+            doc["line_states"] = {k: [list(e) for e in v] for k, v in result.line_states.items()}
+        json.dump(doc, sys.stdout, indent=2)
         print()
     else:
         print(format_summary(result, args.file))

@@ -67,3 +67,23 @@ def test_watchdog_status_is_reported_not_hung(tmp_path):
     f.write_text(".data\nflag: 0\n.core 0\nwait: ld r1, [flag]\n  beq r1, 0, wait\n")
     r = run_cli("run", str(f), "--max-cycles", "100000")
     assert r.returncode == 0 and "status: max_cycles after 100,000 cycles" in r.stdout
+
+
+def test_run_watch_logs_line_states_and_plots_them(tmp_path):
+    import matplotlib.image as mpimg
+    out = tmp_path / "run.png"
+    r = run_cli("run", "examples/spinlock_ttas.s", "--cores", "2", "--watch", "lock", "counter",
+                "--plot", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert set(d["line_states"]) == {"lock", "counter"}
+    first = d["line_states"]["counter"][0]
+    assert first[1] in (0, 1) and first[2] in "MESI"
+    img = mpimg.imread(out)
+    plain = tmp_path / "plain.png"
+    assert run_cli("run", "examples/spinlock_ttas.s", "--cores", "2", "--plot",
+                   str(plain)).returncode == 0
+    assert img.shape[0] > mpimg.imread(plain).shape[0]  # the line-state panel adds a row
+    assert len({tuple(px) for px in img.reshape(-1, img.shape[2])[::97]}) > 5
+    r = run_cli("run", "examples/spinlock_ttas.s", "--watch", "nope")
+    assert r.returncode == 2 and "cannot watch 'nope'" in r.stderr
