@@ -390,7 +390,10 @@ def test_scaling_comparison_draws_one_line_per_series(tmp_path):
 def test_save_run_figure_has_three_panels_and_the_documented_size(runs, tmp_path):
     r = runs["MOESI"]
     path = plot.save_run_figure(r, tmp_path / "run.png", seed=0)
-    check_png(path, size=plot.RUN_FIGURE_SIZE)
+    # the watched lines add a line-state panel, one row per (symbol, core)
+    rows = len(r.line_states) * r.config["cores"]
+    w, h = plot.RUN_FIGURE_SIZE
+    check_png(path, size=(w, h + plot.LINE_STATE_ROW * rows + 120))
     no_tl = coherence.run(coherence.assemble(".data\nx: 0\n.core 0\n st [x], 1\n"))
     check_png(plot.save_run_figure(no_tl, tmp_path / "run2.png"), size=plot.RUN_FIGURE_SIZE)
     assert not plt.get_fignums()          # saved figures are closed
