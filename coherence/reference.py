@@ -60,7 +60,7 @@ from .errors import CoherenceError, InvariantViolation, ProtocolError
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD,
                   NREGS, OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_CAS, OP_DELAY,
                   OP_FAA, OP_HALT, OP_JMP, OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE,
-                  OP_ST, OP_SUB, OP_XCHG, OP_XOR, OPNAMES, RMW_OPS)
+                  OP_ST, OP_SUB, OP_XCHG, OPNAMES, RMW_OPS)
 from .protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
                               C_SHARED, C_SUPPLY, C_WB, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR,
                               EV_EVICT, EV_LOAD, EV_STORE, EVENTS, ST_E, ST_I, ST_M, ST_O,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 
-from .errors import CoherenceError
 
 
 def add_subparsers(sub) -> None:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import run_cli
 
 
 def test_run_prints_a_summary():

@@ -15,7 +15,7 @@ from coherence.errors import CoherenceError, InvariantViolation, ProtocolError
 from coherence.isa import (OP_ADD, OP_BNE, OP_CAS, OP_DELAY, OP_FAA, OP_HALT, OP_JMP, OP_LD,
                            OP_MFENCE, OP_MOV, OP_ST, OP_XCHG, encode)
 from coherence.program import Program, Symbol
-from coherence.protocols import MESI, MOESI, Impossible, Protocol, T
+from coherence.protocols import MESI, Impossible, Protocol, T
 from coherence.protocols.table import ST_E, ST_I, ST_M, ST_O, ST_S
 from coherence.reference import (Rng, prepare_program, run_reference, run_trace_reference,
                                  splitmix64)

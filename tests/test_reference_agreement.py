@@ -1,7 +1,7 @@
 """The jitted engine and the plain-Python reference model agree exactly (docs/machine.md)."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import coherence

@@ -5,7 +5,7 @@ import pytest
 
 from coherence.errors import CoherenceError
 from coherence.sched import Scenario, Thread, check, simulate
-from coherence.sched.simkernel import ST_BLOCKED, ST_READY, ST_RUNNING, ST_SLEEPING
+from coherence.sched.simkernel import ST_BLOCKED, ST_RUNNING, ST_SLEEPING
 
 
 def sc(threads, **kw):

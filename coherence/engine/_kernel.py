@@ -465,9 +465,6 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
     memwords = mem.shape[0]
     lshift = params[P_LSHIFT]
     smask = params[P_SETS] - 1
-    ways = params[P_WAYS]
-    wplmask = params[P_WPL] - 1
-    check = params[P_CHECK] != 0
     ijit = params[P_IJIT]
     if bus[B_STARTED] == 0:
         bus[B_STARTED] = 1

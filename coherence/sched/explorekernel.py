@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .semantics import L_N, L_OFF_M, TW, enabled, holders, jit, step, waitfor_cycle_into
+from .semantics import L_N, TW, enabled, holders, jit, step, waitfor_cycle_into
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)

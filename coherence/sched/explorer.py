@@ -213,7 +213,6 @@ def _starvations(program, states, parent, via, enmask, livemask, count, estart, 
     out = []
     everything = np.ones(count, np.bool_)
     for t in range(program.n):
-        bit = 1 << t
         if fairness == "weak":
             found = _weak_starvation(program, t, count, estart, edst, ethr, enmask, livemask,
                                      everything)
