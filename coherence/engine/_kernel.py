@@ -519,28 +519,20 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 core[c, K_HALTED] = 1
                 bus[B_LASTPROG] = t
                 continue
+            # kind >= 0: the instruction is a cache access of that kind, done below.
+            kind = -1
             if trace:
                 i = start[c] + pc
                 wr = np.int64(twrite[i] != 0)
                 op = OP_ST if wr else OP_LD
                 addr = taddr[i]
                 if not tso:
-                    # One branch-free path for a trace's loads and stores (Load/Store events,
+                    # Loads and stores share one path without branching on the op (Load/Store
                     # kinds and counters are adjacent): a random read/write mix is what a
                     # branch predictor cannot learn.
                     cstat[c, CS_LOADS + wr] += 1
-                    r = _attempt(2 * c, t, KIND_LOAD + wr, addr, params, table, tags, cst, lru,
-                                 lruc, cstat, port, err, watch, wlog, wlogn)
-                    if r < 0:
-                        return STATUS_ERROR, t
-                    if r > 0:
-                        bus[B_LASTPROG] = t  # trace: every access is progress
-                        _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                    else:
-                        arbitrate = True
-                        core[c, K_WAIT] = W_BUS
-                        core[c, K_TBLOCK] = t
-                    continue
+                    kind = KIND_LOAD + wr
+                    op = -1
             else:
                 i = start[c] + pc
                 op = code[i, F_OP]
@@ -568,20 +560,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                             regs[c, code[i, F_RD]] = fv
                         _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
                         continue
-                r = _attempt(2 * c, t, KIND_LOAD, addr, params, table, tags, cst, lru, lruc,
-                             cstat, port, err, watch, wlog, wlogn)
-                if r < 0:
-                    return STATUS_ERROR, t
-                if r > 0:
-                    s, w = (addr >> lshift) & smask, r - 1
-                    if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
-                                    cdata, golden, sb_addr, sb_val, sb_head, bus, err):
-                        return STATUS_ERROR, t
-                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                else:
-                    arbitrate = True
-                    core[c, K_WAIT] = W_BUS
-                    core[c, K_TBLOCK] = t
+                kind = KIND_LOAD
             elif op == OP_ST:
                 if tso:
                     if sb_cnt[c] >= sbsize:
@@ -601,39 +580,14 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                     _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
                     continue
                 cstat[c, CS_STORES] += 1
-                r = _attempt(2 * c, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc,
-                             cstat, port, err, watch, wlog, wlogn)
-                if r < 0:
-                    return STATUS_ERROR, t
-                if r > 0:
-                    s, w = (addr >> lshift) & smask, r - 1
-                    _perform(2 * c, t, s, w, addr, params, code, start, core, regs, cdata,
-                             golden, sb_addr, sb_val, sb_head, bus, err)
-                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                else:
-                    arbitrate = True
-                    core[c, K_WAIT] = W_BUS
-                    core[c, K_TBLOCK] = t
+                kind = KIND_STORE
             elif op == OP_XCHG or op == OP_CAS or op == OP_FAA:
                 if tso and sb_cnt[c] > 0:
                     core[c, K_WAIT] = W_DRAIN
                     core[c, K_TBLOCK] = t
                     continue
                 cstat[c, CS_RMWS] += 1
-                r = _attempt(2 * c, t, KIND_RMW, addr, params, table, tags, cst, lru, lruc,
-                             cstat, port, err, watch, wlog, wlogn)
-                if r < 0:
-                    return STATUS_ERROR, t
-                if r > 0:
-                    s, w = (addr >> lshift) & smask, r - 1
-                    if not _perform(2 * c, t, s, w, addr, params, code, start, core, regs,
-                                    cdata, golden, sb_addr, sb_val, sb_head, bus, err):
-                        return STATUS_ERROR, t
-                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                else:
-                    arbitrate = True
-                    core[c, K_WAIT] = W_BUS
-                    core[c, K_TBLOCK] = t
+                kind = KIND_RMW
             elif op == OP_MFENCE:
                 if tso and sb_cnt[c] > 0:
                     core[c, K_WAIT] = W_DRAIN
@@ -643,7 +597,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             elif op == OP_HALT:
                 core[c, K_HALTED] = 1
                 bus[B_LASTPROG] = t
-            else:
+            elif kind < 0:
                 npc = pc + 1
                 ready = t + 1
                 rd = code[i, F_RD]
@@ -670,6 +624,22 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 elif op == OP_DELAY:
                     ready = t + max(bv, 1)
                 _retire(c, npc, ready, core, cstat, rng, ijit)
+            if kind >= 0:
+                # Every cache access of the core port: a hit is performed now, a miss waits.
+                r = _attempt(2 * c, t, kind, addr, params, table, tags, cst, lru, lruc, cstat,
+                             port, err, watch, wlog, wlogn)
+                if r < 0:
+                    return STATUS_ERROR, t
+                if r > 0:
+                    if not _perform(2 * c, t, (addr >> lshift) & smask, r - 1, addr, params,
+                                    code, start, core, regs, cdata, golden, sb_addr, sb_val,
+                                    sb_head, bus, err):
+                        return STATUS_ERROR, t
+                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
+                else:
+                    arbitrate = True
+                    core[c, K_WAIT] = W_BUS
+                    core[c, K_TBLOCK] = t
         # Phase 3: arbitration.
         while arbitrate and bus[B_BUSY] == 0:
             npend = 0
