@@ -15,6 +15,7 @@ exits 2, like every other subcommand.
 from __future__ import annotations
 
 from .errors import CoherenceError
+from .run_cli import add_machine_options, config_from_args
 
 # Windows of the traffic timeline recorded for the comparison (rebinned by the plot).
 _WINDOW = 100
@@ -32,9 +33,8 @@ def add_subparser(sub) -> None:
     c.add_argument("file", help="assembly source (.s)")
     c.add_argument("--protocols", default="msi,mesi,moesi",
                    help="comma-separated protocols (default msi,mesi,moesi)")
-    _machine_options(c)
-    c.add_argument("--cores", type=int, default=None,
-                   help="number of cores (default: as many as the program uses)")
+    add_machine_options(c, protocol=False)
+    c.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     c.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
     c.set_defaults(func=cmd_compare)
 
@@ -44,33 +44,14 @@ def add_subparser(sub) -> None:
     s.add_argument("file", help="assembly source (.s)")
     s.add_argument("--cores-list", required=True, metavar="1,2,4,8",
                    help="comma-separated core counts")
-    s.add_argument("--protocol", default="mesi", help="msi, mesi or moesi (default mesi)")
     s.add_argument("--work", metavar="SYMBOL",
                    help="measure throughput as SYMBOL's final value per 1,000 cycles (e.g. a "
                         "counter the program increments) instead of instructions per cycle, "
                         "which counts spin-loop iterations as work")
-    _machine_options(s)
+    add_machine_options(s, cores=False)
+    s.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     s.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
     s.set_defaults(func=cmd_scaling)
-
-
-def _machine_options(p) -> None:
-    p.add_argument("--model", default="sc", help="sc or tso (default sc)")
-    p.add_argument("--arbitration", default="round-robin",
-                   help="round-robin, fixed or random (default round-robin)")
-    p.add_argument("--l1-size", type=int, default=32768, help="L1 bytes (default 32768)")
-    p.add_argument("--l1-ways", type=int, default=8, help="L1 associativity (default 8)")
-    p.add_argument("--line-size", type=int, default=64, help="line bytes (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
-    p.add_argument("--max-cycles", type=int, default=50_000_000, help="watchdog limit")
-
-
-def _config(args, cores: int, protocol: str, **extra):
-    from .config import SystemConfig
-    return SystemConfig(cores=cores, protocol=protocol, model=args.model,
-                        arbitration=args.arbitration, l1_size=args.l1_size,
-                        l1_ways=args.l1_ways, line_size=args.line_size,
-                        max_cycles=args.max_cycles, **extra)
 
 
 def _split(text: str, option: str) -> list[str]:
@@ -104,7 +85,7 @@ def cmd_compare(args) -> int:
     cores = args.cores if args.cores is not None else max(program.cores, 1)
     runs = {}
     for proto in protocols:
-        config = _config(args, cores, proto, timeline_window=_WINDOW)
+        config = config_from_args(args, cores, proto, timeline_window=_WINDOW)
         runs[proto.name.upper()] = run(program, config, seed=args.seed)
     plt = plot._pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), dpi=100, layout="constrained",
@@ -132,7 +113,7 @@ def cmd_scaling(args) -> int:
     from .protocols import get_protocol
     cores_list = parse_cores_list(args.cores_list)
     proto = get_protocol(args.protocol)
-    base = _config(args, 1, proto)
+    base = config_from_args(args, 1, proto)
     throughput, label = None, "throughput (instructions / cycle)"
     if args.work:
         symbol = args.work

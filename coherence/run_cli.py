@@ -33,11 +33,14 @@ def add_subparsers(sub) -> None:
     s.set_defaults(func=cmd_protocol_list)
 
 
-def add_machine_options(p, cores_default=None) -> None:
-    """Options describing the machine, shared by every subcommand that runs the emulator."""
-    p.add_argument("--cores", type=int, default=cores_default,
-                   help="number of cores (default: as many as the program uses)")
-    p.add_argument("--protocol", default="mesi", help="msi, mesi or moesi (default mesi)")
+def add_machine_options(p, cores: bool = True, protocol: bool = True) -> None:
+    """Options describing the machine, shared by every subcommand that runs the emulator
+    (a subcommand that varies the cores or the protocol itself leaves those out)."""
+    if cores:
+        p.add_argument("--cores", type=int, default=None,
+                       help="number of cores (default: as many as the program uses)")
+    if protocol:
+        p.add_argument("--protocol", default="mesi", help="msi, mesi or moesi (default mesi)")
     p.add_argument("--model", default="sc", help="sc or tso (default sc)")
     p.add_argument("--arbitration", default="round-robin",
                    help="round-robin, fixed or random (default round-robin)")
@@ -48,9 +51,11 @@ def add_machine_options(p, cores_default=None) -> None:
     p.add_argument("--max-cycles", type=int, default=50_000_000, help="watchdog limit")
 
 
-def config_from_args(args, cores: int, **extra):
+def config_from_args(args, cores: int, protocol=None, **extra):
+    """The SystemConfig of :func:`add_machine_options`' options (``protocol`` overrides)."""
     from .config import SystemConfig
-    return SystemConfig(cores=cores, protocol=args.protocol, model=args.model,
+    return SystemConfig(cores=cores, protocol=args.protocol if protocol is None else protocol,
+                        model=args.model,
                         arbitration=args.arbitration, l1_size=args.l1_size,
                         l1_ways=args.l1_ways, line_size=args.line_size,
                         store_buffer=args.store_buffer, max_cycles=args.max_cycles, **extra)
