@@ -63,6 +63,19 @@ def _rehash(hashes, count, size):
 
 
 @jit
+def _record_once(records, n, key, state):
+    """Append (key, first state seen) unless key is already recorded; returns the count."""
+    for k in range(n):
+        if records[k, 0] == key:
+            return n
+    if n < MAX_RECORDS:
+        records[n, 0] = key
+        records[n, 1] = state
+        n += 1
+    return n
+
+
+@jit
 def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
     """Explore; returns (states, parent, via, enmask, livemask, count, expanded, edges_start,
     edges_dst, edges_thr, nedges, misuses, nmisuses, deadlocks, ndeadlocks, terminals,
@@ -114,25 +127,9 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
         if blocked != 0:
             cyc = waitfor_cycle_into(cur, blocked, code, tstart, layout, ebuf)
             if cyc != 0:
-                seen = False
-                for k in range(ndl):
-                    if deadlocks[k, 0] == cyc:
-                        seen = True
-                        break
-                if not seen and ndl < MAX_RECORDS:
-                    deadlocks[ndl, 0] = cyc
-                    deadlocks[ndl, 1] = i
-                    ndl += 1
+                ndl = _record_once(deadlocks, ndl, cyc, i)
             if en == 0:
-                seen = False
-                for k in range(nterm):
-                    if terminals[k, 0] == blocked:
-                        seen = True
-                        break
-                if not seen and nterm < MAX_RECORDS:
-                    terminals[nterm, 0] = blocked
-                    terminals[nterm, 1] = i
-                    nterm += 1
+                nterm = _record_once(terminals, nterm, blocked, i)
         estart[i] = nedges
         stop = False
         for t in range(n):
