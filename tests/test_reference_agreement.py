@@ -43,3 +43,46 @@ def test_engine_equals_reference_on_watchdog_endings():
     for cfg in (SystemConfig(cores=1, max_cycles=3000, progress_window=0),
                 SystemConfig(cores=1, max_cycles=10**6, progress_window=777)):
         assert run(spin, cfg).to_dict() == run_reference(spin, cfg).to_dict()
+
+
+# Between bus events the engine runs each core ahead on its own (docs/machine.md, "Run-ahead")
+# when nothing in those cycles draws from the RNG.  These tests keep it on (no issue jitter,
+# no drain delay) and add the watchdog and max_cycles endings it must stop short of.
+
+def _ahead(config, window, max_cycles):
+    return config.replace(issue_jitter=0, drain_delay=0, progress_window=window,
+                          max_cycles=max_cycles)
+
+
+@given(programs(), configs(), st.integers(0, 2**64 - 1), st.sampled_from([0, 0, 5, 30]),
+       st.sampled_from([200_000, 200_000, 60, 400]))
+def test_engine_equals_reference_when_cores_run_ahead(program, config, seed, window, maxc):
+    config = _ahead(config, window, maxc)
+    assert run(program, config, seed=seed).to_dict() == \
+        run_reference(program, config, seed=seed).to_dict()
+
+
+@given(traces(max_len=120, lines=40), configs(), st.integers(0, 1000),
+       st.sampled_from([0, 0, 3, 40]), st.sampled_from([200_000, 200_000, 90, 700]),
+       st.sampled_from(["mesi", "moesi", "msi", "silent-downgrade"]))
+def test_engine_equals_reference_on_traces_run_ahead(tr, config, seed, window, maxc, proto):
+    writes, addrs = tr
+    # Bigger caches than configs() draws: long runs of hits are what run-ahead skips over.
+    config = _ahead(config, window, maxc).replace(
+        l1_size=config.line_size * config.l1_ways * 8,
+        protocol=_SILENT_DOWNGRADE if proto == "silent-downgrade" else proto)
+    assert run_trace(writes, addrs, config, seed=seed).to_dict() == \
+        run_trace_reference(writes, addrs, config, seed=seed).to_dict()
+
+
+def _silent_downgrade():
+    """MESI where a load hit on E silently drops the line to S: a hit that changes which later
+    hits are hits, so the engine may not foresee a core's run of hits from its cache alone."""
+    from coherence.protocols.standard import MESI
+    from coherence.protocols.table import Protocol, T
+    table = dict(MESI.table)
+    table[("E", "Load")] = T("S")
+    return Protocol("mesi-silent-downgrade", MESI.states, table)
+
+
+_SILENT_DOWNGRADE = _silent_downgrade()

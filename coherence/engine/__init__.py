@@ -61,6 +61,7 @@ class Machine:
         self.tags = np.full((C, S, W), -1, dtype=np.int64)
         self.cst = np.zeros((C, S, W), dtype=np.int8)
         self.lru = np.zeros((C, S, W), dtype=np.int64)
+        self.look = np.zeros((C, S, W), dtype=np.int64)  # the run-ahead's look-ahead marks
         self.lruc = np.zeros(C, dtype=np.int64)
         self.cdata = np.zeros((C, S, W, wpl) if track_data else (1, 1, 1, 1), dtype=np.int64)
         self.core = np.zeros((C, K.NK), dtype=np.int64)
@@ -94,7 +95,8 @@ class Machine:
         while True:
             status, cycles = K._simulate(
                 self.params, self.table, code, start, length, twrite, taddr, self.mem,
-                self.golden, self.tags, self.cst, self.lru, self.lruc, self.cdata, self.core,
+                self.golden, self.tags, self.cst, self.lru, self.look, self.lruc, self.cdata,
+                self.core,
                 self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head, self.sb_cnt,
                 self.drain_ready, self.draining, self.bus, self.rng, self.cstat, self.bstat,
                 self.timeline, self.err, self.touched, self.ntouched, self.watch, self.wlog,
@@ -314,8 +316,8 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
     done = K._batch(m.params, m.table, linked.code, start, length, init, m.mem, m.golden,
-                    m.tags, m.cst, m.lru, m.lruc, m.cdata, m.core, m.regs, m.port, m.sb_addr,
-                    m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus, m.rng,
+                    m.tags, m.cst, m.lru, m.look, m.lruc, m.cdata, m.core, m.regs, m.port,
+                    m.sb_addr, m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus, m.rng,
                     m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, m.watch, m.wlog,
                     m.wlogn, np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
                     np.array(kinds, np.int64), np.array(a, np.int64), np.array(b, np.int64),

@@ -33,8 +33,11 @@ jit_inline = njit(_nrt=False, inline="always", **JIT_OPTIONS)
 NPARAMS = 23
 
 # core[] columns
-K_PC, K_READY, K_WAIT, K_HALTED, K_TBLOCK = range(5)
-NK = 5
+# K_LOOK* is the run-ahead's look-ahead cursor (see _first_miss): 0 = none, 1 = no miss up to
+# cycle K_LOOKT (next access K_LOOKPC), 2 = the first miss is at K_LOOKT (INF: none ever).
+K_PC, K_READY, K_WAIT, K_HALTED, K_TBLOCK, K_LOOK, K_LOOKT, K_LOOKPC = range(8)
+NK = 8
+LOOK_NONE, LOOK_SCAN, LOOK_MISS = range(3)
 W_NONE, W_BUS, W_SBFULL, W_DRAIN = range(4)
 
 # port[] columns; two ports per core: 2c = the core, 2c+1 = the store buffer's drain unit
@@ -43,8 +46,8 @@ NQ = 3
 KIND_LOAD, KIND_STORE, KIND_RMW = range(3)
 
 # bus[] fields
-B_BUSY, B_UNTIL, B_PORT, B_RR, B_LASTPROG, B_T, B_STARTED = range(7)
-NB = 7
+B_BUSY, B_UNTIL, B_PORT, B_RR, B_LASTPROG, B_T, B_STARTED, B_WAY = range(8)
+NB = 8
 
 # err[] fields: kind, cycle, core, address, state, event
 E_KIND, E_CYCLE, E_CORE, E_ADDR, E_STATE, E_EVENT, E_DETAIL = range(7)
@@ -79,14 +82,26 @@ def _rand(rng, n):
     return np.int64(_next(rng) % np.uint64(n + 1))
 
 
+
+@jit_inline
+def _progress(bus, t):
+    # Run-ahead visits the cycles of one core after another, not in time order, so the last
+    # progress is a maximum (in time order the two are the same).
+    if t > bus[B_LASTPROG]:
+        bus[B_LASTPROG] = t
+
+
 @jit_inline
 def _find(tags, c, s, line, ways):
     # tags[] is -1 exactly when a frame is invalid (kept so by _set_state), so one compare
     # per way finds a present line.
+    # No early exit: which way holds a random line is what a branch predictor cannot learn,
+    # and a full compare of the set compiles to selects.
+    found = -1
     for w in range(ways):
         if tags[c, s, w] == line:
-            return w
-    return -1
+            found = w
+    return found
 
 
 @jit_inline
@@ -164,10 +179,10 @@ def _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, s
             v = sb_val[c, sb_head[c]]
             cdata[c, s, w, off] = v
             golden[word] = v
-        bus[B_LASTPROG] = t
+        _progress(bus, t)
         return True
     if params[P_TRACE] != 0:
-        bus[B_LASTPROG] = t  # a trace always moves forward: every access is progress
+        _progress(bus, t)  # a trace always moves forward: every access is progress
         return True
     i = start[c] + core[c, K_PC]
     op = code[i, F_OP]
@@ -201,7 +216,7 @@ def _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, s
         golden[word] = new
         if rd >= 0:
             regs[c, rd] = old
-    bus[B_LASTPROG] = t
+    _progress(bus, t)
     return True
 
 
@@ -243,6 +258,7 @@ def _complete(p, T, s, w, addr, params, code, start, core, regs, cdata, golden, 
     else:
         cstat[c, CS_STALL] += T - core[c, K_TBLOCK]
         core[c, K_WAIT] = W_NONE
+        core[c, K_LOOK] = LOOK_NONE  # the miss it foresaw is served
         _retire(c, core[c, K_PC] + 1, T + 1, core, cstat, rng, params[P_IJIT])
     return True
 
@@ -290,8 +306,8 @@ def _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
 
 
 @jit_inline
-def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, golden, cstat,
-           bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn):
+def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, mem, golden, core,
+           cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn):
     """Re-evaluate and, if the line still needs the bus, run the transaction's snoops and fill.
 
     Returns -1 on error, 0 when the request turned into a hit, else 1 + 4*bus_action + wb.
@@ -344,17 +360,20 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
         nst = table[st2, sev, C_NEXT]
         if nst == ST_I:
             bstat[BS_INV] += 1
+        if nst != st2 and look[c2, s, w2] >= core[c2, K_PC]:
+            core[c2, K_LOOK] = LOOK_NONE  # a hit it foresaw on this line may be a miss now
         _set_state(tags, cst, c2, s, w2, nst, line, t, watch, wlog, wlogn)
     wb = 0
     if w < 0:
-        w = -1
+        # The lowest-numbered invalid frame, else the least recently used one.  Stamps of
+        # valid frames are >= 1, so an invalid frame's key -1 wins; no early exit, which
+        # keeps the loop free of branches a random LRU order would mispredict.
+        w = 0
         oldest = INF
         for w2 in range(ways):
-            if cst[c, s, w2] == ST_I:
-                w = w2
-                break
-            if lru[c, s, w2] < oldest:
-                oldest = lru[c, s, w2]
+            key = np.int64(-1) if cst[c, s, w2] == ST_I else lru[c, s, w2]
+            if key < oldest:
+                oldest = key
                 w = w2
         vst = cst[c, s, w]
         if vst != ST_I:
@@ -402,6 +421,7 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem, go
     bus[B_BUSY] = 1
     bus[B_UNTIL] = t + lat
     bus[B_PORT] = p
+    bus[B_WAY] = w  # no other grant can touch the frame before the completion
     bstat[BS_BUSY] += lat
     if params[P_CHECK] != 0:
         if not _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
@@ -446,26 +466,316 @@ def _frame_of(addr, c, params, tags):
     return s, _find(tags, c, s, line, params[P_WAYS])
 
 
+@jit_inline
+def _core_step(c, t, params, table, code, start, length, twrite, taddr, tags, cst, lru, lruc,
+               cdata, golden, core, regs, cstat, port, sb_addr, sb_val, sb_head, sb_cnt,
+               drain_ready, bus, rng, err, watch, wlog, wlogn):
+    """Phase 2b: core c (runnable and ready) issues the instruction at its pc at cycle t.
+
+    Returns -1 on an error, 1 when it posted a bus request, else 0.
+    """
+    tso = params[P_TSO] != 0
+    trace = params[P_TRACE] != 0
+    hit = params[P_HIT]
+    sbsize = params[P_SB]
+    ijit = params[P_IJIT]
+    lshift = params[P_LSHIFT]
+    smask = params[P_SETS] - 1
+    pc = core[c, K_PC]
+    if pc >= length[c]:
+        core[c, K_HALTED] = 1
+        _progress(bus, t)
+        return 0
+    # kind >= 0: the instruction is a cache access of that kind, done below.
+    kind = -1
+    if trace:
+        i = start[c] + pc
+        wr = np.int64(twrite[i] != 0)
+        op = OP_ST if wr else OP_LD
+        addr = taddr[i]
+        if not tso:
+            # Loads and stores share one path without branching on the op (Load/Store
+            # kinds and counters are adjacent): a random read/write mix is what a
+            # branch predictor cannot learn.
+            cstat[c, CS_LOADS + wr] += 1
+            kind = KIND_LOAD + wr
+            op = -1
+    else:
+        i = start[c] + pc
+        op = code[i, F_OP]
+        addr = 0
+        if op == OP_LD or op == OP_ST or op == OP_XCHG or op == OP_CAS or op == OP_FAA:
+            addr = _eff_addr(code, i, regs, c)
+            if addr < 0 or (addr & 7) != 0 or (addr >> 3) >= golden.shape[0]:
+                _set_err(err, ERR_ADDRESS, t, c, addr, pc, 0, 0)
+                return -1
+    if op == OP_LD:
+        cstat[c, CS_LOADS] += 1
+        if tso and sb_cnt[c] > 0:
+            fwd = False
+            fv = np.int64(0)
+            for k in range(sb_cnt[c]):
+                j = sb_head[c] + k
+                if j >= sbsize:
+                    j -= sbsize
+                if sb_addr[c, j] >> 3 == addr >> 3:
+                    fwd = True
+                    fv = sb_val[c, j]
+            if fwd:
+                cstat[c, CS_FWD] += 1
+                if not trace and code[i, F_RD] >= 0:
+                    regs[c, code[i, F_RD]] = fv
+                _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
+                return 0
+        kind = KIND_LOAD
+    elif op == OP_ST:
+        if tso:
+            if sb_cnt[c] >= sbsize:
+                core[c, K_WAIT] = W_SBFULL
+                core[c, K_TBLOCK] = t
+                return 0
+            j = sb_head[c] + sb_cnt[c]
+            if j >= sbsize:
+                j -= sbsize
+            sb_addr[c, j] = addr
+            sb_val[c, j] = 0 if trace else _operand(regs, c, code[i, F_BREG],
+                                                    code[i, F_B])
+            if sb_cnt[c] == 0:
+                drain_ready[c] = t + 1 + _rand(rng, params[P_DRAIN])
+            sb_cnt[c] += 1
+            cstat[c, CS_STORES] += 1
+            _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
+            return 0
+        cstat[c, CS_STORES] += 1
+        kind = KIND_STORE
+    elif op == OP_XCHG or op == OP_CAS or op == OP_FAA:
+        if tso and sb_cnt[c] > 0:
+            core[c, K_WAIT] = W_DRAIN
+            core[c, K_TBLOCK] = t
+            return 0
+        cstat[c, CS_RMWS] += 1
+        kind = KIND_RMW
+    elif op == OP_MFENCE:
+        if tso and sb_cnt[c] > 0:
+            core[c, K_WAIT] = W_DRAIN
+            core[c, K_TBLOCK] = t
+            return 0
+        _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
+    elif op == OP_HALT:
+        core[c, K_HALTED] = 1
+        _progress(bus, t)
+    elif kind < 0:
+        npc = pc + 1
+        ready = t + 1
+        rd = code[i, F_RD]
+        bv = _operand(regs, c, code[i, F_BREG], code[i, F_B])
+        if op == OP_MOV:
+            regs[c, rd] = bv
+        elif op == OP_ADD:
+            regs[c, rd] = regs[c, code[i, F_RA]] + bv
+        elif op == OP_SUB:
+            regs[c, rd] = regs[c, code[i, F_RA]] - bv
+        elif op == OP_AND:
+            regs[c, rd] = regs[c, code[i, F_RA]] & bv
+        elif op == OP_OR:
+            regs[c, rd] = regs[c, code[i, F_RA]] | bv
+        elif op == OP_XOR:
+            regs[c, rd] = regs[c, code[i, F_RA]] ^ bv
+        elif op == OP_JMP:
+            npc = code[i, F_ADDR]
+        elif op == OP_BEQ or op == OP_BNE or op == OP_BLT or op == OP_BGE:
+            av = regs[c, code[i, F_RA]]
+            if ((op == OP_BEQ and av == bv) or (op == OP_BNE and av != bv)
+                    or (op == OP_BLT and av < bv) or (op == OP_BGE and av >= bv)):
+                npc = code[i, F_ADDR]
+        elif op == OP_DELAY:
+            ready = t + max(bv, 1)
+        _retire(c, npc, ready, core, cstat, rng, ijit)
+    if kind >= 0:
+        # Every cache access of the core port: a hit is performed now, a miss waits.
+        r = _attempt(2 * c, t, kind, addr, params, table, tags, cst, lru, lruc, cstat,
+                     port, err, watch, wlog, wlogn)
+        if r < 0:
+            return -1
+        if r > 0:
+            if not _perform(2 * c, t, (addr >> lshift) & smask, r - 1, addr, params,
+                            code, start, core, regs, cdata, golden, sb_addr, sb_val,
+                            sb_head, bus, err):
+                return -1
+            _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
+        else:
+            core[c, K_WAIT] = W_BUS
+            core[c, K_TBLOCK] = t
+            return 1
+    return 0
+
+
+@jit_inline
+def _drain_step(c, t, params, table, code, start, tags, cst, lru, lruc, cdata, golden, core,
+                regs, cstat, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+                bus, rng, err, watch, wlog, wlogn):
+    """Phase 2a: the head of core c's store buffer tries to drain at cycle t.
+
+    Returns -1 on an error, 1 when it posted a bus request, else 0.
+    """
+    p = 2 * c + 1
+    addr = sb_addr[c, sb_head[c]]
+    r = _attempt(p, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc, cstat, port, err,
+                 watch, wlog, wlogn)
+    if r < 0:
+        return -1
+    if r == 0:
+        draining[c] = 1
+        return 1
+    s = (addr >> params[P_LSHIFT]) & (params[P_SETS] - 1)
+    _perform(p, t, s, r - 1, addr, params, code, start, core, regs, cdata, golden, sb_addr,
+             sb_val, sb_head, bus, err)
+    _pop_drain(c, t, params, core, cstat, sb_head, sb_cnt, drain_ready, draining, rng)
+    if sb_cnt[c] > 0:
+        drain_ready[c] = t + params[P_HIT] + _rand(rng, params[P_DRAIN])
+    return 0
+
+
+@jit_inline
+def _is_hit(table, st, ev):
+    return table[st, ev, C_ERR] == 0 and table[st, ev, C_BUS] == BUS_NONE
+
+
+@jit
+def _hits_stable(table):
+    """True when no hit changes which of the core's own later accesses hit.
+
+    Then a core's run of hits can be foreseen from the tags and states alone (the run-ahead's
+    look-ahead), e.g. MESI's silent E -> M keeps both Load and Store hits."""
+    for st in range(table.shape[0]):
+        for ev in range(2):
+            if _is_hit(table, st, ev):
+                nst = table[st, ev, C_NEXT]
+                for ev2 in range(2):
+                    if _is_hit(table, st, ev2) != _is_hit(table, nst, ev2):
+                        return False
+    return True
+
+
+@jit_inline
+def _first_miss(c, t, limit, params, table, start, length, twrite, taddr, tags, cst, look,
+                core):
+    """The first cycle before ``limit`` at which core c's trace accesses (SC) would need the
+    bus, as things stand, or ``limit``.  Reads the caches only.
+
+    The answer stays true until a snoop changes the state of a line that one of the foreseen
+    accesses uses (``look[c, s, w]`` is the last foreseen access to frame w) or the core's own
+    transaction completes; both drop the cursor.  Otherwise the scan resumes where it stopped
+    instead of reading the same accesses again at every bus event."""
+    if core[c, K_HALTED] != 0:
+        return limit
+    if core[c, K_LOOK] == LOOK_NONE:
+        core[c, K_LOOK] = LOOK_SCAN
+        core[c, K_LOOKT] = max(core[c, K_READY], t)
+        core[c, K_LOOKPC] = core[c, K_PC]
+    if core[c, K_LOOK] == LOOK_MISS:
+        return min(core[c, K_LOOKT], limit)
+    lshift = params[P_LSHIFT]
+    smask = params[P_SETS] - 1
+    ways = params[P_WAYS]
+    hit = params[P_HIT]
+    tau = core[c, K_LOOKT]
+    i = start[c] + core[c, K_LOOKPC]
+    end = start[c] + length[c]
+    while tau < limit:
+        if i >= end:
+            tau = INF  # the core halts: nothing it does reaches the bus
+            break
+        line = taddr[i] >> lshift
+        s = line & smask
+        w = _find(tags, c, s, line, ways)
+        if w < 0 or not _is_hit(table, cst[c, s, w], np.int64(twrite[i] != 0)):
+            break
+        look[c, s, w] = i - start[c]
+        tau += hit
+        i += 1
+    core[c, K_LOOKT] = tau
+    core[c, K_LOOKPC] = i - start[c]
+    if tau < limit or tau == INF:
+        core[c, K_LOOK] = LOOK_MISS
+    return min(tau, limit)
+
+
+@jit_inline
+def _trace_hits(c, tau, limit, params, table, start, length, twrite, taddr, tags, cst, lru,
+                lruc, core, cstat, port, bus):
+    """Run core c's trace accesses (SC) from cycle tau while they hit and come before
+    ``limit``, and post the miss that ends the run if it comes before ``limit``: what
+    _core_step does for those, with the counters added once at the end.  Returns the cycle of
+    the core's next access (its new ``ready``) or of the miss."""
+    lshift = params[P_LSHIFT]
+    smask = params[P_SETS] - 1
+    ways = params[P_WAYS]
+    hit = params[P_HIT]
+    i0 = start[c] + core[c, K_PC]
+    i = i0
+    end = start[c] + length[c]
+    stamp = lruc[c]
+    stores = 0
+    while tau < limit and i < end:
+        line = taddr[i] >> lshift
+        s = line & smask
+        w = _find(tags, c, s, line, ways)
+        wr = np.int64(twrite[i] != 0)
+        st = cst[c, s, w] if w >= 0 else ST_I
+        if not _is_hit(table, st, wr):
+            if table[st, wr, C_ERR] == 0:
+                # A miss: post the request (an error entry is left to _core_step to report).
+                cstat[c, CS_LOADS + wr] += 1
+                cstat[c, CS_MISSES] += 1
+                port[2 * c, Q_PEND] = 1
+                port[2 * c, Q_KIND] = KIND_LOAD + wr
+                port[2 * c, Q_ADDR] = taddr[i]
+                core[c, K_WAIT] = W_BUS
+                core[c, K_TBLOCK] = tau
+            break
+        nst = table[st, wr, C_NEXT]
+        if nst != st:
+            cst[c, s, w] = nst
+            if nst == ST_I:
+                tags[c, s, w] = -1
+        stamp += 1
+        lru[c, s, w] = stamp
+        stores += wr
+        tau += hit
+        i += 1
+    n = i - i0
+    if n > 0:
+        lruc[c] = stamp
+        core[c, K_PC] += n
+        core[c, K_READY] = tau  # (while it waits for the bus, READY is not looked at)
+        cstat[c, CS_INSTR] += n
+        cstat[c, CS_HITS] += n
+        cstat[c, CS_STORES] += stores
+        cstat[c, CS_LOADS] += n - stores
+        _progress(bus, tau - hit)
+    return tau
+
 @jit
 def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst, lru,
-              lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
+              look, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
               draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog,
               wlogn):
     """Run one program to its end (or until the timeline is full).  Returns (status, cycles)."""
     ncores = params[P_CORES]
     nports = 2 * ncores
     tso = params[P_TSO] != 0
-    sbsize = params[P_SB]
-    hit = params[P_HIT]
-    trace = params[P_TRACE] != 0
     maxcyc = params[P_MAXCYC]
     window = params[P_WINDOW]
     tlwin = params[P_TLWIN]
     arb = params[P_ARB]
-    memwords = mem.shape[0]
-    lshift = params[P_LSHIFT]
-    smask = params[P_SETS] - 1
-    ijit = params[P_IJIT]
+    # Run-ahead (see _run_ahead) needs cycles free of RNG draws and of anything whose order
+    # across cores is observable: watched-line logs and check=True's load checks.
+    ahead = (params[P_IJIT] == 0 and (not tso or params[P_DRAIN] == 0)
+             and params[P_CHECK] == 0 and watch.shape[0] == 0)
+    # With the bus free it also needs to foresee the first miss (trace mode on SC cores).
+    foresee = ahead and params[P_TRACE] != 0 and not tso and _hits_stable(table)
+    fasthits = ahead and params[P_TRACE] != 0 and not tso  # trace hits in a tight loop
     if bus[B_STARTED] == 0:
         bus[B_STARTED] = 1
         for c in range(ncores):
@@ -485,7 +795,11 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             arbitrate = True
             p = bus[B_PORT]
             addr = port[p, Q_ADDR]
-            s, w = _frame_of(addr, p >> 1, params, tags)
+            line = addr >> params[P_LSHIFT]
+            s = line & (params[P_SETS] - 1)
+            w = bus[B_WAY]
+            if tags[p >> 1, s, w] != line:
+                w = -1  # a protocol left the line invalid: _complete reports it
             port[p, Q_PEND] = 0
             bus[B_BUSY] = 0
             if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
@@ -495,167 +809,33 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
         # Phase 2: each core's drain unit, then the core itself.
         for c in range(ncores):
             if tso and sb_cnt[c] > 0 and draining[c] == 0 and t >= drain_ready[c]:
-                p = 2 * c + 1
-                addr = sb_addr[c, sb_head[c]]
-                r = _attempt(p, t, KIND_STORE, addr, params, table, tags, cst, lru, lruc, cstat,
-                             port, err, watch, wlog, wlogn)
+                r = _drain_step(c, t, params, table, code, start, tags, cst, lru, lruc, cdata,
+                                golden, core, regs, cstat, port, sb_addr, sb_val, sb_head,
+                                sb_cnt, drain_ready, draining, bus, rng, err, watch, wlog,
+                                wlogn)
                 if r < 0:
                     return STATUS_ERROR, t
                 if r > 0:
-                    s, w = (addr >> lshift) & smask, r - 1
-                    _perform(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
-                             sb_addr, sb_val, sb_head, bus, err)
-                    _pop_drain(c, t, params, core, cstat, sb_head, sb_cnt, drain_ready,
-                               draining, rng)
-                    if sb_cnt[c] > 0:
-                        drain_ready[c] = t + hit + _rand(rng, params[P_DRAIN])
-                else:
                     arbitrate = True
-                    draining[c] = 1
             if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
                 continue
-            pc = core[c, K_PC]
-            if pc >= length[c]:
-                core[c, K_HALTED] = 1
-                bus[B_LASTPROG] = t
-                continue
-            # kind >= 0: the instruction is a cache access of that kind, done below.
-            kind = -1
-            if trace:
-                i = start[c] + pc
-                wr = np.int64(twrite[i] != 0)
-                op = OP_ST if wr else OP_LD
-                addr = taddr[i]
-                if not tso:
-                    # Loads and stores share one path without branching on the op (Load/Store
-                    # kinds and counters are adjacent): a random read/write mix is what a
-                    # branch predictor cannot learn.
-                    cstat[c, CS_LOADS + wr] += 1
-                    kind = KIND_LOAD + wr
-                    op = -1
-            else:
-                i = start[c] + pc
-                op = code[i, F_OP]
-                addr = 0
-                if op == OP_LD or op == OP_ST or op == OP_XCHG or op == OP_CAS or op == OP_FAA:
-                    addr = _eff_addr(code, i, regs, c)
-                    if addr < 0 or (addr & 7) != 0 or (addr >> 3) >= memwords:
-                        _set_err(err, ERR_ADDRESS, t, c, addr, pc, 0, 0)
-                        return STATUS_ERROR, t
-            if op == OP_LD:
-                cstat[c, CS_LOADS] += 1
-                if tso and sb_cnt[c] > 0:
-                    fwd = False
-                    fv = np.int64(0)
-                    for k in range(sb_cnt[c]):
-                        j = sb_head[c] + k
-                        if j >= sbsize:
-                            j -= sbsize
-                        if sb_addr[c, j] >> 3 == addr >> 3:
-                            fwd = True
-                            fv = sb_val[c, j]
-                    if fwd:
-                        cstat[c, CS_FWD] += 1
-                        if not trace and code[i, F_RD] >= 0:
-                            regs[c, code[i, F_RD]] = fv
-                        _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                        continue
-                kind = KIND_LOAD
-            elif op == OP_ST:
-                if tso:
-                    if sb_cnt[c] >= sbsize:
-                        core[c, K_WAIT] = W_SBFULL
-                        core[c, K_TBLOCK] = t
-                        continue
-                    j = sb_head[c] + sb_cnt[c]
-                    if j >= sbsize:
-                        j -= sbsize
-                    sb_addr[c, j] = addr
-                    sb_val[c, j] = 0 if trace else _operand(regs, c, code[i, F_BREG],
-                                                            code[i, F_B])
-                    if sb_cnt[c] == 0:
-                        drain_ready[c] = t + 1 + _rand(rng, params[P_DRAIN])
-                    sb_cnt[c] += 1
-                    cstat[c, CS_STORES] += 1
-                    _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
-                    continue
-                cstat[c, CS_STORES] += 1
-                kind = KIND_STORE
-            elif op == OP_XCHG or op == OP_CAS or op == OP_FAA:
-                if tso and sb_cnt[c] > 0:
-                    core[c, K_WAIT] = W_DRAIN
-                    core[c, K_TBLOCK] = t
-                    continue
-                cstat[c, CS_RMWS] += 1
-                kind = KIND_RMW
-            elif op == OP_MFENCE:
-                if tso and sb_cnt[c] > 0:
-                    core[c, K_WAIT] = W_DRAIN
-                    core[c, K_TBLOCK] = t
-                    continue
-                _retire(c, pc + 1, t + 1, core, cstat, rng, ijit)
-            elif op == OP_HALT:
-                core[c, K_HALTED] = 1
-                bus[B_LASTPROG] = t
-            elif kind < 0:
-                npc = pc + 1
-                ready = t + 1
-                rd = code[i, F_RD]
-                bv = _operand(regs, c, code[i, F_BREG], code[i, F_B])
-                if op == OP_MOV:
-                    regs[c, rd] = bv
-                elif op == OP_ADD:
-                    regs[c, rd] = regs[c, code[i, F_RA]] + bv
-                elif op == OP_SUB:
-                    regs[c, rd] = regs[c, code[i, F_RA]] - bv
-                elif op == OP_AND:
-                    regs[c, rd] = regs[c, code[i, F_RA]] & bv
-                elif op == OP_OR:
-                    regs[c, rd] = regs[c, code[i, F_RA]] | bv
-                elif op == OP_XOR:
-                    regs[c, rd] = regs[c, code[i, F_RA]] ^ bv
-                elif op == OP_JMP:
-                    npc = code[i, F_ADDR]
-                elif op == OP_BEQ or op == OP_BNE or op == OP_BLT or op == OP_BGE:
-                    av = regs[c, code[i, F_RA]]
-                    if ((op == OP_BEQ and av == bv) or (op == OP_BNE and av != bv)
-                            or (op == OP_BLT and av < bv) or (op == OP_BGE and av >= bv)):
-                        npc = code[i, F_ADDR]
-                elif op == OP_DELAY:
-                    ready = t + max(bv, 1)
-                _retire(c, npc, ready, core, cstat, rng, ijit)
-            if kind >= 0:
-                # Every cache access of the core port: a hit is performed now, a miss waits.
-                r = _attempt(2 * c, t, kind, addr, params, table, tags, cst, lru, lruc, cstat,
-                             port, err, watch, wlog, wlogn)
-                if r < 0:
-                    return STATUS_ERROR, t
-                if r > 0:
-                    if not _perform(2 * c, t, (addr >> lshift) & smask, r - 1, addr, params,
-                                    code, start, core, regs, cdata, golden, sb_addr, sb_val,
-                                    sb_head, bus, err):
-                        return STATUS_ERROR, t
-                    _retire(c, pc + 1, t + hit, core, cstat, rng, ijit)
-                else:
-                    arbitrate = True
-                    core[c, K_WAIT] = W_BUS
-                    core[c, K_TBLOCK] = t
+            r = _core_step(c, t, params, table, code, start, length, twrite, taddr, tags, cst,
+                           lru, lruc, cdata, golden, core, regs, cstat, port, sb_addr, sb_val,
+                           sb_head, sb_cnt, drain_ready, bus, rng, err, watch, wlog, wlogn)
+            if r < 0:
+                return STATUS_ERROR, t
+            if r > 0:
+                arbitrate = True
         # Phase 3: arbitration.
         while arbitrate and bus[B_BUSY] == 0:
-            npend = 0
-            first = -1
-            for q in range(nports):
-                if port[q, Q_PEND] != 0:
-                    npend += 1
-                    if first < 0:
-                        first = q
-            if npend == 0:
-                break
-            if arb == 1:
-                win = first
-            elif arb == 2:
+            win = -1
+            if arb == 2:
+                npend = 0
+                for q in range(nports):
+                    npend += port[q, Q_PEND] != 0
+                if npend == 0:
+                    break
                 k = np.int64(_next(rng) % np.uint64(npend))
-                win = -1
                 for q in range(nports):
                     if port[q, Q_PEND] != 0:
                         if k == 0:
@@ -663,19 +843,24 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                             break
                         k -= 1
             else:
-                win = -1
+                # Round-robin scans from the pointer, fixed priority from port 0.
+                first = bus[B_RR] if arb == 0 else 0
                 for k in range(nports):
-                    q = bus[B_RR] + k
+                    q = first + k
                     if q >= nports:
                         q -= nports
                     if port[q, Q_PEND] != 0:
                         win = q
                         break
-                bus[B_RR] = win + 1 if win + 1 < nports else 0
+                if win < 0:
+                    break
+                if arb == 0:
+                    bus[B_RR] = win + 1 if win + 1 < nports else 0
             kind = port[win, Q_KIND]
             addr = port[win, Q_ADDR]
-            g = _grant(win, t, kind, addr, params, table, tags, cst, lru, lruc, cdata, mem,
-                       golden, cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn)
+            g = _grant(win, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, mem,
+                       golden, core, cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog,
+                       wlogn)
             if g < 0:
                 return STATUS_ERROR, t
             if g == 0:
@@ -690,7 +875,78 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 timeline[widx, (g - 1) // 4 - 1] += 1
                 if (g - 1) & 1:
                     timeline[widx, 3] += 1
-        # Advance to the next cycle at which anything can happen.
+        # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
+        # completes and nothing draws from the RNG, so the cores do not interact: a core's
+        # hits touch only its own cache and a request it posts waits for the arbitration at
+        # `limit` or later.  Visiting those cycles one core after another instead of in time
+        # order then gives the same machine, without the main loop's cost per cycle.
+        limit = t
+        if ahead:
+            limit = maxcyc
+            if window > 0:
+                limit = min(limit, bus[B_LASTPROG] + window)  # no watchdog trip on the way
+            if bus[B_BUSY] != 0:
+                limit = min(limit, bus[B_UNTIL])
+            elif foresee:
+                # The bus is free, so nothing is pending: the next grant is at a first miss.
+                for c in range(ncores):
+                    limit = _first_miss(c, t, limit, params, table, start, length, twrite,
+                                        taddr, tags, cst, look, core)
+            else:
+                limit = t
+        last = t  # the last cycle in which a core acted
+        failed = INF  # the cycle of the earliest error met; later cores stop before it
+        for c in range(ncores):
+            if limit <= t + 1:
+                break
+            tau = INF
+            if core[c, K_HALTED] == 0 and core[c, K_WAIT] == W_NONE:
+                tau = core[c, K_READY]
+            if tso and sb_cnt[c] > 0 and draining[c] == 0 and drain_ready[c] < tau:
+                tau = drain_ready[c]
+            tau = max(tau, t + 1)
+            while tau < limit:
+                if fasthits:
+                    t0 = tau
+                    tau = _trace_hits(c, tau, limit, params, table, start, length, twrite,
+                                      taddr, tags, cst, lru, lruc, core, cstat, port, bus)
+                    if core[c, K_WAIT] != W_NONE:
+                        last = max(last, tau)  # it missed at tau
+                        break
+                    if tau > t0:
+                        last = max(last, tau - params[P_HIT])  # the last hit's cycle
+                    if tau >= limit:
+                        break
+                last = max(last, tau)
+                if tso and sb_cnt[c] > 0 and draining[c] == 0 and tau >= drain_ready[c]:
+                    r = _drain_step(c, tau, params, table, code, start, tags, cst, lru, lruc,
+                                    cdata, golden, core, regs, cstat, port, sb_addr, sb_val,
+                                    sb_head, sb_cnt, drain_ready, draining, bus, rng, err, watch,
+                                    wlog, wlogn)
+                    if r < 0:
+                        failed = limit = tau
+                        break
+                runnable = core[c, K_HALTED] == 0 and core[c, K_WAIT] == W_NONE
+                if runnable and core[c, K_READY] <= tau:
+                    r = _core_step(c, tau, params, table, code, start, length, twrite, taddr,
+                                   tags, cst, lru, lruc, cdata, golden, core, regs, cstat, port,
+                                   sb_addr, sb_val, sb_head, sb_cnt, drain_ready, bus, rng, err,
+                                   watch, wlog, wlogn)
+                    if r < 0:
+                        failed = limit = tau
+                        break
+                    runnable = core[c, K_HALTED] == 0 and core[c, K_WAIT] == W_NONE
+                nt = INF
+                if runnable:
+                    nt = core[c, K_READY]
+                if tso and sb_cnt[c] > 0 and draining[c] == 0 and drain_ready[c] < nt:
+                    nt = drain_ready[c]
+                tau = max(nt, tau + 1)
+        if failed < INF:
+            return STATUS_ERROR, failed
+        # Advance to the next cycle at which anything can happen (after a run-ahead, from
+        # the last cycle in which a core acted, as if the loop had visited each of them).
+        t = last
         nxt = INF
         if bus[B_BUSY] != 0:
             nxt = bus[B_UNTIL]
@@ -767,8 +1023,8 @@ def _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port
 
 
 @jit
-def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, lruc,
-           cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, look,
+           lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
            bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn, twrite,
            taddr, iterations, obs_kind, obs_a, obs_b, out, statuses):
     """Run the program ``iterations`` times from a clean machine; one RNG stream for all.
@@ -780,7 +1036,8 @@ def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst,
         _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port, sb_head,
                sb_cnt, drain_ready, draining, bus, cstat, bstat, touched, ntouched)
         status, cycles = _simulate(params, table, code, start, length, twrite, taddr,
-                                             mem, golden, tags, cst, lru, lruc, cdata, core,
+                                             mem, golden, tags, cst, lru, look, lruc, cdata,
+                                             core,
                                              regs, port, sb_addr, sb_val, sb_head, sb_cnt,
                                              drain_ready, draining, bus, rng, cstat, bstat,
                                              timeline, err, touched, ntouched, watch, wlog,
