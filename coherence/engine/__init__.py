@@ -92,8 +92,14 @@ class Machine:
         self.wlog = np.zeros((capacity if len(lines) else 0, 4), dtype=np.int64)
 
     def simulate(self, code, start, length, twrite, taddr):
+        cfg = self.config
+        # A trace on SC cores without issue jitter, check or watched lines has a leaner
+        # kernel (the same machine: tests/test_reference_agreement.py holds both to it).
+        lean = (self.params[K.P_TRACE] and cfg.model == "sc" and cfg.issue_jitter == 0
+                and not self.params[K.P_CHECK] and len(self.watch) == 0)
+        kernel = K._simulate_trace if lean else K._simulate
         while True:
-            status, cycles = K._simulate(
+            status, cycles = kernel(
                 self.params, self.table, code, start, length, twrite, taddr, self.mem,
                 self.golden, self.tags, self.cst, self.lru, self.look, self.lruc, self.cdata,
                 self.core,

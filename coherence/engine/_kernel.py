@@ -642,6 +642,20 @@ def _is_hit(table, st, ev):
 
 
 @jit
+def _hit_code(table):
+    """The table's hits packed in one integer for the trace loops, which then read no table:
+    bit 2*state+event says the pair is a hit, bits 16+3*(2*state+event) hold its next state."""
+    code = np.int64(0)
+    for st in range(table.shape[0]):
+        for ev in range(2):
+            k = 2 * st + ev
+            if _is_hit(table, st, ev):
+                code |= np.int64(1) << k
+                code |= np.int64(table[st, ev, C_NEXT]) << (16 + 3 * k)
+    return code
+
+
+@jit
 def _hits_stable(table):
     """True when no hit changes which of the core's own later accesses hit.
 
@@ -658,7 +672,7 @@ def _hits_stable(table):
 
 
 @jit_inline
-def _first_miss(c, t, limit, params, table, start, length, twrite, taddr, tags, cst, look,
+def _first_miss(c, t, limit, params, hitcode, start, length, twrite, taddr, tags, cst, look,
                 core):
     """The first cycle before ``limit`` at which core c's trace accesses (SC) would need the
     bus, as things stand, or ``limit``.  Reads the caches only.
@@ -689,7 +703,7 @@ def _first_miss(c, t, limit, params, table, start, length, twrite, taddr, tags, 
         line = taddr[i] >> lshift
         s = line & smask
         w = _find(tags, c, s, line, ways)
-        if w < 0 or not _is_hit(table, cst[c, s, w], np.int64(twrite[i] != 0)):
+        if w < 0 or (hitcode >> (2 * cst[c, s, w] + (twrite[i] != 0))) & 1 == 0:
             break
         look[c, s, w] = i - start[c]
         tau += hit
@@ -702,12 +716,14 @@ def _first_miss(c, t, limit, params, table, start, length, twrite, taddr, tags, 
 
 
 @jit_inline
-def _trace_hits(c, tau, limit, params, table, start, length, twrite, taddr, tags, cst, lru,
-                lruc, core, cstat, port, bus):
-    """Run core c's trace accesses (SC) from cycle tau while they hit and come before
-    ``limit``, and post the miss that ends the run if it comes before ``limit``: what
-    _core_step does for those, with the counters added once at the end.  Returns the cycle of
-    the core's next access (its new ``ready``) or of the miss."""
+def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, taddr, tags, cst,
+               lru, lruc, core, cstat, port, bus, err):
+    """Run core c's trace accesses (SC core, no issue jitter) in cycles tau .. limit-1: hits,
+    then the miss that ends the run (posted), or the halt at the trace's end; what
+    _core_step does for each, with the counters added once at the end.
+
+    Returns the last cycle in which the core acted (tau - 1 if none), or -1 on an error.
+    """
     lshift = params[P_LSHIFT]
     smask = params[P_SETS] - 1
     ways = params[P_WAYS]
@@ -717,24 +733,34 @@ def _trace_hits(c, tau, limit, params, table, start, length, twrite, taddr, tags
     end = start[c] + length[c]
     stamp = lruc[c]
     stores = 0
-    while tau < limit and i < end:
+    acted = tau - 1
+    while tau < limit:
+        if i >= end:
+            core[c, K_HALTED] = 1
+            _progress(bus, tau)
+            acted = tau
+            break
         line = taddr[i] >> lshift
         s = line & smask
         w = _find(tags, c, s, line, ways)
         wr = np.int64(twrite[i] != 0)
         st = cst[c, s, w] if w >= 0 else ST_I
-        if not _is_hit(table, st, wr):
-            if table[st, wr, C_ERR] == 0:
-                # A miss: post the request (an error entry is left to _core_step to report).
-                cstat[c, CS_LOADS + wr] += 1
-                cstat[c, CS_MISSES] += 1
-                port[2 * c, Q_PEND] = 1
-                port[2 * c, Q_KIND] = KIND_LOAD + wr
-                port[2 * c, Q_ADDR] = taddr[i]
-                core[c, K_WAIT] = W_BUS
-                core[c, K_TBLOCK] = tau
+        k = 2 * st + wr
+        if (hitcode >> k) & 1 == 0:
+            if table[st, wr, C_ERR] != 0:
+                _set_err(err, ERR_PROTOCOL, tau, c, taddr[i], st, wr, 0)
+                acted = -1
+                break
+            cstat[c, CS_LOADS + wr] += 1
+            cstat[c, CS_MISSES] += 1
+            port[2 * c, Q_PEND] = 1
+            port[2 * c, Q_KIND] = KIND_LOAD + wr
+            port[2 * c, Q_ADDR] = taddr[i]
+            core[c, K_WAIT] = W_BUS
+            core[c, K_TBLOCK] = tau
+            acted = tau
             break
-        nst = table[st, wr, C_NEXT]
+        nst = (hitcode >> (16 + 3 * k)) & 7
         if nst != st:
             cst[c, s, w] = nst
             if nst == ST_I:
@@ -742,19 +768,116 @@ def _trace_hits(c, tau, limit, params, table, start, length, twrite, taddr, tags
         stamp += 1
         lru[c, s, w] = stamp
         stores += wr
+        acted = tau
         tau += hit
         i += 1
     n = i - i0
     if n > 0:
+        # Counted here, not per access: the hits of the run.  (A posted miss is counted above
+        # and does not retire.)
         lruc[c] = stamp
         core[c, K_PC] += n
-        core[c, K_READY] = tau  # (while it waits for the bus, READY is not looked at)
+        core[c, K_READY] = tau
         cstat[c, CS_INSTR] += n
         cstat[c, CS_HITS] += n
         cstat[c, CS_STORES] += stores
         cstat[c, CS_LOADS] += n - stores
         _progress(bus, tau - hit)
-    return tau
+    return acted
+
+@jit_inline
+def _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden, core, port, bus,
+               rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn):
+    """Phase 3, one step: if the bus is free, grant the pending request the policy picks.
+
+    Returns -1 on an error, 0 when nothing was granted (bus busy or nothing pending), 1 for a
+    transaction, 2 + port when the request turned into a hit: the caller completes it now
+    and arbitrates again.
+    """
+    if bus[B_BUSY] != 0:
+        return 0
+    nports = 2 * params[P_CORES]
+    arb = params[P_ARB]
+    tlwin = params[P_TLWIN]
+    win = -1
+    if arb == 2:
+        npend = 0
+        for q in range(nports):
+            npend += port[q, Q_PEND] != 0
+        if npend == 0:
+            return 0
+        k = np.int64(_next(rng) % np.uint64(npend))
+        for q in range(nports):
+            if port[q, Q_PEND] != 0:
+                if k == 0:
+                    win = q
+                    break
+                k -= 1
+    else:
+        # Round-robin scans from the pointer, fixed priority from port 0.
+        first = bus[B_RR] if arb == 0 else 0
+        for k in range(nports):
+            q = first + k
+            if q >= nports:
+                q -= nports
+            if port[q, Q_PEND] != 0:
+                win = q
+                break
+        if win < 0:
+            return 0
+        if arb == 0:
+            bus[B_RR] = win + 1 if win + 1 < nports else 0
+    g = _grant(win, t, port[win, Q_KIND], port[win, Q_ADDR], params, table, tags, cst, lru, look,
+               lruc, cdata, mem, golden, core, cstat, bstat, bus, err, rng, touched, ntouched,
+               watch, wlog, wlogn)
+    if g < 0:
+        return -1
+    if g == 0:
+        port[win, Q_PEND] = 0
+        return 2 + win
+    if tlwin > 0:
+        widx = t // tlwin
+        timeline[widx, (g - 1) // 4 - 1] += 1
+        if (g - 1) & 1:
+            timeline[widx, 3] += 1
+    return 1
+
+@jit_inline
+def _advance(t, params, core, sb_cnt, draining, drain_ready, bus, err):
+    """The next cycle at which anything can happen, as (-1, cycle); or the run's end as
+    (status, cycles), the watchdog's included."""
+    ncores = params[P_CORES]
+    maxcyc = params[P_MAXCYC]
+    window = params[P_WINDOW]
+    nxt = INF
+    if bus[B_BUSY] != 0:
+        nxt = bus[B_UNTIL]
+    alldone = bus[B_BUSY] == 0
+    for c in range(ncores):
+        if core[c, K_HALTED] == 0:
+            alldone = False
+            if core[c, K_WAIT] == W_NONE and core[c, K_READY] < nxt:
+                nxt = core[c, K_READY]
+        if sb_cnt[c] > 0:
+            alldone = False
+            if draining[c] == 0 and drain_ready[c] < nxt:
+                nxt = drain_ready[c]
+        if nxt <= t + 1:
+            break  # nothing can be sooner; alldone is already False
+    if nxt == INF:
+        if alldone:
+            return STATUS_HALTED, t + 1
+        _set_err(err, ERR_STUCK, t, -1, 0, 0, 0, 0)
+        return STATUS_ERROR, t
+    if nxt <= t:
+        nxt = t + 1
+    lastp = bus[B_LASTPROG]
+    if window > 0 and nxt - lastp > window and lastp + window < maxcyc:
+        return STATUS_NOPROG, lastp + window
+    if nxt >= maxcyc:
+        return STATUS_MAXCYC, maxcyc
+    return -1, nxt
+
 
 @jit
 def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst, lru,
@@ -763,19 +886,14 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
               wlogn):
     """Run one program to its end (or until the timeline is full).  Returns (status, cycles)."""
     ncores = params[P_CORES]
-    nports = 2 * ncores
     tso = params[P_TSO] != 0
     maxcyc = params[P_MAXCYC]
     window = params[P_WINDOW]
     tlwin = params[P_TLWIN]
-    arb = params[P_ARB]
-    # Run-ahead (see _run_ahead) needs cycles free of RNG draws and of anything whose order
-    # across cores is observable: watched-line logs and check=True's load checks.
+    # Run-ahead (below) needs cycles free of RNG draws and of anything whose order across
+    # cores is observable: watched-line logs and check=True's load checks.
     ahead = (params[P_IJIT] == 0 and (not tso or params[P_DRAIN] == 0)
              and params[P_CHECK] == 0 and watch.shape[0] == 0)
-    # With the bus free it also needs to foresee the first miss (trace mode on SC cores).
-    foresee = ahead and params[P_TRACE] != 0 and not tso and _hits_stable(table)
-    fasthits = ahead and params[P_TRACE] != 0 and not tso  # trace hits in a tight loop
     if bus[B_STARTED] == 0:
         bus[B_STARTED] = 1
         for c in range(ncores):
@@ -826,55 +944,24 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 return STATUS_ERROR, t
             if r > 0:
                 arbitrate = True
-        # Phase 3: arbitration.
-        while arbitrate and bus[B_BUSY] == 0:
-            win = -1
-            if arb == 2:
-                npend = 0
-                for q in range(nports):
-                    npend += port[q, Q_PEND] != 0
-                if npend == 0:
-                    break
-                k = np.int64(_next(rng) % np.uint64(npend))
-                for q in range(nports):
-                    if port[q, Q_PEND] != 0:
-                        if k == 0:
-                            win = q
-                            break
-                        k -= 1
-            else:
-                # Round-robin scans from the pointer, fixed priority from port 0.
-                first = bus[B_RR] if arb == 0 else 0
-                for k in range(nports):
-                    q = first + k
-                    if q >= nports:
-                        q -= nports
-                    if port[q, Q_PEND] != 0:
-                        win = q
-                        break
-                if win < 0:
-                    break
-                if arb == 0:
-                    bus[B_RR] = win + 1 if win + 1 < nports else 0
-            kind = port[win, Q_KIND]
-            addr = port[win, Q_ADDR]
-            g = _grant(win, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, mem,
-                       golden, core, cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog,
-                       wlogn)
+        # Phase 3: arbitration (requests wait only while the bus is busy, so there is work
+        # only in a cycle in which the bus came free or a request was posted).
+        while arbitrate:
+            g = _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden,
+                           core, port, bus, rng, cstat, bstat, timeline, err, touched, ntouched,
+                           watch, wlog, wlogn)
             if g < 0:
                 return STATUS_ERROR, t
-            if g == 0:
-                port[win, Q_PEND] = 0
-                s, w = _frame_of(addr, win >> 1, params, tags)
-                if not _complete(win, t, s, w, addr, params, code, start, core, regs, cdata,
-                                 golden, cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
-                                 draining, bus, err, rng):
-                    return STATUS_ERROR, t
-            elif tlwin > 0:
-                widx = t // tlwin
-                timeline[widx, (g - 1) // 4 - 1] += 1
-                if (g - 1) & 1:
-                    timeline[widx, 3] += 1
+            if g < 2:
+                break
+            # A request re-evaluated as a hit is performed now; arbitration goes on.
+            p = g - 2
+            addr = port[p, Q_ADDR]
+            s, w = _frame_of(addr, p >> 1, params, tags)
+            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
+                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+                             bus, err, rng):
+                return STATUS_ERROR, t
         # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
         # completes and nothing draws from the RNG, so the cores do not interact: a core's
         # hits touch only its own cache and a request it posts waits for the arbitration at
@@ -887,13 +974,8 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 limit = min(limit, bus[B_LASTPROG] + window)  # no watchdog trip on the way
             if bus[B_BUSY] != 0:
                 limit = min(limit, bus[B_UNTIL])
-            elif foresee:
-                # The bus is free, so nothing is pending: the next grant is at a first miss.
-                for c in range(ncores):
-                    limit = _first_miss(c, t, limit, params, table, start, length, twrite,
-                                        taddr, tags, cst, look, core)
             else:
-                limit = t
+                limit = t  # a request posted in t+1 could be granted at once
         last = t  # the last cycle in which a core acted
         failed = INF  # the cycle of the earliest error met; later cores stop before it
         for c in range(ncores):
@@ -906,17 +988,6 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
                 tau = drain_ready[c]
             tau = max(tau, t + 1)
             while tau < limit:
-                if fasthits:
-                    t0 = tau
-                    tau = _trace_hits(c, tau, limit, params, table, start, length, twrite,
-                                      taddr, tags, cst, lru, lruc, core, cstat, port, bus)
-                    if core[c, K_WAIT] != W_NONE:
-                        last = max(last, tau)  # it missed at tau
-                        break
-                    if tau > t0:
-                        last = max(last, tau - params[P_HIT])  # the last hit's cycle
-                    if tau >= limit:
-                        break
                 last = max(last, tau)
                 if tso and sb_cnt[c] > 0 and draining[c] == 0 and tau >= drain_ready[c]:
                     r = _drain_step(c, tau, params, table, code, start, tags, cst, lru, lruc,
@@ -946,36 +1017,114 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             return STATUS_ERROR, failed
         # Advance to the next cycle at which anything can happen (after a run-ahead, from
         # the last cycle in which a core acted, as if the loop had visited each of them).
-        t = last
-        nxt = INF
-        if bus[B_BUSY] != 0:
-            nxt = bus[B_UNTIL]
-        alldone = bus[B_BUSY] == 0
-        for c in range(ncores):
-            if core[c, K_HALTED] == 0:
-                alldone = False
-                if core[c, K_WAIT] == W_NONE and core[c, K_READY] < nxt:
-                    nxt = core[c, K_READY]
-            if sb_cnt[c] > 0:
-                alldone = False
-                if draining[c] == 0 and drain_ready[c] < nxt:
-                    nxt = drain_ready[c]
-            if nxt <= t + 1:
-                break  # nothing can be sooner; alldone is already False
-        if nxt == INF:
-            if alldone:
-                return STATUS_HALTED, t + 1
-            _set_err(err, ERR_STUCK, t, -1, 0, 0, 0, 0)
-            return STATUS_ERROR, t
-        if nxt <= t:
-            nxt = t + 1
-        lastp = bus[B_LASTPROG]
-        if window > 0 and nxt - lastp > window and lastp + window < maxcyc:
-            return STATUS_NOPROG, lastp + window
-        if nxt >= maxcyc:
-            return STATUS_MAXCYC, maxcyc
-        t = nxt
+        status, t = _advance(last, params, core, sb_cnt, draining, drain_ready, bus, err)
+        if status >= 0:
+            return status, t
 
+
+
+@jit
+def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst,
+                    lru, look, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt,
+                    drain_ready, draining, bus, rng, cstat, bstat, timeline, err, touched,
+                    ntouched, watch, wlog, wlogn):
+    """_simulate for a trace on SC cores with no issue jitter, check or watched line (the
+    caller makes sure): the same machine, with each core's accesses run by _trace_run, and
+    while the bus is free, the cycles up to the first miss foreseen by _first_miss run ahead
+    too."""
+    ncores = params[P_CORES]
+    maxcyc = params[P_MAXCYC]
+    window = params[P_WINDOW]
+    tlwin = params[P_TLWIN]
+    foresee = _hits_stable(table)
+    hitcode = _hit_code(table)
+    if bus[B_STARTED] == 0:
+        bus[B_STARTED] = 1
+        for c in range(ncores):
+            core[c, K_READY] = _rand(rng, params[P_SKEW])
+        bus[B_LASTPROG] = 0
+        bus[B_T] = 0
+    t = bus[B_T]
+    while True:
+        if tlwin > 0 and t // tlwin >= timeline.shape[0]:
+            bus[B_T] = t
+            return STATUS_TLFULL, t
+        arbitrate = False
+        # Phase 1: completion.
+        if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
+            arbitrate = True
+            p = bus[B_PORT]
+            addr = port[p, Q_ADDR]
+            line = addr >> params[P_LSHIFT]
+            s = line & (params[P_SETS] - 1)
+            w = bus[B_WAY]
+            if tags[p >> 1, s, w] != line:
+                w = -1
+            port[p, Q_PEND] = 0
+            bus[B_BUSY] = 0
+            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
+                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+                             bus, err, rng):
+                return STATUS_ERROR, t
+        # Phase 2: the cores that act in cycle t.
+        for c in range(ncores):
+            if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
+                continue
+            if _trace_run(c, t, t + 1, params, table, hitcode, start, length, twrite, taddr, tags,
+                          cst, lru, lruc, core, cstat, port, bus, err) < 0:
+                return STATUS_ERROR, t
+            if core[c, K_WAIT] != W_NONE:
+                arbitrate = True
+        # Phase 3: arbitration.
+        while arbitrate:
+            g = _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden,
+                           core, port, bus, rng, cstat, bstat, timeline, err, touched, ntouched,
+                           watch, wlog, wlogn)
+            if g < 0:
+                return STATUS_ERROR, t
+            if g < 2:
+                break
+            p = g - 2
+            addr = port[p, Q_ADDR]
+            s, w = _frame_of(addr, p >> 1, params, tags)
+            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
+                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+                             bus, err, rng):
+                return STATUS_ERROR, t
+        # Run-ahead (see _simulate) to the bus's completion or, with the bus free and nothing
+        # pending, to the first miss of any core.
+        limit = maxcyc
+        if window > 0:
+            limit = min(limit, bus[B_LASTPROG] + window)
+        if bus[B_BUSY] != 0:
+            limit = min(limit, bus[B_UNTIL])
+        elif foresee:
+            for c in range(ncores):
+                limit = _first_miss(c, t, limit, params, hitcode, start, length, twrite, taddr,
+                                    tags, cst, look, core)
+        else:
+            limit = t
+        last = t
+        failed = INF
+        for c in range(ncores):
+            if limit <= t + 1:
+                break
+            if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE:
+                continue
+            tau = max(core[c, K_READY], t + 1)
+            if tau >= limit:
+                continue
+            acted = _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite,
+                               taddr, tags, cst, lru, lruc, core, cstat, port, bus, err)
+            if acted < 0:
+                failed = limit = err[E_CYCLE]  # later cores stop before it
+            else:
+                last = max(last, acted)
+        if failed < INF:
+            return STATUS_ERROR, failed
+        status, t = _advance(last, params, core, sb_cnt, draining, drain_ready, bus, err)
+        if status >= 0:
+            return status, t
 
 @jit
 def _coherent_word(word, params, tags, cst, cdata, mem):
