@@ -88,8 +88,8 @@ class SystemConfig:
             bad(f"arbitration must be one of {', '.join(ARBITRATIONS)}, got {self.arbitration!r}")
         if not _pow2(self.line_size) or not 8 <= self.line_size <= 4096:
             bad(f"line_size must be a power of two in 8..4096 bytes, got {self.line_size}")
-        if not _pow2(self.l1_ways):
-            bad(f"l1_ways must be a power of two, got {self.l1_ways}")
+        if not _pow2(self.l1_ways) or self.l1_ways > 65536:
+            bad(f"l1_ways must be a power of two up to 65536, got {self.l1_ways}")
         if not _pow2(self.l1_size) or self.l1_size < self.line_size * self.l1_ways:
             bad(f"l1_size must be a power of two of at least line_size*l1_ways "
                 f"({self.line_size * self.l1_ways}), got {self.l1_size}")
