@@ -13,10 +13,13 @@ from ..protocols.table import EVENTS, STATES
 from ..stats import NBUSSTATS, NCORESTATS, RunResult, build_result
 from . import _kernel as K
 
-__all__ = ["run", "run_trace", "run_batch", "Machine", "splitmix64"]
+__all__ = ["run", "run_trace", "run_batch", "Machine", "splitmix64", "STATUS_NAMES"]
 
 _STATUS = {K.STATUS_HALTED: "halted", K.STATUS_MAXCYC: "max_cycles",
            K.STATUS_NOPROG: "no_progress"}
+#: The name of each status code of ``run_batch(..., status_codes=True)``.
+STATUS_NAMES = tuple(_STATUS[k] for k in range(len(_STATUS)))
+_STATUS_NAMES = np.array(STATUS_NAMES, dtype=object)
 _MASK = (1 << 64) - 1
 
 
@@ -291,13 +294,15 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
 
 
 def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int = 0,
-              observe=(), check: bool = False):
+              observe=(), check: bool = False, status_codes: bool = False):
     """Run ``program`` ``iterations`` times from a clean machine in one kernel call.
 
     ``observe`` lists what to record at the end of each run: ``("reg", core, regnum)`` or
     ``("mem", symbol)`` (the symbol's first word, as the coherent system sees it).  Returns
     ``(values, statuses)``: an int64 array [iteration, observation] and the status name of
-    each run.  One RNG stream, seeded once, feeds all the runs.
+    each run.  One RNG stream, seeded once, feeds all the runs.  With ``status_codes=True``
+    the statuses come as an int64 array of indices into :data:`STATUS_NAMES` instead (no
+    Python object per run, for campaigns of millions of runs).
     """
     _check_program(program, config)
     if iterations < 0:
@@ -323,11 +328,13 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     statuses = np.zeros(iterations, dtype=np.int64)
     done = K._batch(m.params, m.table, linked.code, start, length, init, m.mem, m.golden,
                     m.tags, m.cst, m.lru, m.look, m.lruc, m.cdata, m.core, m.regs, m.port,
-                    m.sb_addr, m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus, m.rng,
-                    m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, m.watch, m.wlog,
-                    m.wlogn, np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
+                    m.sb_addr, m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus,
+                    m.rng, m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, m.watch,
+                    m.wlog, m.wlogn, np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
                     np.array(kinds, np.int64), np.array(a, np.int64), np.array(b, np.int64),
                     out, statuses)
     if done < iterations:
         m.raise_error(_where(program))
-    return out, [_STATUS[int(s)] for s in statuses]
+    if status_codes:
+        return out, statuses
+    return out, _STATUS_NAMES[statuses].tolist()

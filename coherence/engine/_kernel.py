@@ -365,14 +365,15 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
         _set_state(tags, cst, c2, s, w2, nst, line, t, watch, wlog, wlogn)
     wb = 0
     if w < 0:
-        # The lowest-numbered invalid frame, else the least recently used one: the minimum
-        # of (key << 16 | way) where the key is the stamp (>= 1 for valid frames) or -1 for
-        # an invalid frame (tag -1).  One min over the set, with no branch for a random LRU
-        # order to mispredict (ways <= 2**16; config.py enforces it).
+        # The lowest-numbered invalid frame (tag -1), else the least recently used one: the
+        # minimum of (stamp << 16 | way), with no branch for a random LRU order to
+        # mispredict (ways <= 2**16; config.py enforces it).
         least = INF
         for w2 in range(ways):
-            key = np.int64(-1) if tags[c, s, w2] < 0 else lru[c, s, w2]
-            least = min(least, (key << 16) | w2)
+            if tags[c, s, w2] < 0:
+                least = w2
+                break
+            least = min(least, (lru[c, s, w2] << 16) | w2)
         w = least & 0xFFFF
         vst = cst[c, s, w]
         if vst != ST_I:

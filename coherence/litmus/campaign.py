@@ -23,7 +23,7 @@ import numpy as np
 
 from ..asm import assemble
 from ..config import SystemConfig
-from ..engine import run_batch
+from ..engine import STATUS_NAMES, run_batch
 from ..errors import CoherenceError
 from ..protocols import get_protocol
 from .compile import to_asm
@@ -138,10 +138,12 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
         if n <= 0:
             break
         cfg = campaign_config(len(test.threads), model, protocol, profile, **config_overrides)
-        vals, st = run_batch(program, cfg, n, seed=int(rng.integers(2**63)), observe=spec)
-        statuses.update(st)
+        vals, codes = run_batch(program, cfg, n, seed=int(rng.integers(2**63)), observe=spec,
+                                status_codes=True)
+        kinds, counts = np.unique(codes, return_counts=True)
+        statuses.update({STATUS_NAMES[k]: int(m) for k, m in zip(kinds, counts)})
         # Only a halted run has a final state; watchdog endings are reported in `statuses`.
-        chunks.append(vals[np.array([x == "halted" for x in st], dtype=bool)])
+        chunks.append(vals[codes == STATUS_NAMES.index("halted")])
         left -= n
     elapsed = time.perf_counter() - t0
     allv = np.concatenate(chunks) if chunks else np.zeros((0, len(spec)), np.int64)
