@@ -279,6 +279,19 @@ def test_run_batch_histogram_matches_single_runs_semantics():
     assert (0, 0) not in {tuple(v) for v in sc_vals.tolist()}
 
 
+def test_run_batch_status_codes_name_the_same_statuses():
+    from coherence.engine import STATUS_NAMES
+    spin = assemble(".data\nx: 0\n.core 0\nloop: ld r1, [x]\n  beq r1, 0, loop\n"
+                    ".core 1\n  delay 300\n  st [x], 1\n")
+    cfg = SystemConfig(cores=2, start_skew=400, max_cycles=500, progress_window=0)
+    vals, names = run_batch(spin, cfg, 300, seed=4, observe=[("reg", 0, 1)])
+    vals2, codes = run_batch(spin, cfg, 300, seed=4, observe=[("reg", 0, 1)],
+                             status_codes=True)
+    assert codes.dtype == np.int64 and (vals == vals2).all()
+    assert [STATUS_NAMES[k] for k in codes] == names
+    assert set(names) == {"halted", "max_cycles"}  # both kinds of ending occur
+
+
 @settings(max_examples=120)
 @given(programs(), configs())
 def test_invariants_hold_on_random_programs(program, config):

@@ -1,11 +1,14 @@
 """The jitted engine and the plain-Python reference model agree exactly (docs/machine.md)."""
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import coherence
 from coherence import SystemConfig, run, run_trace
+from coherence.errors import ProtocolError
 from coherence.reference import run_reference, run_trace_reference
 from coherence.testing import configs, programs, traces
 
@@ -86,3 +89,39 @@ def _silent_downgrade():
 
 
 _SILENT_DOWNGRADE = _silent_downgrade()
+
+
+def _fragile():
+    """MESI where a load of a modified line is an error entry: any core that stores and then
+    loads the line stops the run, so runs end in errors at many different cycles."""
+    from coherence.protocols.standard import MESI
+    from coherence.protocols.table import Impossible, Protocol
+    table = dict(MESI.table)
+    table[("M", "Load")] = Impossible("a test protocol: no load of a modified line")
+    return Protocol("mesi-fragile", MESI.states, table)
+
+
+_FRAGILE = _fragile()
+
+
+def _outcome(fn):
+    try:
+        return fn().to_dict()
+    except ProtocolError as e:  # the two word it differently; the cycle and core must match
+        return re.search(r"cycle (\d+), core (\d+)", str(e)).groups()
+
+
+@given(traces(max_len=80, lines=20), configs(), st.integers(0, 1000))
+def test_the_error_reported_is_the_earliest_one_with_run_ahead(tr, config, seed):
+    writes, addrs = tr
+    config = _ahead(config, 0, 200_000).replace(protocol=_FRAGILE,
+                                                l1_size=config.line_size * config.l1_ways * 8)
+    assert _outcome(lambda: run_trace(writes, addrs, config, seed=seed)) == \
+        _outcome(lambda: run_trace_reference(writes, addrs, config, seed=seed))
+
+
+@given(programs(), configs(), st.integers(0, 2**64 - 1))
+def test_the_error_reported_is_the_earliest_one_in_programs(program, config, seed):
+    config = _ahead(config, 0, 200_000).replace(protocol=_FRAGILE)
+    assert _outcome(lambda: run(program, config, seed=seed)) == \
+        _outcome(lambda: run_reference(program, config, seed=seed))
