@@ -460,13 +460,6 @@ def _attempt(p, t, kind, addr, params, table, tags, cst, lru, lruc, cstat, port,
 
 
 @jit_inline
-def _frame_of(addr, c, params, tags):
-    line = addr >> params[P_LSHIFT]
-    s = line & (params[P_SETS] - 1)
-    return s, _find(tags, c, s, line, params[P_WAYS])
-
-
-@jit_inline
 def _core_step(c, t, params, table, code, start, length, twrite, taddr, tags, cst, lru, lruc,
                cdata, golden, core, regs, cstat, port, sb_addr, sb_val, sb_head, sb_cnt,
                drain_ready, bus, rng, err, watch, wlog, wlogn):
@@ -786,6 +779,34 @@ def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, tad
     return acted
 
 @jit_inline
+def _finish(p, t, w, params, code, start, tags, core, regs, cdata, golden, cstat, port, sb_addr,
+            sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng):
+    """Clear port p's request and perform it at cycle t.  ``w`` is the frame its transaction
+    filled (the bus keeps it: no other grant can touch it meanwhile) or -1 to look it up."""
+    addr = port[p, Q_ADDR]
+    line = addr >> params[P_LSHIFT]
+    s = line & (params[P_SETS] - 1)
+    if w < 0:
+        w = _find(tags, p >> 1, s, line, params[P_WAYS])
+    elif tags[p >> 1, s, w] != line:
+        w = -1  # a protocol left the line invalid: _complete reports it
+    port[p, Q_PEND] = 0
+    return _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden, cstat,
+                     sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng)
+
+
+@jit_inline
+def _start(params, core, rng, bus):
+    """A fresh run's start (skipped when a run resumes): each core's random start skew."""
+    if bus[B_STARTED] == 0:
+        bus[B_STARTED] = 1
+        for c in range(params[P_CORES]):
+            core[c, K_READY] = _rand(rng, params[P_SKEW])
+        bus[B_LASTPROG] = 0
+        bus[B_T] = 0
+
+
+@jit_inline
 def _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden, core, port, bus,
                rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn):
     """Phase 3, one step: if the bus is free, grant the pending request the policy picks.
@@ -894,12 +915,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
     # cores is observable: watched-line logs and check=True's load checks.
     ahead = (params[P_IJIT] == 0 and (not tso or params[P_DRAIN] == 0)
              and params[P_CHECK] == 0 and watch.shape[0] == 0)
-    if bus[B_STARTED] == 0:
-        bus[B_STARTED] = 1
-        for c in range(ncores):
-            core[c, K_READY] = _rand(rng, params[P_SKEW])
-        bus[B_LASTPROG] = 0
-        bus[B_T] = 0
+    _start(params, core, rng, bus)
     t = bus[B_T]
     while True:
         if tlwin > 0 and t // tlwin >= timeline.shape[0]:
@@ -911,18 +927,10 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
         # Phase 1: completion of the transaction in flight.
         if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
             arbitrate = True
-            p = bus[B_PORT]
-            addr = port[p, Q_ADDR]
-            line = addr >> params[P_LSHIFT]
-            s = line & (params[P_SETS] - 1)
-            w = bus[B_WAY]
-            if tags[p >> 1, s, w] != line:
-                w = -1  # a protocol left the line invalid: _complete reports it
-            port[p, Q_PEND] = 0
             bus[B_BUSY] = 0
-            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
-                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
-                             bus, err, rng):
+            if not _finish(bus[B_PORT], t, bus[B_WAY], params, code, start, tags, core, regs,
+                           cdata, golden, cstat, port, sb_addr, sb_val, sb_head, sb_cnt,
+                           drain_ready, draining, bus, err, rng):
                 return STATUS_ERROR, t
         # Phase 2: each core's drain unit, then the core itself.
         for c in range(ncores):
@@ -955,12 +963,9 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
             if g < 2:
                 break
             # A request re-evaluated as a hit is performed now; arbitration goes on.
-            p = g - 2
-            addr = port[p, Q_ADDR]
-            s, w = _frame_of(addr, p >> 1, params, tags)
-            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
-                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
-                             bus, err, rng):
+            if not _finish(g - 2, t, -1, params, code, start, tags, core, regs, cdata, golden,
+                           cstat, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
+                           draining, bus, err, rng):
                 return STATUS_ERROR, t
         # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
         # completes and nothing draws from the RNG, so the cores do not interact: a core's
@@ -1038,33 +1043,20 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
     tlwin = params[P_TLWIN]
     foresee = _hits_stable(table)
     hitcode = _hit_code(table)
-    if bus[B_STARTED] == 0:
-        bus[B_STARTED] = 1
-        for c in range(ncores):
-            core[c, K_READY] = _rand(rng, params[P_SKEW])
-        bus[B_LASTPROG] = 0
-        bus[B_T] = 0
+    _start(params, core, rng, bus)
     t = bus[B_T]
     while True:
         if tlwin > 0 and t // tlwin >= timeline.shape[0]:
             bus[B_T] = t
             return STATUS_TLFULL, t
         arbitrate = False
-        # Phase 1: completion.
+        # Phase 1: completion of the transaction in flight.
         if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
             arbitrate = True
-            p = bus[B_PORT]
-            addr = port[p, Q_ADDR]
-            line = addr >> params[P_LSHIFT]
-            s = line & (params[P_SETS] - 1)
-            w = bus[B_WAY]
-            if tags[p >> 1, s, w] != line:
-                w = -1
-            port[p, Q_PEND] = 0
             bus[B_BUSY] = 0
-            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
-                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
-                             bus, err, rng):
+            if not _finish(bus[B_PORT], t, bus[B_WAY], params, code, start, tags, core, regs,
+                           cdata, golden, cstat, port, sb_addr, sb_val, sb_head, sb_cnt,
+                           drain_ready, draining, bus, err, rng):
                 return STATUS_ERROR, t
         # Phase 2: the cores that act in cycle t.
         for c in range(ncores):
@@ -1084,12 +1076,10 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
                 return STATUS_ERROR, t
             if g < 2:
                 break
-            p = g - 2
-            addr = port[p, Q_ADDR]
-            s, w = _frame_of(addr, p >> 1, params, tags)
-            if not _complete(p, t, s, w, addr, params, code, start, core, regs, cdata, golden,
-                             cstat, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
-                             bus, err, rng):
+            # A request re-evaluated as a hit is performed now; arbitration goes on.
+            if not _finish(g - 2, t, -1, params, code, start, tags, core, regs, cdata, golden,
+                           cstat, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
+                           draining, bus, err, rng):
                 return STATUS_ERROR, t
         # Run-ahead (see _simulate) to the bus's completion or, with the bus free and nothing
         # pending, to the first miss of any core.
