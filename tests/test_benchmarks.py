@@ -1,0 +1,16 @@
+"""The engine benchmark still runs as a user runs it (its figures are not checked here:
+timings are never test thresholds; the script itself asserts that compared runs agree)."""
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_bench_engine_quick_runs_and_prints_every_figure():
+    out = subprocess.run([sys.executable, f"{ROOT}/benchmarks/bench_engine.py", "--quick"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    for figure in ("1. trace, hit-heavy", "2. trace, miss-heavy", "3. program, spinlock",
+                   "4a. vs reference model", "4b.", "5. fresh process"):
+        assert figure in out.stdout, out.stdout
