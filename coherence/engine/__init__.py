@@ -105,11 +105,10 @@ class Machine:
             status, cycles = kernel(
                 self.params, self.table, code, start, length, twrite, taddr, self.mem,
                 self.golden, self.tags, self.cst, self.lru, self.look, self.lruc, self.cdata,
-                self.core,
-                self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head, self.sb_cnt,
-                self.drain_ready, self.draining, self.bus, self.rng, self.cstat, self.bstat,
-                self.timeline, self.err, self.touched, self.ntouched, self.watch, self.wlog,
-                self.wlogn)
+                self.core, self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head,
+                self.sb_cnt, self.drain_ready, self.draining, self.bus, self.rng, self.cstat,
+                self.bstat, self.timeline, self.err, self.touched, self.ntouched, self.watch,
+                self.wlog, self.wlogn)
             if status != K.STATUS_TLFULL:
                 return int(status), int(cycles)
             grown = np.zeros((2 * len(self.timeline), 4), dtype=np.int64)

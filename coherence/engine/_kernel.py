@@ -82,7 +82,6 @@ def _rand(rng, n):
     return np.int64(_next(rng) % np.uint64(n + 1))
 
 
-
 @jit_inline
 def _progress(bus, t):
     # Run-ahead visits the cycles of one core after another, not in time order, so the last
@@ -94,9 +93,8 @@ def _progress(bus, t):
 @jit_inline
 def _find(tags, c, s, line, ways):
     # tags[] is -1 exactly when a frame is invalid (kept so by _set_state), so one compare
-    # per way finds a present line.
-    # No early exit: which way holds a random line is what a branch predictor cannot learn,
-    # and a full compare of the set compiles to selects.
+    # per way finds a present line.  No early exit: which way holds a random line is what a
+    # branch predictor cannot learn, and a full compare of the set vectorises.
     found = -1
     for w in range(ways):
         if tags[c, s, w] == line:
@@ -778,6 +776,7 @@ def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, tad
         _progress(bus, tau - hit)
     return acted
 
+
 @jit_inline
 def _finish(p, t, w, params, code, start, tags, core, regs, cdata, golden, cstat, port, sb_addr,
             sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng):
@@ -862,6 +861,7 @@ def _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden,
         if (g - 1) & 1:
             timeline[widx, 3] += 1
     return 1
+
 
 @jit_inline
 def _advance(t, params, core, sb_cnt, draining, drain_ready, bus, err):
@@ -1115,6 +1115,7 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
         status, t = _advance(last, params, core, sb_cnt, draining, drain_ready, bus, err)
         if status >= 0:
             return status, t
+
 
 @jit
 def _coherent_word(word, params, tags, cst, cdata, mem):
