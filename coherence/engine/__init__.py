@@ -65,6 +65,8 @@ class Machine:
         self.cst = np.zeros((C, S, W), dtype=np.int8)
         self.lru = np.zeros((C, S, W), dtype=np.int64)
         self.look = np.zeros((C, S, W), dtype=np.int64)  # the run-ahead's look-ahead marks
+        # The snoop filter (see _kernel._grant), kept by the trace kernel only.
+        self.sf = np.zeros(1 << 14 if trace else 0, dtype=np.int32)
         self.lruc = np.zeros(C, dtype=np.int64)
         self.cdata = np.zeros((C, S, W, wpl) if track_data else (1, 1, 1, 1), dtype=np.int64)
         self.core = np.zeros((C, K.NK), dtype=np.int64)
@@ -101,10 +103,11 @@ class Machine:
         lean = (self.params[K.P_TRACE] and cfg.model == "sc" and cfg.issue_jitter == 0
                 and not self.params[K.P_CHECK] and len(self.watch) == 0)
         kernel = K._simulate_trace if lean else K._simulate
+        sf = self.sf if lean else self.sf[:0]
         while True:
             status, cycles = kernel(
                 self.params, self.table, code, start, length, twrite, taddr, self.mem,
-                self.golden, self.tags, self.cst, self.lru, self.look, self.lruc, self.cdata,
+                self.golden, self.tags, self.cst, self.lru, self.look, sf, self.lruc, self.cdata,
                 self.core, self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head,
                 self.sb_cnt, self.drain_ready, self.draining, self.bus, self.rng, self.cstat,
                 self.bstat, self.timeline, self.err, self.touched, self.ntouched, self.watch,
@@ -326,7 +329,7 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
     done = K._batch(m.params, m.table, linked.code, start, length, init, m.mem, m.golden,
-                    m.tags, m.cst, m.lru, m.look, m.lruc, m.cdata, m.core, m.regs, m.port,
+                    m.tags, m.cst, m.lru, m.look, m.sf, m.lruc, m.cdata, m.core, m.regs, m.port,
                     m.sb_addr, m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus,
                     m.rng, m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, m.watch,
                     m.wlog, m.wlogn, np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,

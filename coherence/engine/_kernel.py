@@ -304,9 +304,13 @@ def _check_line(line, s, t, c, params, tags, cst, cdata, mem, golden, err):
 
 
 @jit_inline
-def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, mem, golden, core,
-           cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn):
+def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, sf, lruc, cdata, mem, golden,
+           core, cstat, bstat, bus, err, rng, touched, ntouched, watch, wlog, wlogn):
     """Re-evaluate and, if the line still needs the bus, run the transaction's snoops and fill.
+
+    ``sf`` is a snoop filter (or empty: none): ``sf[line & (len-1)]`` counts the valid frames
+    of all caches whose line falls in that bucket, so a zero beside the requester's own copy
+    says that no other cache has the line and the snoops can be skipped.
 
     Returns -1 on error, 0 when the request turned into a hit, else 1 + 4*bus_action + wb.
     """
@@ -317,6 +321,8 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
     track = params[P_DATA] != 0
     line = addr >> params[P_LSHIFT]
     s = line & (params[P_SETS] - 1)
+    nsf = sf.shape[0]
+    h = line & (nsf - 1)
     w = _find(tags, c, s, line, ways)
     st = cst[c, s, w] if w >= 0 else ST_I
     ev = EV_LOAD if kind == KIND_LOAD else EV_STORE
@@ -325,6 +331,8 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
         return -1
     action = table[st, ev, C_BUS]
     if action == BUS_NONE:
+        if nsf > 0 and table[st, ev, C_NEXT] == ST_I:
+            sf[h] -= 1
         _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
         _stamp(lru, lruc, c, s, w)
         return 0
@@ -333,7 +341,10 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
     src = -1
     srcw = -1
     sev = action + 2  # BusRd/BusRdX/BusUpgr are events 3/4/5
-    for c2 in range(ncores):
+    others = ncores
+    if nsf > 0 and sf[h] <= (1 if w >= 0 else 0):
+        others = 0  # no other cache holds the line
+    for c2 in range(others):
         if c2 == c:
             continue
         w2 = _find(tags, c2, s, line, ways)
@@ -358,6 +369,8 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
         nst = table[st2, sev, C_NEXT]
         if nst == ST_I:
             bstat[BS_INV] += 1
+            if nsf > 0:
+                sf[h] -= 1
         if nst != st2 and look[c2, s, w2] >= core[c2, K_PC]:
             core[c2, K_LOOK] = LOOK_NONE  # a hit it foresaw on this line may be a miss now
         _set_state(tags, cst, c2, s, w2, nst, line, t, watch, wlog, wlogn)
@@ -386,8 +399,12 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
                     vl = tags[c, s, w]
                     for k in range(wpl):
                         mem[vl * wpl + k] = cdata[c, s, w, k]
+            if nsf > 0:
+                sf[tags[c, s, w] & (nsf - 1)] -= 1
             _set_state(tags, cst, c, s, w, ST_I, tags[c, s, w], t, watch, wlog, wlogn)
         tags[c, s, w] = line
+        if nsf > 0:
+            sf[h] += 1
         if touched.shape[0] > 0:
             # A batch resets only the sets it touched; past the log's end it resets them all.
             if ntouched[0] < touched.shape[0]:
@@ -402,10 +419,10 @@ def _grant(p, t, kind, addr, params, table, tags, cst, lru, look, lruc, cdata, m
                     cdata[c, s, w, k] = cdata[src, s, srcw, k]
                 else:
                     cdata[c, s, w, k] = mem[line * wpl + k]
-    if ev == EV_LOAD and shared:
-        _set_state(tags, cst, c, s, w, table[st, ev, C_SHARED], line, t, watch, wlog, wlogn)
-    else:
-        _set_state(tags, cst, c, s, w, table[st, ev, C_NEXT], line, t, watch, wlog, wlogn)
+    nst = table[st, ev, C_SHARED] if ev == EV_LOAD and shared else table[st, ev, C_NEXT]
+    if nsf > 0 and nst == ST_I:
+        sf[h] -= 1  # a protocol may leave the line invalid (_complete then reports it)
+    _set_state(tags, cst, c, s, w, nst, line, t, watch, wlog, wlogn)
     _stamp(lru, lruc, c, s, w)
     if action == BUS_UPGR:
         lat = params[P_BUSLAT]
@@ -708,7 +725,7 @@ def _first_miss(c, t, limit, params, hitcode, start, length, twrite, taddr, tags
 
 @jit_inline
 def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, taddr, tags, cst,
-               lru, lruc, core, cstat, port, bus, err):
+               lru, sf, lruc, core, cstat, port, bus, err):
     """Run core c's trace accesses (SC core, no issue jitter) in cycles tau .. limit-1: hits,
     then the miss that ends the run (posted), or the halt at the trace's end; what
     _core_step does for each, with the counters added once at the end.
@@ -756,6 +773,8 @@ def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, tad
             cst[c, s, w] = nst
             if nst == ST_I:
                 tags[c, s, w] = -1
+                if sf.shape[0] > 0:
+                    sf[line & (sf.shape[0] - 1)] -= 1
         stamp += 1
         lru[c, s, w] = stamp
         stores += wr
@@ -806,8 +825,8 @@ def _start(params, core, rng, bus):
 
 
 @jit_inline
-def _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden, core, port, bus,
-               rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn):
+def _arbitrate(t, params, table, tags, cst, lru, look, sf, lruc, cdata, mem, golden, core, port,
+               bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn):
     """Phase 3, one step: if the bus is free, grant the pending request the policy picks.
 
     Returns -1 on an error, 0 when nothing was granted (bus busy or nothing pending), 1 for a
@@ -848,8 +867,8 @@ def _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden,
         if arb == 0:
             bus[B_RR] = win + 1 if win + 1 < nports else 0
     g = _grant(win, t, port[win, Q_KIND], port[win, Q_ADDR], params, table, tags, cst, lru, look,
-               lruc, cdata, mem, golden, core, cstat, bstat, bus, err, rng, touched, ntouched,
-               watch, wlog, wlogn)
+               sf, lruc, cdata, mem, golden, core, cstat, bstat, bus, err, rng, touched,
+               ntouched, watch, wlog, wlogn)
     if g < 0:
         return -1
     if g == 0:
@@ -902,9 +921,9 @@ def _advance(t, params, core, sb_cnt, draining, drain_ready, bus, err):
 
 @jit
 def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst, lru,
-              look, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready,
-              draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog,
-              wlogn):
+              look, sf, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt,
+              drain_ready, draining, bus, rng, cstat, bstat, timeline, err, touched, ntouched,
+              watch, wlog, wlogn):
     """Run one program to its end (or until the timeline is full).  Returns (status, cycles)."""
     ncores = params[P_CORES]
     tso = params[P_TSO] != 0
@@ -955,7 +974,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
         # Phase 3: arbitration (requests wait only while the bus is busy, so there is work
         # only in a cycle in which the bus came free or a request was posted).
         while arbitrate:
-            g = _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden,
+            g = _arbitrate(t, params, table, tags, cst, lru, look, sf, lruc, cdata, mem, golden,
                            core, port, bus, rng, cstat, bstat, timeline, err, touched, ntouched,
                            watch, wlog, wlogn)
             if g < 0:
@@ -1030,7 +1049,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
 
 @jit
 def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst,
-                    lru, look, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt,
+                    lru, look, sf, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt,
                     drain_ready, draining, bus, rng, cstat, bstat, timeline, err, touched,
                     ntouched, watch, wlog, wlogn):
     """_simulate for a trace on SC cores with no issue jitter, check or watched line (the
@@ -1063,13 +1082,13 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
             if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
                 continue
             if _trace_run(c, t, t + 1, params, table, hitcode, start, length, twrite, taddr, tags,
-                          cst, lru, lruc, core, cstat, port, bus, err) < 0:
+                          cst, lru, sf, lruc, core, cstat, port, bus, err) < 0:
                 return STATUS_ERROR, t
             if core[c, K_WAIT] != W_NONE:
                 arbitrate = True
         # Phase 3: arbitration.
         while arbitrate:
-            g = _arbitrate(t, params, table, tags, cst, lru, look, lruc, cdata, mem, golden,
+            g = _arbitrate(t, params, table, tags, cst, lru, look, sf, lruc, cdata, mem, golden,
                            core, port, bus, rng, cstat, bstat, timeline, err, touched, ntouched,
                            watch, wlog, wlogn)
             if g < 0:
@@ -1105,7 +1124,7 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
             if tau >= limit:
                 continue
             acted = _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite,
-                               taddr, tags, cst, lru, lruc, core, cstat, port, bus, err)
+                               taddr, tags, cst, lru, sf, lruc, core, cstat, port, bus, err)
             if acted < 0:
                 failed = limit = err[E_CYCLE]  # later cores stop before it
             else:
@@ -1163,7 +1182,7 @@ def _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port
 
 
 @jit
-def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, look,
+def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst, lru, look, sf,
            lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
            bus, rng, cstat, bstat, timeline, err, touched, ntouched, watch, wlog, wlogn, twrite,
            taddr, iterations, obs_kind, obs_a, obs_b, out, statuses):
@@ -1176,7 +1195,8 @@ def _batch(params, table, code, start, length, init_mem, mem, golden, tags, cst,
         _reset(params, init_mem, mem, golden, tags, cst, lru, lruc, core, regs, port, sb_head,
                sb_cnt, drain_ready, draining, bus, cstat, bstat, touched, ntouched)
         status, cycles = _simulate(params, table, code, start, length, twrite, taddr,
-                                             mem, golden, tags, cst, lru, look, lruc, cdata,
+                                             mem, golden, tags, cst, lru, look, sf, lruc,
+                                             cdata,
                                              core,
                                              regs, port, sb_addr, sb_val, sb_head, sb_cnt,
                                              drain_ready, draining, bus, rng, cstat, bstat,
