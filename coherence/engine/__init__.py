@@ -65,8 +65,10 @@ class Machine:
         self.cst = np.zeros((C, S, W), dtype=np.int8)
         self.lru = np.zeros((C, S, W), dtype=np.int64)
         self.look = np.zeros((C, S, W), dtype=np.int64)  # the run-ahead's look-ahead marks
-        # The snoop filter (see _kernel._grant), kept by the trace kernel only.
+        # The snoop filter (see _kernel._grant) and the ways of the accesses the run-ahead
+        # foresaw (_kernel._first_miss), kept by the trace kernel only.
         self.sf = np.zeros(1 << 14 if trace else 0, dtype=np.int32)
+        self.lookw = np.zeros((C, 1024 if trace else 1), dtype=np.int64)
         self.lruc = np.zeros(C, dtype=np.int64)
         self.cdata = np.zeros((C, S, W, wpl) if track_data else (1, 1, 1, 1), dtype=np.int64)
         self.core = np.zeros((C, K.NK), dtype=np.int64)
@@ -102,16 +104,18 @@ class Machine:
         # kernel (the same machine: tests/test_reference_agreement.py holds both to it).
         lean = (self.params[K.P_TRACE] and cfg.model == "sc" and cfg.issue_jitter == 0
                 and not self.params[K.P_CHECK] and len(self.watch) == 0)
-        kernel = K._simulate_trace if lean else K._simulate
         sf = self.sf if lean else self.sf[:0]
         while True:
-            status, cycles = kernel(
-                self.params, self.table, code, start, length, twrite, taddr, self.mem,
-                self.golden, self.tags, self.cst, self.lru, self.look, sf, self.lruc, self.cdata,
-                self.core, self.regs, self.port, self.sb_addr, self.sb_val, self.sb_head,
-                self.sb_cnt, self.drain_ready, self.draining, self.bus, self.rng, self.cstat,
-                self.bstat, self.timeline, self.err, self.touched, self.ntouched, self.watch,
-                self.wlog, self.wlogn)
+            args = (self.params, self.table, code, start, length, twrite, taddr, self.mem,
+                    self.golden, self.tags, self.cst, self.lru, self.look, sf, self.lruc,
+                    self.cdata, self.core, self.regs, self.port, self.sb_addr, self.sb_val,
+                    self.sb_head, self.sb_cnt, self.drain_ready, self.draining, self.bus,
+                    self.rng, self.cstat, self.bstat, self.timeline, self.err, self.touched,
+                    self.ntouched, self.watch, self.wlog, self.wlogn)
+            if lean:
+                status, cycles = K._simulate_trace(*args, self.lookw)
+            else:
+                status, cycles = K._simulate(*args)
             if status != K.STATUS_TLFULL:
                 return int(status), int(cycles)
             grown = np.zeros((2 * len(self.timeline), 4), dtype=np.int64)

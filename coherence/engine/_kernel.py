@@ -681,16 +681,20 @@ def _hits_stable(table):
 
 @jit_inline
 def _first_miss(c, t, limit, params, hitcode, start, length, twrite, taddr, tags, cst, look,
-                core):
+                lookw, core):
     """The first cycle before ``limit`` at which core c's trace accesses (SC) would need the
     bus, as things stand, or ``limit``.  Reads the caches only.
 
     The answer stays true until a snoop changes the state of a line that one of the foreseen
     accesses uses (``look[c, s, w]`` is the last foreseen access to frame w) or the core's own
     transaction completes; both drop the cursor.  Otherwise the scan resumes where it stopped
-    instead of reading the same accesses again at every bus event."""
+    instead of reading the same accesses again at every bus event.  The way of each foreseen
+    access goes to the ring ``lookw[c]`` (so _trace_run need not search for it again), which
+    also bounds how far ahead the scan goes."""
     if core[c, K_HALTED] != 0:
         return limit
+    if core[c, K_LOOKPC] < core[c, K_PC]:
+        core[c, K_LOOK] = LOOK_NONE  # the core ran past it (ahead of a busy bus): start anew
     if core[c, K_LOOK] == LOOK_NONE:
         core[c, K_LOOK] = LOOK_SCAN
         core[c, K_LOOKT] = max(core[c, K_READY], t)
@@ -701,31 +705,35 @@ def _first_miss(c, t, limit, params, hitcode, start, length, twrite, taddr, tags
     smask = params[P_SETS] - 1
     ways = params[P_WAYS]
     hit = params[P_HIT]
+    ring = lookw.shape[1]
     tau = core[c, K_LOOKT]
     i = start[c] + core[c, K_LOOKPC]
-    end = start[c] + length[c]
+    end = min(start[c] + length[c], start[c] + core[c, K_PC] + ring)
     while tau < limit:
         if i >= end:
-            tau = INF  # the core halts: nothing it does reaches the bus
+            if end == start[c] + length[c]:
+                tau = INF  # the core halts: nothing it does reaches the bus
             break
         line = taddr[i] >> lshift
         s = line & smask
         w = _find(tags, c, s, line, ways)
         if w < 0 or (hitcode >> (2 * cst[c, s, w] + (twrite[i] != 0))) & 1 == 0:
+            core[c, K_LOOK] = LOOK_MISS
             break
         look[c, s, w] = i - start[c]
+        lookw[c, i & (ring - 1)] = w
         tau += hit
         i += 1
     core[c, K_LOOKT] = tau
     core[c, K_LOOKPC] = i - start[c]
-    if tau < limit or tau == INF:
+    if tau == INF:
         core[c, K_LOOK] = LOOK_MISS
     return min(tau, limit)
 
 
 @jit_inline
 def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, taddr, tags, cst,
-               lru, sf, lruc, core, cstat, port, bus, err):
+               lru, sf, lookw, lruc, core, cstat, port, bus, err):
     """Run core c's trace accesses (SC core, no issue jitter) in cycles tau .. limit-1: hits,
     then the miss that ends the run (posted), or the halt at the trace's end; what
     _core_step does for each, with the counters added once at the end.
@@ -742,6 +750,9 @@ def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, tad
     stamp = lruc[c]
     stores = 0
     acted = tau - 1
+    # Accesses before the look-ahead cursor are hits whose way _first_miss kept.
+    seen = start[c] + core[c, K_LOOKPC] if core[c, K_LOOK] != LOOK_NONE else i0
+    ring = lookw.shape[1]
     while tau < limit:
         if i >= end:
             core[c, K_HALTED] = 1
@@ -750,7 +761,7 @@ def _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite, tad
             break
         line = taddr[i] >> lshift
         s = line & smask
-        w = _find(tags, c, s, line, ways)
+        w = lookw[c, i & (ring - 1)] if i < seen else _find(tags, c, s, line, ways)
         wr = np.int64(twrite[i] != 0)
         st = cst[c, s, w] if w >= 0 else ST_I
         k = 2 * st + wr
@@ -1051,7 +1062,7 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
 def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, golden, tags, cst,
                     lru, look, sf, lruc, cdata, core, regs, port, sb_addr, sb_val, sb_head, sb_cnt,
                     drain_ready, draining, bus, rng, cstat, bstat, timeline, err, touched,
-                    ntouched, watch, wlog, wlogn):
+                    ntouched, watch, wlog, wlogn, lookw):
     """_simulate for a trace on SC cores with no issue jitter, check or watched line (the
     caller makes sure): the same machine, with each core's accesses run by _trace_run, and
     while the bus is free, the cycles up to the first miss foreseen by _first_miss run ahead
@@ -1082,7 +1093,7 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
             if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
                 continue
             if _trace_run(c, t, t + 1, params, table, hitcode, start, length, twrite, taddr, tags,
-                          cst, lru, sf, lruc, core, cstat, port, bus, err) < 0:
+                          cst, lru, sf, lookw, lruc, core, cstat, port, bus, err) < 0:
                 return STATUS_ERROR, t
             if core[c, K_WAIT] != W_NONE:
                 arbitrate = True
@@ -1110,7 +1121,7 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
         elif foresee:
             for c in range(ncores):
                 limit = _first_miss(c, t, limit, params, hitcode, start, length, twrite, taddr,
-                                    tags, cst, look, core)
+                                    tags, cst, look, lookw, core)
         else:
             limit = t
         last = t
@@ -1124,7 +1135,8 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
             if tau >= limit:
                 continue
             acted = _trace_run(c, tau, limit, params, table, hitcode, start, length, twrite,
-                               taddr, tags, cst, lru, sf, lruc, core, cstat, port, bus, err)
+                               taddr, tags, cst, lru, sf, lookw, lruc, core, cstat, port, bus,
+                               err)
             if acted < 0:
                 failed = limit = err[E_CYCLE]  # later cores stop before it
             else:
