@@ -2,6 +2,12 @@
 
 All state is flat numpy arrays owned by the caller, so a batch can reset and rerun without
 allocating, and nothing here is a Python object (which keeps ``cache=True`` effective).
+
+Two kernels run the machine: ``_simulate`` (any program or trace) and ``_simulate_trace``
+(traces on SC cores, leaner); both visit the cycles at which something can happen and run the
+cores ahead between bus events ("How the engine runs it" in docs/machine.md).  Helpers marked
+``jit_inline`` are inlined at numba's IR level, which numba refuses for more than 30
+arguments: that, not taste, is why some of them take the arrays they do.
 """
 
 from __future__ import annotations
