@@ -8,6 +8,11 @@ Two kernels run the machine: ``_simulate`` (any program or trace) and ``_simulat
 cores ahead between bus events ("How the engine runs it" in docs/machine.md).  Helpers marked
 ``jit_inline`` are inlined at numba's IR level, which numba refuses for more than 30
 arguments: that, not taste, is why some of them take the arrays they do.
+
+Everything jitted lives in this one file because numba's on-disk cache notices edits only in
+the cached function's own file.  After editing a constant imported here (``isa``,
+``protocols.table``, ``stats``), run once with ``COHERENCE_JIT_CACHE=0`` or delete the
+``__pycache__`` folders, or the cached kernels keep the old values.
 """
 
 from __future__ import annotations
