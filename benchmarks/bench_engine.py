@@ -137,13 +137,13 @@ def main():
           f"(target >= 1000x)")
 
     from coherence.reference import run_trace_reference
-    m = 5000 if args.quick else 20000
+    short = 5000 if args.quick else 20000
     for name, make in (("hit-heavy", hit_heavy_trace), ("miss-heavy", miss_heavy_trace)):
-        w, a = make(m // 4)
+        w, a = make(short // 4)
         t_ref, ref = best_of(lambda: run_trace_reference(w, a, CFG), repeat=1)
         t_eng, eng = best_of(lambda: run_trace(w, a, CFG), repeat=5)
         assert ref.to_dict() == eng.to_dict(), "engine and reference disagree"
-        print(f"    the same on a {name} trace ({m:,} accesses, identical results): reference "
+        print(f"    the same on a {name} trace ({short:,} accesses, identical results): reference "
               f"{t_ref:.3f} s, engine {t_eng * 1e3:.2f} ms -> {t_ref / t_eng:,.0f}x")
 
     try:

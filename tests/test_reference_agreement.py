@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 import coherence
 from coherence import SystemConfig, run, run_trace
 from coherence.errors import ProtocolError
+from coherence.protocols.standard import MESI
+from coherence.protocols.table import Impossible, Protocol, T
 from coherence.reference import run_reference, run_trace_reference
 from coherence.testing import configs, programs, traces
 
@@ -83,30 +85,21 @@ def test_engine_equals_reference_on_traces_run_ahead(tr, config, seed, window, m
         run_trace_reference(writes, addrs, config, seed=seed).to_dict()
 
 
-def _silent_downgrade():
-    """MESI where a load hit on E silently drops the line to S: a hit that changes which later
-    hits are hits, so the engine may not foresee a core's run of hits from its cache alone."""
-    from coherence.protocols.standard import MESI
-    from coherence.protocols.table import Protocol, T
+def _mesi_with(name, pair, entry):
+    """MESI with one entry of its table replaced."""
     table = dict(MESI.table)
-    table[("E", "Load")] = T("S")
-    return Protocol("mesi-silent-downgrade", MESI.states, table)
+    table[pair] = entry
+    return Protocol(name, MESI.states, table)
 
 
-_SILENT_DOWNGRADE = _silent_downgrade()
+# A load hit on E silently drops the line to S: a hit that changes which later hits are hits,
+# so the engine may not foresee a core's run of hits from its cache alone.
+_SILENT_DOWNGRADE = _mesi_with("mesi-silent-downgrade", ("E", "Load"), T("S"))
 
-
-def _fragile():
-    """MESI where a load of a modified line is an error entry: any core that stores and then
-    loads the line stops the run, so runs end in errors at many different cycles."""
-    from coherence.protocols.standard import MESI
-    from coherence.protocols.table import Impossible, Protocol
-    table = dict(MESI.table)
-    table[("M", "Load")] = Impossible("a test protocol: no load of a modified line")
-    return Protocol("mesi-fragile", MESI.states, table)
-
-
-_FRAGILE = _fragile()
+# A load of a modified line is an error entry: any core that stores and then loads the line
+# stops the run, so runs end in errors at many different cycles.
+_FRAGILE = _mesi_with("mesi-fragile", ("M", "Load"),
+                      Impossible("a test protocol: no load of a modified line"))
 
 
 def _outcome(fn):

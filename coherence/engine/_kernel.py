@@ -836,6 +836,21 @@ def _finish(p, t, w, params, code, start, tags, core, regs, cdata, golden, cstat
 
 
 @jit_inline
+def _phase1(t, params, code, start, tags, core, regs, cdata, golden, cstat, port, sb_addr, sb_val,
+            sb_head, sb_cnt, drain_ready, draining, bus, err, rng):
+    """Phase 1: the transaction in flight completes if its time has come.  Returns -1 on an
+    error, 1 when one completed (the bus came free), else 0."""
+    if bus[B_BUSY] == 0 or bus[B_UNTIL] > t:
+        return 0
+    bus[B_BUSY] = 0
+    if not _finish(bus[B_PORT], t, bus[B_WAY], params, code, start, tags, core, regs, cdata,
+                   golden, cstat, port, sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining,
+                   bus, err, rng):
+        return -1
+    return 1
+
+
+@jit_inline
 def _start(params, core, rng, bus):
     """A fresh run's start (skipped when a run resumes): each core's random start skew."""
     if bus[B_STARTED] == 0:
@@ -962,17 +977,13 @@ def _simulate(params, table, code, start, length, twrite, taddr, mem, golden, ta
         if tlwin > 0 and t // tlwin >= timeline.shape[0]:
             bus[B_T] = t
             return STATUS_TLFULL, t
-        # Requests wait only while the bus is busy, so arbitration has work only in a cycle in
-        # which the bus came free or a request was posted.
-        arbitrate = False
-        # Phase 1: completion of the transaction in flight.
-        if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
-            arbitrate = True
-            bus[B_BUSY] = 0
-            if not _finish(bus[B_PORT], t, bus[B_WAY], params, code, start, tags, core, regs,
-                           cdata, golden, cstat, port, sb_addr, sb_val, sb_head, sb_cnt,
-                           drain_ready, draining, bus, err, rng):
-                return STATUS_ERROR, t
+        # Phase 1.  Requests wait only while the bus is busy, so arbitration has work only in
+        # a cycle in which the bus came free or a request was posted.
+        done = _phase1(t, params, code, start, tags, core, regs, cdata, golden, cstat, port,
+                       sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng)
+        if done < 0:
+            return STATUS_ERROR, t
+        arbitrate = done > 0
         # Phase 2: each core's drain unit, then the core itself.
         for c in range(ncores):
             if tso and sb_cnt[c] > 0 and draining[c] == 0 and t >= drain_ready[c]:
@@ -1090,15 +1101,13 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
         if tlwin > 0 and t // tlwin >= timeline.shape[0]:
             bus[B_T] = t
             return STATUS_TLFULL, t
-        arbitrate = False
-        # Phase 1: completion of the transaction in flight.
-        if bus[B_BUSY] != 0 and bus[B_UNTIL] <= t:
-            arbitrate = True
-            bus[B_BUSY] = 0
-            if not _finish(bus[B_PORT], t, bus[B_WAY], params, code, start, tags, core, regs,
-                           cdata, golden, cstat, port, sb_addr, sb_val, sb_head, sb_cnt,
-                           drain_ready, draining, bus, err, rng):
-                return STATUS_ERROR, t
+        # Phase 1.  Requests wait only while the bus is busy, so arbitration has work only in
+        # a cycle in which the bus came free or a request was posted.
+        done = _phase1(t, params, code, start, tags, core, regs, cdata, golden, cstat, port,
+                       sb_addr, sb_val, sb_head, sb_cnt, drain_ready, draining, bus, err, rng)
+        if done < 0:
+            return STATUS_ERROR, t
+        arbitrate = done > 0
         # Phase 2: the cores that act in cycle t.
         for c in range(ncores):
             if core[c, K_HALTED] != 0 or core[c, K_WAIT] != W_NONE or core[c, K_READY] > t:
@@ -1108,7 +1117,8 @@ def _simulate_trace(params, table, code, start, length, twrite, taddr, mem, gold
                 return STATUS_ERROR, t
             if core[c, K_WAIT] != W_NONE:
                 arbitrate = True
-        # Phase 3: arbitration.
+        # Phase 3: arbitration, the same loop as in _simulate (numba inlines no function of
+        # more than 30 arguments, and a call here would cost more than the loop).
         while arbitrate:
             g = _arbitrate(t, params, table, tags, cst, lru, look, sf, lruc, cdata, mem, golden,
                            core, port, bus, rng, cstat, bstat, timeline, err, touched, ntouched,
