@@ -1,0 +1,158 @@
+"""The numba decorators every kernel uses, and an on-disk cache that stays correct.
+
+The flags themselves live in :data:`coherence.config.JIT_OPTIONS` (the one place for them);
+this module turns them into decorators and makes numba's cache key on every source file of a
+kernel's call tree.
+
+Why: numba's on-disk cache (``cache=True``) checks only the file of the cached function
+itself.  A kernel that inlines a helper from another file, or reads a constant defined in
+another file, keeps its stale machine code after that file is edited.  Here each jitted
+function is assigned to a *call tree* (a folder of the package plus the files its kernels
+import constants from, :data:`CALL_TREES`), and the cache entry's source stamp is a hash of
+all of those files: edit any of them and every kernel of the tree compiles again on its next
+use, while a user's unchanged installation keeps loading them.
+
+This relies on numba's cache-locator hook (``numba.core.caching._CacheImpl._locator_classes``,
+present since numba 0.4x).  Were it ever missing, the decorators still work with numba's own
+per-file stamps (correct for users, who do not edit the package).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import time
+
+import numba
+from numba import njit
+
+from .config import JIT_OPTIONS
+
+__all__ = ["jit", "jit_inline", "CALL_TREES", "call_tree_stamp", "ensure_compiled"]
+
+_PKG = os.path.dirname(os.path.abspath(__file__))
+
+#: Each call tree: the folder its kernels live in, and every file whose contents end up in
+#: their machine code (inlined helpers, imported constants, the flags).
+CALL_TREES = {
+    "engine": ("engine", "isa.py", "stats.py", "protocols", "config.py", "_jit.py"),
+    "sched": ("sched", "config.py", "_jit.py"),
+}
+
+# No kernel allocates (callers own every array), so numba's runtime is off: without it a call
+# that passes arrays costs no reference-count traffic.
+#: A kernel or a helper compiled on its own (called, not inlined).
+jit = njit(_nrt=False, **JIT_OPTIONS)
+#: A helper inlined into its callers at numba's IR level (the hot paths: numba does not
+#: inline across functions otherwise).
+jit_inline = njit(_nrt=False, inline="always", **JIT_OPTIONS)
+
+
+def _tree_files(tree: str) -> list[str]:
+    files = []
+    for entry in CALL_TREES[tree]:
+        path = os.path.join(_PKG, entry)
+        if os.path.isdir(path):
+            files += sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".py"))
+        else:
+            files.append(path)
+    return files
+
+
+_stamps: dict = {}
+
+
+def call_tree_stamp(tree: str) -> str:
+    """A hash of every source file of the call tree (recomputed when a file changes)."""
+    files = _tree_files(tree)
+    key = (tree, tuple((f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in files))
+    if key not in _stamps:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(os.path.relpath(f, _PKG).encode())
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+        _stamps[key] = h.hexdigest()
+    return _stamps[key]
+
+
+def _tree_of(py_file: str):
+    rel = os.path.relpath(os.path.abspath(py_file), _PKG)
+    top = rel.split(os.sep)[0]
+    for tree, entries in CALL_TREES.items():
+        if top == entries[0]:
+            return tree
+    return None
+
+
+try:
+    from numba.core import caching as _caching
+
+    class _CallTreeLocator(_caching._CacheLocator):
+        """Numba's usual locator for the cache's place, with the call tree's stamp."""
+
+        def __init__(self, inner, tree):
+            self._inner = inner
+            self._tree = tree
+
+        def ensure_cache_path(self):
+            self._inner.ensure_cache_path()
+
+        def get_cache_path(self):
+            return self._inner.get_cache_path()
+
+        def get_source_stamp(self):
+            return call_tree_stamp(self._tree)
+
+        def get_disambiguator(self):
+            return self._inner.get_disambiguator()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            tree = _tree_of(py_file)
+            if tree is None:
+                return None
+            for other in _caching._CacheImpl._locator_classes:
+                if other is cls:
+                    continue
+                inner = other.from_function(py_func, py_file)
+                if inner is not None:
+                    return cls(inner, tree)
+            return None
+
+    if _CallTreeLocator.__name__ not in {c.__name__ for c in _caching._CacheImpl._locator_classes}:
+        _caching._CacheImpl._locator_classes.insert(0, _CallTreeLocator)
+except (ImportError, AttributeError):  # pragma: no cover - a numba without the hook
+    pass
+
+
+def ensure_compiled(dispatcher, args, what: str = "the engine's kernels",
+                    notice_after: float = 1.0) -> None:
+    """Compile (or load from the cache) ``dispatcher`` for these arguments before it runs.
+
+    A first run on a fresh installation compiles for a while; instead of silence, one line on
+    stderr says so once the compilation has taken ``notice_after`` seconds, and another how
+    long it took.  A kernel already compiled or loaded in this process costs nothing here.
+    """
+    sig = tuple(numba.typeof(a) for a in args)
+    if sig in dispatcher.overloads:
+        return
+    said = []
+
+    def notice():
+        said.append(True)
+        print(f"coherence: compiling {what} once (10-30 s on a small machine); later runs "
+              f"load them from numba's cache", file=sys.stderr, flush=True)
+
+    timer = threading.Timer(notice_after, notice)
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        dispatcher.compile(sig)
+    finally:
+        timer.cancel()
+    if said:
+        print(f"coherence: compiled {what} in {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr, flush=True)
