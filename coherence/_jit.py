@@ -30,7 +30,8 @@ from numba import njit
 
 from .config import JIT_OPTIONS
 
-__all__ = ["jit", "jit_inline", "CALL_TREES", "call_tree_stamp", "ensure_compiled"]
+__all__ = ["jit", "jit_inline", "jit_alloc", "CALL_TREES", "call_tree_stamp",
+           "ensure_compiled"]
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,6 +49,8 @@ jit = njit(_nrt=False, **JIT_OPTIONS)
 #: A helper inlined into its callers at numba's IR level (the hot paths: numba does not
 #: inline across functions otherwise).
 jit_inline = njit(_nrt=False, inline="always", **JIT_OPTIONS)
+#: A kernel that allocates arrays (numba's runtime on), e.g. the scheduler explorer's.
+jit_alloc = njit(**JIT_OPTIONS)
 
 
 def _tree_files(tree: str) -> list[str]:
