@@ -30,7 +30,7 @@ from numba import njit
 
 from .config import JIT_OPTIONS
 
-__all__ = ["jit", "jit_inline", "jit_alloc", "CALL_TREES", "call_tree_stamp",
+__all__ = ["jit", "jit_inline", "jit_helper", "jit_typed", "jit_alloc", "CALL_TREES", "call_tree_stamp",
            "ensure_compiled"]
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -44,11 +44,25 @@ CALL_TREES = {
 
 # No kernel allocates (callers own every array), so numba's runtime is off: without it a call
 # that passes arrays costs no reference-count traffic.
-#: A kernel or a helper compiled on its own (called, not inlined).
+#: A kernel: called from Python.
 jit = njit(_nrt=False, **JIT_OPTIONS)
-#: A helper inlined into its callers at numba's IR level (the hot paths: numba does not
-#: inline across functions otherwise).
-jit_inline = njit(_nrt=False, inline="always", **JIT_OPTIONS)
+_INTERNAL = dict(_nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True, **JIT_OPTIONS)
+#: A helper that LLVM always inlines into its callers (the hot paths).  Not callable from
+#: Python (no wrapper is generated: a wrapper for a bundle of arrays is big and slow to build).
+#: Numba's own ``inline="always"`` inlines at its IR level instead, which copies the callee's
+#: IR for every call site, at a cost quadratic in its size: minutes for a kernel this big.
+jit_inline = njit(forceinline=True, **_INTERNAL)
+#: A helper compiled as a function of its own (LLVM inlines it where it is small enough);
+#: not callable from Python.
+jit_helper = njit(**_INTERNAL)
+
+
+def jit_typed(signature: str):
+    """``jit`` with an explicit signature: arguments are converted to it, so a helper called
+    with mixed integer types compiles once (compiled when its module is imported)."""
+    return njit(signature, _nrt=False, **JIT_OPTIONS)
+
+
 #: A kernel that allocates arrays (numba's runtime on), e.g. the scheduler explorer's.
 jit_alloc = njit(**JIT_OPTIONS)
 
@@ -139,7 +153,9 @@ def ensure_compiled(dispatcher, args, what: str = "the engine's kernels",
     stderr says so once the compilation has taken ``notice_after`` seconds, and another how
     long it took.  A kernel already compiled or loaded in this process costs nothing here.
     """
-    sig = tuple(numba.typeof(a) for a in args)
+    # A kernel taking *flat compiles for the folded signature (the star-args as one tuple).
+    _, folded = dispatcher.fold_argument_types(tuple(numba.typeof(a) for a in args), {})
+    sig = tuple(folded)
     if sig in dispatcher.overloads:
         return
     said = []

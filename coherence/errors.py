@@ -26,8 +26,81 @@ class CoherenceError(Exception):
 
 
 class InvariantViolation(AssertionError):
-    """A coherence invariant failed during a ``check=True`` run (a protocol or engine bug)."""
+    """A coherence invariant failed during a ``check=True`` run (a protocol or engine bug).
+
+    The engine and the reference model raise it with the same fields, and its message is
+    formatted here from them, so that callers (and tests) compare fields, not wording:
+
+    * ``kind``: ``"swmr"`` (single writer or many readers), ``"owner"`` (more than one
+      owner), ``"data"`` (a copy, or memory with no dirty copy, differs from the latest value
+      in coherence order), ``"load_value"`` (a load returned a stale value); for
+      :class:`ProtocolError`, ``"protocol"`` (an Impossible entry was reached) or
+      ``"absent"`` (a transaction left the requester's own line invalid);
+    * ``cycle``, ``core`` (-1: memory), ``address`` (a byte address);
+    * ``states``: the line's state in every cache, e.g. ``"core0=M core1=I"``;
+    * ``found`` / ``expected``: the two counts or values that disagree (for ``swmr``: writers
+      and readable copies; ``owner``: owners and readable copies; ``data`` and
+      ``load_value``: the value held and the latest value).
+    """
+
+    def __init__(self, kind: str, *, cycle: int, core: int, address: int, states: str = "",
+                 found=None, expected=None):
+        self.kind = kind
+        self.cycle = int(cycle)
+        self.core = int(core)
+        self.address = int(address)
+        self.states = states
+        self.found = found
+        self.expected = expected
+        super().__init__(self._message())
+
+    def fields(self) -> dict:
+        """What the violation says, as a dict (for comparisons and JSON)."""
+        return {"error": type(self).__name__, "kind": self.kind, "cycle": self.cycle,
+                "core": self.core, "address": self.address, "found": self.found,
+                "expected": self.expected}
+
+    def _message(self) -> str:
+        at = f"cycle {self.cycle}"
+        addr = f"address {self.address:#x}"
+        tail = f" [{self.states}]" if self.states else ""
+        if self.kind == "swmr":
+            return (f"single-writer/multiple-readers violated at {at} after core {self.core}'s "
+                    f"transaction, {addr}: {self.found} writer(s) among {self.expected} "
+                    f"readable copies{tail}")
+        if self.kind == "owner":
+            return (f"more than one owner at {at} after core {self.core}'s transaction, "
+                    f"{addr}: {self.found} caches in an owner state{tail}")
+        if self.kind == "data":
+            whose = "memory" if self.core < 0 else f"core {self.core}'s copy"
+            return (f"data-value invariant violated at {at}: {whose} of {addr} holds "
+                    f"{self.found}, the latest value in coherence order is {self.expected}{tail}")
+        if self.kind == "load_value":
+            return (f"stale load at {at}: core {self.core} read {self.found} from {addr}, the "
+                    f"latest value in coherence order is {self.expected}{tail}")
+        return f"{self.kind} at {at}, core {self.core}, {addr}{tail}"
 
 
 class ProtocolError(InvariantViolation):
-    """A protocol table reached one of its Impossible entries during a run."""
+    """A protocol table reached one of its Impossible entries during a run (``kind``
+    ``"protocol"``, with ``protocol``, ``state``, ``event`` and ``reason``), or a transaction
+    left the requester's own line invalid (``kind`` ``"absent"``)."""
+
+    def __init__(self, kind: str, *, protocol: str, cycle: int, core: int, address: int,
+                 states: str = "", state: str | None = None, event: str | None = None,
+                 reason: str = ""):
+        self.protocol = protocol
+        self.state = state
+        self.event = event
+        self.reason = reason
+        super().__init__(kind, cycle=cycle, core=core, address=address, states=states,
+                         found=state, expected=event)
+
+    def _message(self) -> str:
+        tail = f" [{self.states}]" if self.states else ""
+        where = f"cycle {self.cycle}, core {self.core}, address {self.address:#x}"
+        if self.kind == "absent":
+            return (f"protocol {self.protocol}: {where}: the line is not present after its "
+                    f"own transaction{tail}")
+        return (f"protocol {self.protocol}: impossible transition ({self.state}, {self.event}):"
+                f" {self.reason}; {where}{tail}")

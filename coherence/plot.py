@@ -41,12 +41,27 @@ BUS_COLORS = {
     "Flush": "#8172B3", "c2c_transfers": "#937860", "invalidations": "#DA8BC3",
 }
 
-# M red (dirty, exclusive), O orange (dirty, shared), E purple (clean, exclusive),
-# S green (clean, shared), I light grey (not present).
-STATE_COLORS = {"M": "#d62728", "O": "#ff7f0e", "E": "#9467bd", "S": "#2ca02c", "I": "#e8e8e8"}
-STATE_ORDER = ("M", "O", "E", "S", "I")
-_STATE_NAMES = {"M": "Modified", "O": "Owned", "E": "Exclusive", "S": "Shared",
-                "I": "Invalid"}
+# A state's colour says what it means (coherence.protocols.State), so any protocol's states
+# get one: dirty and writable red (M), dirty and read-only orange (O), clean writable purple
+# (E), clean read-only green (S), no permission light grey (I).
+_MEANING_COLORS = {("read-write", True): "#d62728", ("read", True): "#ff7f0e",
+                   ("read-write", False): "#9467bd", ("read", False): "#2ca02c",
+                   ("none", False): "#e8e8e8", ("none", True): "#8c564b"}
+
+
+def state_color(meaning) -> str:
+    """The colour of a state with this meaning (a :class:`~coherence.protocols.State`)."""
+    return _MEANING_COLORS[(meaning.permission, bool(meaning.dirty))]
+
+
+def _standard_states():
+    from .protocols.table import STANDARD_STATES
+    return STANDARD_STATES
+
+
+STATE_COLORS = {n: state_color(m) for n, m in _standard_states().items()}
+# Legend order: dirty states first, then by permission (M, O, E, S, I).
+_PERMISSION_RANK = {"read-write": 0, "read": 1, "none": 2}
 
 _CORE_COLORS = {"hits": "#55A868", "misses": "#C44E52", "stall_cycles": "#8C8C8C"}
 _LITMUS_COLORS = {True: "#DD8452", False: "#4C72B0"}
@@ -362,13 +377,21 @@ def plot_line_states(result, symbols=None, ax=None, cores=None, start: int = 0,
 
     rows = [(n, c) for n in names for c in core_list]
     fig, ax = _figure_ax(ax, (10, 1.2 + 0.32 * len(rows)))
+    try:
+        from .protocols import get_protocol
+        meanings = dict(get_protocol(cfg["protocol"]).meanings)
+        declared = set(meanings)
+    except CoherenceError:      # a user's protocol known only by name: show what occurred
+        meanings = dict(_standard_states())
+        declared = set()
     seen = {"I"}
     for i, (name, core) in enumerate(rows):
         y = len(rows) - 1 - i        # first row at the top
         segs = _segments(log[name], core, start, end)
         seen.update(s for _, _, s in segs)
         ax.broken_barh([(a, d) for a, d, _ in segs], (y - 0.4, 0.8),
-                       facecolors=[STATE_COLORS.get(s, "black") for _, _, s in segs],
+                       facecolors=[state_color(meanings[s]) if s in meanings else "black"
+                                   for _, _, s in segs],
                        edgecolor="none")
     for j in range(1, len(names)):   # a line between the symbols' groups
         ax.axhline(len(rows) - j * len(core_list) - 0.5, color="black", linewidth=0.8)
@@ -378,18 +401,20 @@ def plot_line_states(result, symbols=None, ax=None, cores=None, start: int = 0,
     ax.set_xlim(start, end)
     ax.set_xlabel("cycle")
     ax.set_ylabel("symbol / core")
-    try:
-        from .protocols import get_protocol
-        states = set(get_protocol(cfg["protocol"]).states)
-    except CoherenceError:      # a user's protocol known only by name: show what occurred
-        states = set()
-    legend_states = [s for s in STATE_ORDER if s in states | seen]
-    ax.legend(handles=[Patch(facecolor=STATE_COLORS[s], edgecolor="grey",
-                             label=f"{s} ({_STATE_NAMES[s]})") for s in legend_states],
+    shown = [s for s in meanings if s in declared | seen]
+    shown.sort(key=lambda s: (not meanings[s].dirty, _PERMISSION_RANK[meanings[s].permission]))
+    ax.legend(handles=[Patch(facecolor=state_color(meanings[s]), edgecolor="grey",
+                             label=_state_label(meanings[s])) for s in shown],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="state")
     note = " (log truncated)" if getattr(result, "line_states_truncated", False) else ""
     ax.set_title(title or f"Cache-line states over time, {str(cfg['protocol']).upper()}{note}")
     return fig
+
+
+def _state_label(m) -> str:
+    """'M (Modified)' from a state's description, else its meaning."""
+    word = m.description.split(":")[0] if ":" in m.description else m.permission
+    return f"{m.name} ({word})"
 
 
 # ----------------------------------------------------------------------------- per core

@@ -63,8 +63,8 @@ from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F
                   OP_ST, OP_SUB, OP_XCHG, OPNAMES, RMW_OPS)
 from .protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
                               C_SHARED, C_SUPPLY, C_WB, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR,
-                              EV_EVICT, EV_LOAD, EV_STORE, EVENTS, ST_E, ST_I, ST_M, ST_O,
-                              STATES)
+                              EV_EVICT, EV_LOAD, EV_STORE, EVENTS, INVALID, M_DIRTY, M_OWNER,
+                              M_READ, M_WRITE)
 from .stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB,
                     CS_FWD, CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_RMWS, CS_STALL,
                     CS_STORES, NBUSSTATS, NCORESTATS, RunResult, build_result)
@@ -142,7 +142,7 @@ class Frame:
 
     def __init__(self, words: int):
         self.tag = -1
-        self.state = ST_I
+        self.state = INVALID
         self.stamp = 0
         self.data = [0] * words
 
@@ -161,19 +161,19 @@ class Cache:
     def lookup(self, line: int):
         """The frame holding ``line`` in a state other than I, or None."""
         for f in self.frames_of(line):
-            if f.tag == line and f.state != ST_I:
+            if f.tag == line and f.state != INVALID:
                 return f
         return None
 
     def state_of(self, line: int) -> int:
         f = self.lookup(line)
-        return ST_I if f is None else f.state
+        return INVALID if f is None else f.state
 
     def victim(self, line: int) -> Frame:
         """The lowest-numbered frame in state I, else the least recently used."""
         frames = self.frames_of(line)
         for f in frames:
-            if f.state == ST_I:
+            if f.state == INVALID:
                 return f
         return min(frames, key=lambda f: f.stamp)
 
@@ -257,8 +257,11 @@ class ReferenceMachine:
         self.config = config
         self.N = config.cores
         self.tso = config.model == "tso"
-        self.table = [[Entry(config.protocol.compiled()[s, e]) for e in range(len(EVENTS))]
-                      for s in range(len(STATES))]
+        compiled = config.protocol.compiled()
+        self.table = [[Entry(compiled.table[s, e]) for e in range(len(EVENTS))]
+                      for s in range(len(compiled.states))]
+        self.state_names = compiled.states
+        self.meaning = compiled.meaning
         self.wpl = config.words_per_line
         self.word_shift = (config.line_size // 8).bit_length() - 1   # word -> line
         self.check = check
@@ -295,27 +298,26 @@ class ReferenceMachine:
             self.memory[base + i] = v
 
     def states_text(self, line: int) -> str:
-        return " ".join(f"core{c}={STATES[cache.state_of(line)]}"
+        return " ".join(f"core{c}={self.state_names[cache.state_of(line)]}"
                         for c, cache in enumerate(self.caches))
 
     def lookup(self, state: int, event: int, t: int, core: int, addr: int,
                context: str = "") -> Entry:
-        """The table entry, or ProtocolError for an Impossible / not-in-protocol pair."""
+        """The table entry, or ProtocolError for an Impossible entry."""
         entry = self.table[state][event]
         if entry.err:
             proto = self.config.protocol
-            raise ProtocolError(
-                f"protocol {proto.name!r}: impossible entry (state {STATES[state]}, event "
-                f"{EVENTS[event]}) at cycle {t}, core {core}{context}, address {addr:#x}: "
-                f"{proto.reason(state, event)}; line state per cache: "
-                f"{self.states_text(self.line_of(addr))}")
+            raise ProtocolError("protocol", protocol=proto.name, cycle=t, core=core,
+                                address=addr, states=self.states_text(self.line_of(addr)),
+                                state=self.state_names[state], event=EVENTS[event],
+                                reason=proto.reason(state, event))
         return entry
 
-    def violation(self, what: str, t: int, core: int, addr: int):
-        line = self.line_of(addr)
-        raise InvariantViolation(
-            f"{what} at cycle {t}, core {core}, address {addr:#x} (line {line}); line state "
-            f"per cache: {self.states_text(line)}")
+    def violation(self, kind: str, t: int, core: int, addr: int, found, expected):
+        """An invariant failed: the same fields the engine reports (errors.InvariantViolation)."""
+        raise InvariantViolation(kind, cycle=t, core=core, address=addr,
+                                 states=self.states_text(self.line_of(addr)), found=found,
+                                 expected=expected)
 
     def progress(self, t: int) -> None:
         self.last_progress = t
@@ -356,6 +358,8 @@ class ReferenceMachine:
                 req = self.bus.request
                 self.bus.busy = False
                 self.bus.request = None
+                if req.frame.state == INVALID:
+                    self.absent(req, t)  # the protocol left the requester's own line invalid
                 self.perform(req, req.frame, t)
             # 2. issue
             for core in self.cores:
@@ -502,11 +506,11 @@ class ReferenceMachine:
         cache = self.caches[req.core]
         line = self.line_of(req.addr)
         frame = cache.lookup(line)
-        state = ST_I if frame is None else frame.state
+        state = INVALID if frame is None else frame.state
         entry = self.lookup(state, req.event, t, req.core, req.addr)
         if entry.bus == BUS_NONE:
             if frame is None:
-                self.no_frame_hit(state, req, t)
+                self.absent(req, t)
             core.stats[CS_HITS] += 1
             self.access(req, frame, t)
             frame.state = entry.next
@@ -528,11 +532,12 @@ class ReferenceMachine:
                 core.wait = WAIT_BUS
                 core.block_t = t
 
-    def no_frame_hit(self, state, req, t):
-        raise ProtocolError(
-            f"protocol {self.config.protocol.name!r}: entry (state {STATES[state]}, event "
-            f"{EVENTS[req.event]}) needs no bus action but the line is not present, at cycle "
-            f"{t}, core {req.core}, address {req.addr:#x}")
+    def absent(self, req, t):
+        """The request's line is not in its cache where it must be: a hit entry for a line
+        not present, or a transaction that left the requester's own line invalid."""
+        raise ProtocolError("absent", protocol=self.config.protocol.name, cycle=t,
+                            core=req.core, address=req.addr,
+                            states=self.states_text(self.line_of(req.addr)))
 
     # ------------------------------------------------------------------ perform
 
@@ -544,8 +549,7 @@ class ReferenceMachine:
         if req.op == OP_LD:
             v = frame.data[off]
             if self.check and self.track_data and v != self.latest.get(word, 0):
-                self.violation(f"load read {v}, but the latest value of the word is "
-                               f"{self.latest.get(word, 0)}", t, req.core, req.addr)
+                self.violation("load_value", t, req.core, req.addr, v, self.latest.get(word, 0))
             if req.rd >= 0:
                 core.regs[req.rd] = v
             if not self.track_data:
@@ -561,6 +565,9 @@ class ReferenceMachine:
                 new = wrap64(old + req.value)
             else:  # OP_CAS
                 new = req.new if old == req.value else old
+            if self.check and self.track_data and old != self.latest.get(word, 0):
+                self.violation("load_value", t, req.core, req.addr, old,
+                               self.latest.get(word, 0))
             if req.rd >= 0:
                 core.regs[req.rd] = old
         frame.data[off] = new
@@ -612,11 +619,11 @@ class ReferenceMachine:
             self.ports[p] = None
             cache = self.caches[req.core]
             frame = cache.lookup(self.line_of(req.addr))
-            state = ST_I if frame is None else frame.state
+            state = INVALID if frame is None else frame.state
             entry = self.lookup(state, req.event, t, req.core, req.addr)
             if entry.bus == BUS_NONE:
                 if frame is None:
-                    self.no_frame_hit(state, req, t)
+                    self.absent(req, t)
                 frame.state = entry.next
                 cache.touch(frame)
                 self.perform(req, frame, t)
@@ -648,7 +655,7 @@ class ReferenceMachine:
                 self.write_line(line, f2.data)
                 if not snoop.supply:
                     self.bstat[BS_FLUSH] += 1
-            if snoop.next == ST_I:
+            if snoop.next == INVALID:
                 self.bstat[BS_INV] += 1
             f2.state = snoop.next
         # the requester's frame
@@ -657,7 +664,7 @@ class ReferenceMachine:
         victim_wb = False
         if frame is None:
             frame = cache.victim(line)
-            if frame.state != ST_I:
+            if frame.state != INVALID:
                 evict = self.lookup(frame.state, EV_EVICT, t, req.core, req.addr,
                                     f" (evicting line {frame.tag})")
                 if evict.writeback:
@@ -698,14 +705,21 @@ class ReferenceMachine:
     # ------------------------------------------------------------------ invariants
 
     def check_line(self, line: int, t: int, core: int, addr: int) -> None:
+        """The invariants for one line after core ``core``'s transaction, in the order of
+        docs/machine.md: single writer or many readers, one owner, every copy's data, memory
+        when no copy is dirty.  What each state means comes from the protocol."""
         present = [(c, f) for c, cache in enumerate(self.caches)
                    if (f := cache.lookup(line)) is not None]
-        writers = [c for c, f in present if f.state in (ST_M, ST_E)]
-        owners = [c for c, f in present if f.state in (ST_M, ST_O)]
-        if len(writers) > 1 or (writers and len(present) > 1):
-            self.violation("single-writer/multiple-reader violated", t, core, addr)
-        if len(owners) > 1:
-            self.violation("more than one owner (M/O)", t, core, addr)
+        meaning = self.meaning
+        writers = sum(int(meaning[f.state, M_WRITE]) for _, f in present)
+        readers = sum(int(meaning[f.state, M_READ]) for _, f in present)
+        owners = sum(int(meaning[f.state, M_OWNER]) for _, f in present)
+        dirty = sum(int(meaning[f.state, M_DIRTY]) for _, f in present)
+        line_addr = line * self.wpl * 8
+        if writers > 1 or (writers == 1 and readers > 1):
+            self.violation("swmr", t, core, line_addr, writers, readers)
+        if owners > 1:
+            self.violation("owner", t, core, line_addr, owners, readers)
         if not self.track_data:
             return
         base = line * self.wpl
@@ -713,14 +727,12 @@ class ReferenceMachine:
         for c, f in present:
             if f.data != latest:
                 i = next(i for i in range(self.wpl) if f.data[i] != latest[i])
-                self.violation(f"stale data in core {c}: word {base + i} holds {f.data[i]}, "
-                               f"latest is {latest[i]}", t, core, addr)
-        if not owners:
+                self.violation("data", t, c, (base + i) * 8, f.data[i], latest[i])
+        if not dirty:
             mem = self.read_line(line)
             if mem != latest:
                 i = next(i for i in range(self.wpl) if mem[i] != latest[i])
-                self.violation(f"stale memory with no owner: word {base + i} holds {mem[i]}, "
-                               f"latest is {latest[i]}", t, core, addr)
+                self.violation("data", t, -1, (base + i) * 8, mem[i], latest[i])
 
     # ------------------------------------------------------------------ results
 
@@ -730,7 +742,7 @@ class ReferenceMachine:
         for cache in self.caches:
             for frames in cache.sets:
                 for f in frames:
-                    if f.state in (ST_M, ST_O):
+                    if self.meaning[f.state, M_DIRTY]:
                         base = f.tag * self.wpl
                         for i, v in enumerate(f.data):
                             view[base + i] = v

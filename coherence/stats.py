@@ -10,17 +10,19 @@ import numpy as np
 # Per-core counters (columns of the kernels' ``cstat`` array).
 CORE_STATS = ("instructions", "loads", "stores", "rmws", "hits", "misses", "stall_cycles",
               "forwards")
-CS_INSTR, CS_LOADS, CS_STORES, CS_RMWS, CS_HITS, CS_MISSES, CS_STALL, CS_FWD = range(8)
+CS_INSTR, CS_LOADS, CS_STORES, CS_RMWS, CS_HITS, CS_MISSES, CS_STALL, CS_FWD = \
+    range(len(CORE_STATS))
 NCORESTATS = len(CORE_STATS)
 
 # Bus counters (the kernels' ``bstat`` array).
 BUS_STATS = ("BusRd", "BusRdX", "BusUpgr", "Flush", "WriteBack", "c2c_transfers",
              "invalidations", "busy_cycles")
-BS_RD, BS_RDX, BS_UPGR, BS_FLUSH, BS_WB, BS_C2C, BS_INV, BS_BUSY = range(8)
+BS_RD, BS_RDX, BS_UPGR, BS_FLUSH, BS_WB, BS_C2C, BS_INV, BS_BUSY = range(len(BUS_STATS))
 NBUSSTATS = len(BUS_STATS)
 
 # Timeline columns.
 TIMELINE_TYPES = ("BusRd", "BusRdX", "BusUpgr", "WriteBack")
+TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB = range(len(TIMELINE_TYPES))
 
 STATUSES = ("halted", "max_cycles", "no_progress")
 

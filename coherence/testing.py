@@ -499,7 +499,8 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def _final_state_problems(self, machine, linked) -> list:
         """The invariants on the reference machine's caches and memory after the run."""
-        from .protocols.table import ST_E, ST_I, ST_M, ST_O, STATES
+        from .protocols.table import INVALID, M_DIRTY, M_OWNER, M_READ, M_WRITE
+        names, meaning = machine.state_names, machine.meaning
         problems = []
         for var in self.var_names():
             addr = linked.addresses[var]
@@ -507,13 +508,15 @@ class ProtocolMachine(RuleBasedStateMachine):
             states, values = [], []
             for cache in machine.caches:
                 frame = cache.lookup(line)
-                states.append(ST_I if frame is None else frame.state)
+                states.append(INVALID if frame is None else frame.state)
                 values.append(None if frame is None else frame.data[off])
-            shown = " ".join(f"core{c}={STATES[s]}" for c, s in enumerate(states))
-            present = [c for c, s in enumerate(states) if s != ST_I]
-            exclusive = [c for c, s in enumerate(states) if s in (ST_M, ST_E)]
-            owners = [c for c, s in enumerate(states) if s in (ST_M, ST_O)]
-            if len(exclusive) > 1 or (exclusive and len(present) > 1):
+            shown = " ".join(f"core{c}={names[s]}" for c, s in enumerate(states))
+            present = [c for c, s in enumerate(states) if s != INVALID]
+            writers = [c for c, s in enumerate(states) if meaning[s, M_WRITE]]
+            readers = [c for c, s in enumerate(states) if meaning[s, M_READ]]
+            owners = [c for c, s in enumerate(states) if meaning[s, M_OWNER]]
+            dirty = [c for c, s in enumerate(states) if meaning[s, M_DIRTY]]
+            if len(writers) > 1 or (writers and len(readers) > 1):
                 problems.append(f"single-writer/multiple-readers violated for {var}: {shown}")
             if len(owners) > 1:
                 problems.append(f"more than one owner of {var}: {shown}")
@@ -524,10 +527,10 @@ class ProtocolMachine(RuleBasedStateMachine):
                                 + ", ".join(f"core{c}={values[c]}" for c in present))
             for c in present:
                 if latest is not None and values[c] != latest:
-                    problems.append(f"core {c}'s copy of {var} ({STATES[states[c]]}) holds "
+                    problems.append(f"core {c}'s copy of {var} ({names[states[c]]}) holds "
                                     f"{values[c]}, the latest value is {latest} [{shown}]")
             mem = machine.memory.get(word, 0)
-            if not owners:
+            if not dirty:
                 if latest is not None and mem != latest:
                     problems.append(f"no cache owns {var} but memory holds {mem}, the latest "
                                     f"value is {latest} [{shown}]")

@@ -16,7 +16,6 @@ from coherence.isa import (OP_ADD, OP_BNE, OP_CAS, OP_DELAY, OP_FAA, OP_HALT, OP
                            OP_MFENCE, OP_MOV, OP_ST, OP_XCHG, encode)
 from coherence.program import Program, Symbol
 from coherence.protocols import MESI, Impossible, Protocol, T
-from coherence.protocols.table import ST_E, ST_I, ST_M, ST_O, ST_S
 from coherence.reference import (Rng, prepare_program, run_reference, run_trace_reference,
                                  splitmix64)
 
@@ -106,7 +105,8 @@ def run_machine(prog, config, seed=0, check=True):
 
 
 def line_state(m, linked, c, sym, config):
-    return m.caches[c].state_of(linked.addresses[sym] // config.line_size)
+    """The name of core c's state for the line of ``sym``."""
+    return m.state_names[m.caches[c].state_of(linked.addresses[sym] // config.line_size)]
 
 
 def raw_mem(m, linked, sym):
@@ -154,7 +154,7 @@ def test_load_then_store_mesi_silent_upgrade():
     m, linked, status, cycles = run_machine(p, c)
     assert (status, cycles) == ("halted", 43)
     assert m.bstat[:3] == [1, 0, 0]          # one BusRd, no BusRdX, no BusUpgr
-    assert line_state(m, linked, 0, "x", c) == ST_M
+    assert line_state(m, linked, 0, "x", c) == "M"
     res = run_reference(p, c, check=True)
     assert res.memory == {"x": 5}
     assert core(res)["hits"] == 1 and core(res)["misses"] == 1 and core(res)["stores"] == 1
@@ -261,8 +261,8 @@ def test_moesi_m_to_o_c2c_no_writeback():
     c = cfg(cores=2, protocol="moesi")
     m, linked, status, cycles = run_machine(p, c)
     assert (status, cycles) == ("halted", 114)
-    assert line_state(m, linked, 0, "x", c) == ST_O
-    assert line_state(m, linked, 1, "x", c) == ST_S
+    assert line_state(m, linked, 0, "x", c) == "O"
+    assert line_state(m, linked, 1, "x", c) == "S"
     assert raw_mem(m, linked, "x") == 0               # no write-back under MOESI
     res = run_reference(p, c, check=True)
     b = res.stats["bus"]
@@ -276,7 +276,7 @@ def test_mesi_m_read_by_other_writes_back():
     c = cfg(cores=2, protocol="mesi")
     m, linked, status, cycles = run_machine(p, c)
     assert cycles == 114
-    assert line_state(m, linked, 0, "x", c) == ST_S
+    assert line_state(m, linked, 0, "x", c) == "S"
     assert raw_mem(m, linked, "x") == 3               # M,BusRd -> S supplies and writes back
     assert m.bstat[3] == 1                            # Flush counted once (supply + wb)
 
@@ -290,8 +290,8 @@ def test_moesi_owner_evicts_with_writeback():
     m, linked, status, cycles = run_machine(p, c)
     assert raw_mem(m, linked, "x") == 3
     assert m.bstat[4] == 1                            # WriteBack
-    assert line_state(m, linked, 0, "x", c) == ST_I
-    assert line_state(m, linked, 1, "x", c) == ST_S
+    assert line_state(m, linked, 0, "x", c) == "I"
+    assert line_state(m, linked, 1, "x", c) == "S"
 
 
 # ------------------------------------------------------------------------ LRU / victims
@@ -304,8 +304,8 @@ def test_lru_eviction_with_writeback():
     m, linked, status, cycles = run_machine(p, c)
     assert cycles == 134
     assert raw_mem(m, linked, "a") == 1
-    assert line_state(m, linked, 0, "a", c) == ST_I
-    assert line_state(m, linked, 0, "b", c) == ST_E
+    assert line_state(m, linked, 0, "a", c) == "I"
+    assert line_state(m, linked, 0, "b", c) == "E"
     res = run_reference(p, c, check=True)
     assert res.stats["bus"]["WriteBack"] == 1
     assert res.stats["bus"]["busy_cycles"] == 130
@@ -321,8 +321,8 @@ def test_lru_hit_refreshes_stamp():
     c = cfg(l1_size=128, l1_ways=2, line_size=64)
     m, linked, status, cycles = run_machine(p, c)
     assert m.bstat[4] == 0
-    assert line_state(m, linked, 0, "a", c) == ST_M
-    assert line_state(m, linked, 0, "b", c) == ST_I
+    assert line_state(m, linked, 0, "a", c) == "M"
+    assert line_state(m, linked, 0, "b", c) == "I"
     # st 0..40, ld b 41..81, ld a hit at 82 (ready 83), ld c 83..123, halt 124 -> 125
     assert cycles == 125
 
@@ -495,9 +495,9 @@ def test_broken_protocol_invariant_violation():
     c = cfg(cores=3, protocol=_broken_mesi())
     with pytest.raises(InvariantViolation) as err:
         run_reference(_readers_then_writer(), c, check=True)
-    msg = str(err.value)
-    assert "cycle 200" in msg and "core 2" in msg
-    assert "core0=S" in msg and "core1=S" in msg and "core2=M" in msg
+    e = err.value
+    assert (e.kind, e.cycle, e.core, e.states) == ("swmr", 200, 2, "core0=S core1=S core2=M")
+    assert (e.found, e.expected) == (1, 3)  # one writer among three readable copies
     # without check the run completes (silently wrong)
     res = run_reference(_readers_then_writer(), c, check=False)
     assert res.status == "halted"
@@ -508,8 +508,11 @@ def test_missing_writeback_data_violation():
     table[("M", "Evict")] = T("I")                  # drops dirty data
     c = cfg(protocol=Protocol("lossy", "ISEM", table), l1_size=64, l1_ways=1)
     p = program([[ST("x", 3), LD(1, "y"), LD(2, "x"), HALT()]], [("x", 0), ("y", 0)])
-    with pytest.raises(InvariantViolation, match="stale"):
+    with pytest.raises(InvariantViolation) as err:
         run_reference(p, c, check=True)
+    e = err.value
+    # x's dirty line was dropped: the refill from memory brings the stale 0, the latest is 3
+    assert (e.kind, e.core, e.found, e.expected) == ("data", 0, 0, 3)
     assert run_reference(p, c).registers[0]["r2"] == 0
 
 
@@ -521,9 +524,10 @@ def test_impossible_entry_protocol_error():
     for check in (False, True):
         with pytest.raises(ProtocolError) as err:
             run_reference(p, c, check=check)
-        msg = str(err.value)
-        assert "strict" in msg and "state E" in msg and "BusRd" in msg
-        assert "cycle 100, core 0 (snooping core 1's BusRd)" in msg
+        e = err.value
+        # core 0, snooping core 1's BusRd at cycle 100, holds the line in E
+        assert (e.kind, e.protocol, e.state, e.event) == ("protocol", "strict", "E", "BusRd")
+        assert (e.cycle, e.core, e.reason) == (100, 0, "nobody reads my E lines")
 
 
 # ------------------------------------------------------------------- arbitration, seeds

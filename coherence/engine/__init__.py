@@ -7,20 +7,22 @@ import numpy as np
 
 from ..config import SystemConfig
 from ..errors import CoherenceError, InvariantViolation, ProtocolError
-from ..isa import NREGS
+from ..isa import NFIELDS, NREGS
 from ..program import Program
-from ..protocols.table import EVENTS, STATES
-from ..stats import NBUSSTATS, NCORESTATS, RunResult, build_result
+from ..protocols.table import EVENTS
+from ..stats import NBUSSTATS, NCORESTATS, TIMELINE_TYPES, RunResult, build_result
+from .._jit import ensure_compiled
 from . import _kernel as K
+from . import _layout as L
 
 __all__ = ["run", "run_trace", "run_batch", "Machine", "splitmix64", "STATUS_NAMES"]
 
-_STATUS = {K.STATUS_HALTED: "halted", K.STATUS_MAXCYC: "max_cycles",
-           K.STATUS_NOPROG: "no_progress"}
 #: The name of each status code of ``run_batch(..., status_codes=True)``.
-STATUS_NAMES = tuple(_STATUS[k] for k in range(len(_STATUS)))
+STATUS_NAMES = L.STATUSES[:3]
 _STATUS_NAMES = np.array(STATUS_NAMES, dtype=object)
 _MASK = (1 << 64) - 1
+_ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
+                L.ERR_LOADVAL: "load_value"}
 
 
 def splitmix64(seed: int) -> int:
@@ -33,7 +35,11 @@ def splitmix64(seed: int) -> int:
 
 
 class Machine:
-    """The flat arrays of one machine (caches, cores, ports, store buffers, bus, stats)."""
+    """The flat arrays of one machine (``_layout.Flat`` names them, in the kernels' order).
+
+    ``trace``: a trace (no data), ``lean``: the trace kernel may run it (SC cores, no issue
+    jitter, check or watched line; ``simulate`` decides), ``touched``: a batch's log of the
+    sets it touched (so a reset clears only those)."""
 
     def __init__(self, config: SystemConfig, memory_words: int, track_data: bool, trace: bool,
                  seed: int, check: bool, touched: int = 0):
@@ -41,90 +47,116 @@ class Machine:
         self.config = cfg
         C, S, W = cfg.cores, cfg.sets, cfg.l1_ways
         wpl = cfg.words_per_line if track_data else 1
-        p = np.zeros(K.NPARAMS, dtype=np.int64)
-        p[K.P_CORES], p[K.P_SETS], p[K.P_WAYS] = C, S, W
-        p[K.P_LSHIFT] = cfg.line_size.bit_length() - 1
-        p[K.P_WPL] = cfg.words_per_line
-        p[K.P_SB] = cfg.store_buffer
-        p[K.P_ARB] = {"round-robin": 0, "fixed": 1, "random": 2}[cfg.arbitration]
-        p[K.P_HIT], p[K.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
-        p[K.P_MEMLAT], p[K.P_C2CLAT], p[K.P_WBLAT] = cfg.mem_latency, cfg.c2c_latency, cfg.wb_latency
-        p[K.P_SKEW], p[K.P_JITTER], p[K.P_DRAIN] = cfg.start_skew, cfg.jitter, cfg.drain_delay
-        p[K.P_MAXCYC], p[K.P_WINDOW] = cfg.max_cycles, cfg.progress_window
-        p[K.P_TSO] = cfg.model == "tso"
-        p[K.P_CHECK] = bool(check)
-        p[K.P_DATA] = bool(track_data)
-        p[K.P_TLWIN] = cfg.timeline_window
-        p[K.P_TRACE] = bool(trace)
-        p[K.P_IJIT] = cfg.issue_jitter
-        self.params = p
-        self.table = np.ascontiguousarray(cfg.protocol.compiled())
-        self.mem = np.zeros(max(memory_words, 1), dtype=np.int64)
-        self.golden = self.mem.copy()
-        self.tags = np.full((C, S, W), -1, dtype=np.int64)
-        self.cst = np.zeros((C, S, W), dtype=np.int8)
-        self.lru = np.zeros((C, S, W), dtype=np.int64)
-        self.look = np.zeros((C, S, W), dtype=np.int64)  # the run-ahead's look-ahead marks
-        # The snoop filter (see _kernel._grant) and the ways of the accesses the run-ahead
-        # foresaw (_kernel._first_miss), kept by the trace kernel only.
-        self.sf = np.zeros(1 << 14 if trace else 0, dtype=np.int32)
-        self.lookw = np.zeros((C, 1024 if trace else 1), dtype=np.int64)
-        self.lruc = np.zeros(C, dtype=np.int64)
-        self.cdata = np.zeros((C, S, W, wpl) if track_data else (1, 1, 1, 1), dtype=np.int64)
-        self.core = np.zeros((C, K.NK), dtype=np.int64)
-        self.regs = np.zeros((C, NREGS), dtype=np.int64)
-        self.port = np.zeros((2 * C, K.NQ), dtype=np.int64)
-        self.sb_addr = np.zeros((C, cfg.store_buffer), dtype=np.int64)
-        self.sb_val = np.zeros((C, cfg.store_buffer), dtype=np.int64)
-        self.sb_head = np.zeros(C, dtype=np.int64)
-        self.sb_cnt = np.zeros(C, dtype=np.int64)
-        self.drain_ready = np.zeros(C, dtype=np.int64)
-        self.draining = np.zeros(C, dtype=np.int64)
-        self.bus = np.zeros(K.NB, dtype=np.int64)
-        self.rng = np.array([splitmix64(seed)], dtype=np.uint64)
-        self.cstat = np.zeros((C, NCORESTATS), dtype=np.int64)
-        self.bstat = np.zeros(NBUSSTATS, dtype=np.int64)
+        p = np.zeros(len(L.PARAMS), dtype=np.int64)
+        p[L.P_CORES], p[L.P_SETS], p[L.P_WAYS] = C, S, W
+        p[L.P_LSHIFT] = cfg.line_size.bit_length() - 1
+        p[L.P_WPL] = cfg.words_per_line
+        p[L.P_SB] = cfg.store_buffer
+        p[L.P_ARB] = L.ARBITRATIONS.index(cfg.arbitration)
+        p[L.P_HIT], p[L.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
+        p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
+        p[L.P_WBLAT] = cfg.wb_latency
+        p[L.P_SKEW], p[L.P_JITTER], p[L.P_DRAIN] = cfg.start_skew, cfg.jitter, cfg.drain_delay
+        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.max_cycles, cfg.progress_window
+        p[L.P_TSO] = cfg.model == "tso"
+        p[L.P_CHECK] = bool(check)
+        p[L.P_DATA] = bool(track_data)
+        p[L.P_TLWIN] = cfg.timeline_window
+        p[L.P_TRACE] = bool(trace)
+        p[L.P_IJIT] = cfg.issue_jitter
+        compiled = cfg.protocol.compiled()
         nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
-        self.timeline = np.zeros((nwin, 4), dtype=np.int64)
-        self.err = np.zeros(K.NE, dtype=np.int64)
-        self.touched = np.zeros(touched, dtype=np.int64)
-        self.ntouched = np.zeros(1, dtype=np.int64)
-        self.watch = np.zeros(0, dtype=np.int64)
-        self.wlog = np.zeros((0, 4), dtype=np.int64)
-        self.wlogn = np.zeros(1, dtype=np.int64)
+        mem = np.zeros(max(memory_words, 1), dtype=np.int64)
+        self.arrays = dict(
+            params=p, rng=np.array([splitmix64(seed)], dtype=np.uint64),
+            clock=np.zeros(len(L.CLOCK), dtype=np.int64),
+            table=compiled.table, meaning=compiled.meaning, hit=compiled.hit,
+            code=np.zeros((0, NFIELDS), np.int64), start=np.zeros(C, np.int64),
+            length=np.zeros(C, np.int64), twrite=np.zeros(0, np.uint8),
+            taddr=np.zeros(0, np.int64),
+            tags=np.full((C, S, W), -1, dtype=np.int64), cst=np.zeros((C, S, W), dtype=np.int8),
+            lru=np.zeros((C, S, W), dtype=np.int64), lruc=np.zeros(C, dtype=np.int64),
+            cdata=np.zeros((C, S, W, wpl) if track_data else (1, 1, 1, 1), dtype=np.int64),
+            # The trace look-ahead's marks and the ways of the accesses it foresaw
+            # (_trace.first_miss), kept by the trace kernel only.
+            look=np.zeros((C, S, W), dtype=np.int64),
+            lookw=np.zeros((C, 1024 if trace else 1), dtype=np.int64),
+            touched=np.zeros(touched, dtype=np.int64), ntouched=np.zeros(1, dtype=np.int64),
+            core=np.zeros((C, len(L.CORE)), dtype=np.int64),
+            regs=np.zeros((C, NREGS), dtype=np.int64),
+            cstat=np.zeros((C, NCORESTATS), dtype=np.int64),
+            sb_addr=np.zeros((C, cfg.store_buffer), dtype=np.int64),
+            sb_val=np.zeros((C, cfg.store_buffer), dtype=np.int64),
+            sb_head=np.zeros(C, dtype=np.int64), sb_cnt=np.zeros(C, dtype=np.int64),
+            drain_ready=np.zeros(C, dtype=np.int64), draining=np.zeros(C, dtype=np.int64),
+            port=np.zeros((2 * C, len(L.PORT)), dtype=np.int64),
+            bus=np.zeros(len(L.BUS), dtype=np.int64),
+            bstat=np.zeros(NBUSSTATS, dtype=np.int64),
+            timeline=np.zeros((nwin, len(TIMELINE_TYPES)), dtype=np.int64),
+            # The snoop filter (see _bus._snoop): the trace kernel's only (empty: off).
+            sf=np.zeros(1 << 14 if trace else 0, dtype=np.int32),
+            mem=mem, golden=mem.copy(),
+            err=np.zeros(len(L.ERR), dtype=np.int64),
+            watch=np.zeros(0, dtype=np.int64), wlog=np.zeros((0, 4), dtype=np.int64),
+            wlogn=np.zeros(1, dtype=np.int64))
+        assert set(self.arrays) == set(L.Flat._fields)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def flat(self, **override) -> tuple:
+        """The arrays in the kernels' order (``_layout.Flat``), some replaced."""
+        a = self.arrays
+        return tuple(override[f] if f in override else a[f] for f in L.Flat._fields)
+
+    def set_program(self, code, start, length, twrite=None, taddr=None):
+        a = self.arrays
+        a["code"], a["start"], a["length"] = code, start, length
+        if twrite is not None:
+            a["twrite"], a["taddr"] = twrite, taddr
 
     def set_watch(self, lines, capacity: int):
         """Log every state change of these line numbers (up to ``capacity`` changes)."""
-        self.watch = np.asarray(lines, dtype=np.int64)
-        self.wlog = np.zeros((capacity if len(lines) else 0, 4), dtype=np.int64)
+        self.arrays["watch"] = np.asarray(lines, dtype=np.int64)
+        self.arrays["wlog"] = np.zeros((capacity if len(lines) else 0, 4), dtype=np.int64)
 
-    def simulate(self, code, start, length, twrite, taddr):
+    def lean(self) -> bool:
+        """A trace on SC cores without issue jitter, check or watched lines: the trace kernel
+        runs it (the same machine: tests/test_reference_agreement.py holds both to it)."""
         cfg = self.config
-        # A trace on SC cores without issue jitter, check or watched lines has a leaner
-        # kernel (the same machine: tests/test_reference_agreement.py holds both to it).
-        lean = (self.params[K.P_TRACE] and cfg.model == "sc" and cfg.issue_jitter == 0
-                and not self.params[K.P_CHECK] and len(self.watch) == 0)
-        sf = self.sf if lean else self.sf[:0]
+        p = self.params
+        return bool(p[L.P_TRACE] and cfg.model == "sc" and cfg.issue_jitter == 0
+                    and not p[L.P_CHECK] and len(self.watch) == 0)
+
+    def simulate(self):
+        """Run to the end; returns (status code, cycles).  A full timeline grows and the run
+        resumes (the kernels keep their clock)."""
+        lean = self.lean()
+        kernel = K._simulate_trace if lean else K._simulate
         while True:
-            args = (self.params, self.table, code, start, length, twrite, taddr, self.mem,
-                    self.golden, self.tags, self.cst, self.lru, self.look, sf, self.lruc,
-                    self.cdata, self.core, self.regs, self.port, self.sb_addr, self.sb_val,
-                    self.sb_head, self.sb_cnt, self.drain_ready, self.draining, self.bus,
-                    self.rng, self.cstat, self.bstat, self.timeline, self.err, self.touched,
-                    self.ntouched, self.watch, self.wlog, self.wlogn)
-            if lean:
-                status, cycles = K._simulate_trace(*args, self.lookw)
-            else:
-                status, cycles = K._simulate(*args)
-            if status != K.STATUS_TLFULL:
+            args = self.flat() if lean else self.flat(sf=self.sf[:0])
+            ensure_compiled(kernel, args)
+            status, cycles = kernel(*args)
+            if status != L.STATUS_TLFULL:
                 return int(status), int(cycles)
-            grown = np.zeros((2 * len(self.timeline), 4), dtype=np.int64)
+            grown = np.zeros((2 * len(self.timeline), len(TIMELINE_TYPES)), dtype=np.int64)
             grown[:len(self.timeline)] = self.timeline
-            self.timeline = grown
+            self.arrays["timeline"] = grown
+
+    def coherent_memory(self) -> np.ndarray:
+        out = np.empty_like(self.mem)
+        args = self.flat()
+        ensure_compiled(K._coherent_memory, (out,) + args)
+        K._coherent_memory(out, *args)
+        return out
 
     def line_states(self, addr: int) -> str:
         """Each core's state for the line holding ``addr``, e.g. 'core0=M core1=I'."""
         cfg = self.config
+        names = cfg.protocol.state_names
         line = addr >> (cfg.line_size.bit_length() - 1)
         s = line & (cfg.sets - 1)
         out = []
@@ -132,7 +164,7 @@ class Machine:
             st = "I"
             for w in range(cfg.l1_ways):
                 if self.cst[c, s, w] != 0 and self.tags[c, s, w] == line:
-                    st = STATES[self.cst[c, s, w]]
+                    st = names[self.cst[c, s, w]]
             out.append(f"core{c}={st}")
         return " ".join(out)
 
@@ -141,32 +173,17 @@ class Machine:
         kind, t, c, addr, a, b, detail = (int(x) for x in self.err)
         states = self.line_states(addr) if addr >= 0 else ""
         proto = self.config.protocol
-        if kind == K.ERR_PROTOCOL:
-            if detail == 1:
-                raise ProtocolError(f"protocol {proto.name}: cycle {t}, core {c}, address "
-                                    f"{addr:#x}: the line is not present after its own "
-                                    f"transaction [{states}]")
-            raise ProtocolError(f"protocol {proto.name}: impossible transition "
-                                f"({STATES[a]}, {EVENTS[b]}): {proto.reason(a, b)}; cycle {t}, "
-                                f"core {c}, address {addr:#x} [{states}]")
-        if kind == K.ERR_SWMR:
-            raise InvariantViolation(f"single-writer/multiple-readers violated at cycle {t} "
-                                     f"after core {c}'s transaction, address {addr:#x}: "
-                                     f"{a} writer(s) among {b} copies [{states}]")
-        if kind == K.ERR_OWNER:
-            raise InvariantViolation(f"more than one owner at cycle {t} after core {c}'s "
-                                     f"transaction, address {addr:#x}: {a} caches in M/O "
-                                     f"[{states}]")
-        if kind == K.ERR_DATA:
-            whose = "memory" if detail == 1 else f"core {c}'s copy"
-            raise InvariantViolation(f"data-value invariant violated at cycle {t}: {whose} of "
-                                     f"address {addr:#x} holds {a}, the latest value in "
-                                     f"coherence order is {b} [{states}]")
-        if kind == K.ERR_LOADVAL:
-            raise InvariantViolation(f"stale load at cycle {t}: core {c} read {a} from address "
-                                     f"{addr:#x}, the latest value in coherence order is {b} "
-                                     f"[{states}]")
-        if kind == K.ERR_ADDRESS:
+        if kind == L.ERR_PROTOCOL:
+            raise ProtocolError("protocol", protocol=proto.name, cycle=t, core=c, address=addr,
+                                states=states, state=proto.state_names[a], event=EVENTS[b],
+                                reason=proto.reason(a, b))
+        if kind == L.ERR_ABSENT:
+            raise ProtocolError("absent", protocol=proto.name, cycle=t, core=c, address=addr,
+                                states=states)
+        if kind in _ERROR_KINDS:
+            raise InvariantViolation(_ERROR_KINDS[kind], cycle=t, core=c,
+                                     address=addr, states=states, found=a, expected=b)
+        if kind == L.ERR_ADDRESS:
             loc = where(c, a) if where else f"core {c}, instruction {a}"
             raise CoherenceError(f"{loc}: address {addr} is outside the program's data or not "
                                  f"8-byte aligned, expected an address inside a symbol")
@@ -228,14 +245,12 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     m.set_watch([linked.addresses[n] >> shift for n in watch], watch_capacity)
     m.mem[:] = linked.memory
     m.golden[:] = linked.memory
-    empty_w = np.zeros(0, np.uint8)
-    empty_a = np.zeros(0, np.int64)
-    status, cycles = m.simulate(linked.code, start, length, empty_w, empty_a)
-    if status == K.STATUS_ERROR:
+    m.set_program(linked.code, start, length)
+    status, cycles = m.simulate()
+    if status == L.STATUS_ERROR:
         m.raise_error(_where(program))
-    memory = np.empty_like(m.mem)
-    K._coherent_memory(m.params, m.tags, m.cst, m.cdata, m.mem, memory)
-    result = build_result(status=_STATUS[status], cycles=cycles, regs=m.regs,
+    memory = m.coherent_memory()
+    result = build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
                           memory_words=memory, addresses=linked.addresses,
                           symbols=program.symbols, cstat=m.cstat, bstat=m.bstat, seed=seed,
                           config=config,
@@ -243,7 +258,8 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     if watch:
         n = int(m.wlogn[0])
         log = m.wlog[:min(n, len(m.wlog))]
-        result.line_states = {name: [(int(t), int(c), STATES[st]) for t, c, k, st in log
+        names = config.protocol.state_names
+        result.line_states = {name: [(int(t), int(c), names[st]) for t, c, k, st in log
                                      if k == i] for i, name in enumerate(watch)}
         result.line_states_truncated = n > len(m.wlog)
     return result
@@ -290,10 +306,11 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     """
     tw, ta, start, length = _trace_arrays(writes, addrs, config)
     m = Machine(config, 1, False, True, seed, check)
-    status, cycles = m.simulate(np.zeros((0, 8), np.int64), start, length, tw, ta)
-    if status == K.STATUS_ERROR:
+    m.set_program(np.zeros((0, NFIELDS), np.int64), start, length, tw, ta)
+    status, cycles = m.simulate()
+    if status == L.STATUS_ERROR:
         m.raise_error()
-    return build_result(status=_STATUS[status], cycles=cycles, regs=m.regs, memory_words=m.mem,
+    return build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs, memory_words=m.mem,
                         addresses={}, symbols=[], cstat=m.cstat, bstat=m.bstat, seed=seed,
                         config=config, timeline=m.timeline if config.timeline_window else None,
                         with_registers=False)
@@ -328,17 +345,15 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         else:
             raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
     m = Machine(config, len(linked.memory), True, False, seed, check, touched=4096)
-    m.params[K.P_TLWIN] = 0  # a batch keeps no timeline
+    m.params[L.P_TLWIN] = 0  # a batch keeps no timeline
+    m.set_program(linked.code, start, length)
     init = linked.memory.copy()
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
-    done = K._batch(m.params, m.table, linked.code, start, length, init, m.mem, m.golden,
-                    m.tags, m.cst, m.lru, m.look, m.sf, m.lruc, m.cdata, m.core, m.regs, m.port,
-                    m.sb_addr, m.sb_val, m.sb_head, m.sb_cnt, m.drain_ready, m.draining, m.bus,
-                    m.rng, m.cstat, m.bstat, m.timeline, m.err, m.touched, m.ntouched, m.watch,
-                    m.wlog, m.wlogn, np.zeros(0, np.uint8), np.zeros(0, np.int64), iterations,
-                    np.array(kinds, np.int64), np.array(a, np.int64), np.array(b, np.int64),
-                    out, statuses)
+    args = (iterations, init, np.array(kinds, np.int64), np.array(a, np.int64),
+            np.array(b, np.int64), out, statuses) + m.flat()
+    ensure_compiled(K._batch, args)
+    done = K._batch(*args)
     if done < iterations:
         m.raise_error(_where(program))
     if status_codes:

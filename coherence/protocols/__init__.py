@@ -1,10 +1,10 @@
 """Coherence protocols as transition tables (data), and the one compiler for the engine."""
 
 from .standard import MESI, MOESI, MSI, PROTOCOLS
-from .table import (EVENTS, STATES, Impossible, Protocol, T, Transition)
+from .table import (EVENTS, STANDARD_STATES, Impossible, Protocol, State, T, Transition)
 
-__all__ = ["MSI", "MESI", "MOESI", "PROTOCOLS", "Protocol", "Transition", "Impossible", "T",
-           "STATES", "EVENTS", "get_protocol"]
+__all__ = ["MSI", "MESI", "MOESI", "PROTOCOLS", "Protocol", "State", "Transition", "Impossible",
+           "T", "STANDARD_STATES", "EVENTS", "get_protocol"]
 
 
 def get_protocol(name_or_protocol) -> Protocol:

@@ -3,7 +3,11 @@
 A protocol maps every (state, event) pair to a :class:`Transition` or an :class:`Impossible`
 entry.  Events are the processor's ``Load``/``Store``/``Evict`` and the snooped
 ``BusRd``/``BusRdX``/``BusUpgr``.  Atomic read-modify-writes use the ``Store`` row.  States are
-drawn from the universal set I, S, E, O, M so that any table runs on the one engine.
+named by the protocol; each says what it means (:class:`State`: permission, dirty, owner),
+either by a :class:`State` object or, for the usual names I, S, E, O and M, by their usual
+meaning (:data:`STANDARD_STATES`).  A state with another name and no State object gets its
+meaning from the table: read permission if a Load hits in it, read-write if a Store does,
+dirty if its Evict writes back, owner if it is dirty or supplies a snooped BusRd.
 
 Meaning of a transition's fields:
 
@@ -17,23 +21,87 @@ Meaning of a transition's fields:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import CoherenceError
 
-STATES = ("I", "S", "E", "O", "M")
-ST_I, ST_S, ST_E, ST_O, ST_M = range(5)
 EVENTS = ("Load", "Store", "Evict", "BusRd", "BusRdX", "BusUpgr")
-EV_LOAD, EV_STORE, EV_EVICT, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR = range(6)
+EV_LOAD, EV_STORE, EV_EVICT, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR = range(len(EVENTS))
 PROCESSOR_EVENTS = EVENTS[:3]
 SNOOP_EVENTS = EVENTS[3:]
 BUS_ACTIONS = (None, "BusRd", "BusRdX", "BusUpgr")
-BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR = range(4)
+BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR = range(len(BUS_ACTIONS))
+#: The event a bus action is snooped as, by action (BUS_NONE has none).
+SNOOP_EVENT_OF_ACTION = np.array([-1, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR], dtype=np.int64)
+SNOOP_EVENT_OF_ACTION.setflags(write=False)
 
-# Columns of the compiled table, shape (5 states, 6 events, NCOLS).
-C_NEXT, C_SHARED, C_BUS, C_SUPPLY, C_WB, C_ERR = range(6)
-NCOLS = 6
+# Columns of the compiled table, shape (states, events, columns).
+COLUMNS = ("next", "shared", "bus", "supply", "writeback", "error")
+C_NEXT, C_SHARED, C_BUS, C_SUPPLY, C_WB, C_ERR = range(len(COLUMNS))
+NCOLS = len(COLUMNS)
+
+# What a state means: the columns of the compiled ``meaning`` array.  The engine, the
+# reference model, the invariant checks, the hypothesis kit and the plots read these, never
+# a state's name.
+MEANINGS = ("readable", "writable", "dirty", "owner")
+M_READ, M_WRITE, M_DIRTY, M_OWNER = range(len(MEANINGS))
+PERMISSIONS = ("none", "read", "read-write")
+
+#: The engine keeps a frame's state in an int8.
+MAX_STATES = 127
+#: The number of the invalid state I in every compiled protocol (a fresh frame is all zeros).
+INVALID = 0
+
+
+@dataclass(frozen=True)
+class State:
+    """A protocol state and what it means.
+
+    ``permission``: what a processor may do with the copy without asking the interconnect
+    (``"none"``, ``"read"`` or ``"read-write"``); ``dirty``: the copy is newer than memory
+    (someone must write it back); ``owner``: this cache answers for the line (at most one
+    cache may hold an owner state).  The single-writer/multiple-readers check counts
+    ``read-write`` copies as writers and every readable copy as a reader.
+    """
+
+    name: str
+    permission: str = "none"
+    dirty: bool = False
+    owner: bool = False
+    description: str = ""
+
+    @property
+    def readable(self) -> bool:
+        return self.permission != "none"
+
+    @property
+    def writable(self) -> bool:
+        return self.permission == "read-write"
+
+
+#: The usual meanings of the usual names; a protocol that names these states gets these
+#: meanings unless it passes :class:`State` objects of its own.
+STANDARD_STATES = {s.name: s for s in (
+    State("I", "none", description="Invalid: no copy"),
+    State("S", "read", description="Shared: a clean copy, other caches may hold copies too"),
+    State("E", "read-write", description="Exclusive: the only copy, clean"),
+    State("O", "read", dirty=True, owner=True,
+          description="Owned: dirty, other caches may hold Shared copies; this one answers"),
+    State("M", "read-write", dirty=True, owner=True,
+          description="Modified: the only copy, dirty"),
+)}
+
+
+class Compiled(NamedTuple):
+    """A protocol as the engine reads it (arrays indexed by the protocol's own state
+    numbers, the invalid state I being 0)."""
+
+    table: np.ndarray       # int8 [state, event, column of COLUMNS]
+    meaning: np.ndarray     # int8 [state, column of MEANINGS]
+    hit: np.ndarray         # int8 [state, Load/Store]: the next state of a hit, -1: not a hit
+    states: tuple           # the state names, by number
 
 
 @dataclass(frozen=True)
@@ -62,35 +130,64 @@ def T(next: str, bus: str | None = None, *, supply=False, writeback=False, share
 class Protocol:
     """A coherence protocol defined by its transition table.
 
-    ``table`` maps ``(state, event)`` to a :class:`Transition` or :class:`Impossible`; every
-    pair over ``states`` x :data:`EVENTS` must be present (no silent defaults).  ``states``
-    must contain ``I``.  Build one for your own protocol and pass it as
+    ``states`` is a string of one-letter names (``"ISEM"``), or a sequence of names and/or
+    :class:`State` objects; it must contain ``I``.  ``table`` maps ``(state, event)`` to a
+    :class:`Transition` or :class:`Impossible`; every pair over ``states`` x :data:`EVENTS`
+    must be present (no silent defaults).  Build one for your own protocol and pass it as
     ``SystemConfig(protocol=...)``.
     """
 
     def __init__(self, name: str, states, table: dict, description: str = ""):
         self.name = name
-        self.states = tuple(states)
+        declared = [s if isinstance(s, State) else str(s) for s in states]
+        #: The state names as declared (the order of the Markdown table).
+        self.states = tuple(s.name if isinstance(s, State) else s for s in declared)
         self.table = dict(table)
         self.description = description
         self._validate()
+        #: The state names by number: I first (number INVALID), then the rest as declared.
+        self.state_names = ("I",) + tuple(s for s in self.states if s != "I")
+        assert self.state_names[INVALID] == "I"
+        self.index = {n: i for i, n in enumerate(self.state_names)}
+        given = {s.name: s for s in declared if isinstance(s, State)}
+        #: What each state means, by name (see :class:`State`).
+        self.meanings = {n: given.get(n) or STANDARD_STATES.get(n) or self._derived(n)
+                         for n in self.state_names}
         self._compiled = None
 
     def _err(self, msg):
         raise CoherenceError(f"protocol {self.name!r}: {msg}")
 
+    def _derived(self, name: str) -> State:
+        """The meaning of a state the protocol names but does not describe: from its table."""
+        def entry(e):
+            ent = self.table[(name, e)]
+            return ent if isinstance(ent, Transition) else None
+
+        load, store, evict, busrd = (entry(e) for e in ("Load", "Store", "Evict", "BusRd"))
+        perm = ("read-write" if store is not None and store.bus is None else
+                "read" if load is not None and load.bus is None else "none")
+        dirty = evict is not None and evict.writeback
+        owner = dirty or (busrd is not None and busrd.supply)
+        return State(name, perm, dirty, owner, "meaning derived from the table")
+
     def _validate(self):
-        for s in self.states:
-            if s not in STATES:
-                self._err(f"unknown state {s!r}, expected one of {', '.join(STATES)}")
-        if "I" not in self.states:
+        names = self.states
+        if len(set(names)) != len(names):
+            self._err(f"a state is named twice in {names}")
+        if len(names) > MAX_STATES:
+            self._err(f"{len(names)} states, the engine holds at most {MAX_STATES}")
+        for s in names:
+            if not s or not isinstance(s, str):
+                self._err(f"state names must be non-empty strings, got {s!r}")
+        if "I" not in names:
             self._err("the states must include I (invalid)")
         for key in self.table:
-            if (not isinstance(key, tuple) or len(key) != 2 or key[0] not in self.states
+            if (not isinstance(key, tuple) or len(key) != 2 or key[0] not in names
                     or key[1] not in EVENTS):
                 self._err(f"table key {key!r} is not (state, event) with state in "
-                          f"{self.states} and event in {EVENTS}")
-        for s in self.states:
+                          f"{names} and event in {EVENTS}")
+        for s in names:
             for e in EVENTS:
                 entry = self.table.get((s, e))
                 if entry is None:
@@ -102,7 +199,7 @@ class Protocol:
                     self._err(f"entry ({s}, {e}) must be a Transition or Impossible, "
                               f"got {entry!r}")
                 for st in (entry.next, entry.shared):
-                    if st is not None and st not in self.states:
+                    if st is not None and st not in names:
                         self._err(f"entry ({s}, {e}) goes to {st!r}, not a state of this "
                                   f"protocol")
                 if entry.bus not in BUS_ACTIONS:
@@ -133,55 +230,73 @@ class Protocol:
         if not isinstance(ent, Impossible):
             self._err("entry (I, Evict) must be Impossible: only valid lines are evicted")
 
-    def compiled(self) -> np.ndarray:
-        """The table as an int8 array [state, event, column] for the engine."""
+    def compiled(self) -> Compiled:
+        """The protocol as arrays for the engine and the reference model (built once)."""
         if self._compiled is None:
-            arr = np.zeros((len(STATES), len(EVENTS), NCOLS), dtype=np.int8)
-            arr[:, :, C_ERR] = 2  # 2 = state not part of this protocol
+            n = len(self.state_names)
+            table = np.zeros((n, len(EVENTS), NCOLS), dtype=np.int8)
             for (s, e), entry in self.table.items():
-                si, ei = STATES.index(s), EVENTS.index(e)
-                row = arr[si, ei]
+                si, ei = self.index[s], EVENTS.index(e)
+                row = table[si, ei]
                 if isinstance(entry, Impossible):
                     row[C_ERR] = 1
                     row[C_NEXT] = si
                     row[C_SHARED] = si
                     continue
-                row[C_ERR] = 0
-                row[C_NEXT] = STATES.index(entry.next)
-                row[C_SHARED] = STATES.index(entry.shared or entry.next)
+                row[C_NEXT] = self.index[entry.next]
+                row[C_SHARED] = self.index[entry.shared or entry.next]
                 row[C_BUS] = BUS_ACTIONS.index(entry.bus)
                 row[C_SUPPLY] = int(entry.supply)
                 row[C_WB] = int(entry.writeback)
-            arr.setflags(write=False)
-            self._compiled = arr
+            meaning = np.zeros((n, len(MEANINGS)), dtype=np.int8)
+            for i, name in enumerate(self.state_names):
+                m = self.meanings[name]
+                meaning[i] = (m.readable, m.writable, m.dirty, m.owner)
+            hit = np.full((n, 2), -1, dtype=np.int8)
+            for i in range(n):
+                for ev in (EV_LOAD, EV_STORE):
+                    if table[i, ev, C_ERR] == 0 and table[i, ev, C_BUS] == BUS_NONE:
+                        hit[i, ev] = table[i, ev, C_NEXT]
+            for arr in (table, meaning, hit):
+                arr.setflags(write=False)
+            self._compiled = Compiled(table, meaning, hit, self.state_names)
         return self._compiled
 
     def reason(self, state: int, event: int) -> str:
-        """Why the pair is an error entry (for reports)."""
-        s, e = STATES[state], EVENTS[event]
+        """Why the pair (by number) is an error entry (for reports)."""
+        s, e = self.state_names[state], EVENTS[event]
         entry = self.table.get((s, e))
         if isinstance(entry, Impossible):
             return entry.reason
-        return f"state {s} is not part of protocol {self.name}"
+        return f"({s}, {e}) is not an error entry of protocol {self.name}"
 
     def to_markdown(self) -> str:
-        """The table as Markdown: one row per state, one column per event."""
-        head = "| state | " + " | ".join(EVENTS) + " |"
-        sep = "|---" * (len(EVENTS) + 1) + "|"
+        """The table as Markdown: one row per state, one column per event, and the meaning of
+        each state."""
+        head = "| state | meaning | " + " | ".join(EVENTS) + " |"
+        sep = "|---" * (len(EVENTS) + 2) + "|"
         lines = [f"### {self.name.upper()}", ""]
         if self.description:
             lines += [self.description, ""]
         lines += [head, sep]
         for s in self.states:
             cells = [_cell(self.table[(s, e)]) for e in EVENTS]
-            lines.append(f"| {s} | " + " | ".join(cells) + " |")
+            lines.append(f"| {s} | {_meaning_cell(self.meanings[s])} | " + " | ".join(cells)
+                         + " |")
         lines += ["", "Cells read `next / bus action`; `shared→X`: state taken when another "
                   "cache holds the line; `supply`: the line goes cache-to-cache; `wb`: memory "
-                  "is updated; `error` marks a pair that cannot happen."]
+                  "is updated; `error` marks a pair that cannot happen.  Meaning: the "
+                  "permission a copy in the state gives, `dirty` (newer than memory), "
+                  "`owner` (this cache answers for the line)."]
         return "\n".join(lines)
 
     def __repr__(self):
         return f"Protocol({self.name!r}, states={''.join(self.states)})"
+
+
+def _meaning_cell(m: State) -> str:
+    parts = [m.permission] + [k for k in ("dirty", "owner") if getattr(m, k)]
+    return ", ".join(parts)
 
 
 def _cell(entry) -> str:

@@ -1,0 +1,261 @@
+"""The interconnect: an atomic snooping bus (inlined helpers); docs/machine.md, phases 1 and 3.
+
+This module is the seam between the cores, caches and store buffers on one side and the
+interconnect on the other.  The cores post requests with :func:`request`; the kernel's cycle
+loop asks the interconnect for what completes (:func:`complete_due`), lets it arbitrate and
+grant (:func:`arbitrate`), and asks when its next event is (:func:`next_event`).  Nothing
+else of the machine knows how a request is served: a split-transaction bus or a directory on
+a network provides the same four functions.
+
+On the atomic bus a transaction happens all at once at its grant (snoops, victim write-back,
+fill) and holds the bus until ``busy_until``, when it completes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit_helper, jit_inline
+from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
+                               C_SHARED, C_SUPPLY, C_WB, EV_EVICT, EV_LOAD,
+                               SNOOP_EVENT_OF_ACTION)
+from ..stats import BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, TL_BUSRD, \
+    TL_BUSRDX, TL_BUSUPGR, TL_WB
+from . import _check
+from ._cache import INVALID, find, install, set_state, stamp, victim
+from ._layout import (ARB_RANDOM, ARB_RR, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
+                      ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT,
+                      GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT,
+                      P_CHECK, P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN,
+                      P_WAYS, P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand,
+                      set_err)
+
+#: The bus counter and the timeline column of each bus action.
+STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR], dtype=np.int64)
+TIMELINE_OF_ACTION = np.array([-1, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR], dtype=np.int64)
+for _a in (STAT_OF_ACTION, TIMELINE_OF_ACTION):
+    _a.setflags(write=False)
+
+
+# ------------------------------------------------------------------------------ the seam
+
+@jit_helper
+def request(net, p, kind, addr):
+    """Port p (2c: core c, 2c+1: its drain unit) asks for a line: a Load, Store or RMW miss.
+    (``net`` is ``m.net``.)"""
+    port = net.port
+    port[p, Q_PEND] = 1
+    port[p, Q_KIND] = kind
+    port[p, Q_ADDR] = addr
+    net.b[B_NPEND] += 1
+
+
+@jit_helper
+def next_event(net):
+    """The next cycle at which the interconnect does something by itself (INF: never; it is
+    idle until a request is posted).  Between now and then the cores do not interact."""
+    b = net.b
+    if b[B_BUSY] != 0:
+        return b[B_UNTIL]
+    return INF
+
+
+@jit_helper
+def complete_due(net, t):
+    """Phase 1: the transaction in flight completes if its time has come.  Returns
+    (port, frame it filled), or (-1, -1); the kernel then completes the port's request."""
+    b = net.b
+    if b[B_BUSY] == 0 or b[B_UNTIL] > t:
+        return -1, -1
+    b[B_BUSY] = 0
+    return b[B_PORT], b[B_WAY]
+
+
+@jit_inline
+def arbitrate(m, t):
+    """Phase 3, one step: if the bus is free, grant the request the policy picks.
+
+    Returns (GRANT_NONE, -1) when the bus is busy or nothing is pending, (GRANT_BUS, port)
+    for a transaction, (GRANT_HIT, port) when the request turned into a hit (the kernel
+    completes it now and arbitrates again), (GRANT_ERROR, port) on an error."""
+    b = m.net.b
+    if b[B_BUSY] != 0 or b[B_NPEND] == 0:
+        return GRANT_NONE, -1
+    port = m.net.port
+    nports = 2 * m.p[P_CORES]
+    arb = m.p[P_ARB]
+    win = -1
+    if arb == ARB_RANDOM:
+        k = np.int64(next_random(m.rng) % np.uint64(b[B_NPEND]))
+        for q in range(nports):
+            if port[q, Q_PEND] != 0:
+                if k == 0:
+                    win = q
+                    break
+                k -= 1
+    else:
+        # Round-robin scans from the pointer, fixed priority from port 0.
+        first = b[B_RR] if arb == ARB_RR else 0
+        for k in range(nports):
+            q = first + k
+            if q >= nports:
+                q -= nports
+            if port[q, Q_PEND] != 0:
+                win = q
+                break
+        if arb == ARB_RR:
+            b[B_RR] = win + 1 if win + 1 < nports else 0
+    port[win, Q_PEND] = 0
+    b[B_NPEND] -= 1
+    return _grant(m, win, t), win
+
+
+# ------------------------------------------------------------------------ the transaction
+
+@jit_inline
+def _snoop(m, c, s, line, addr, action, own, t):
+    """Every other cache that holds the line looks it up with the snooped event, in core
+    order.  Returns (ok, shared, source cache, source way): ``shared`` when another cache
+    held the line, the source is the first cache that supplies it (-1: memory).  ``own``:
+    the requester holds the line itself (the snoop filter counts its copy too)."""
+    table = m.pr.table
+    l1 = m.l1
+    sf = m.net.sf
+    ways = m.p[P_WAYS]
+    wpl = m.p[P_WPL]
+    track = m.p[P_DATA] != 0
+    bstat = m.net.stats
+    sev = SNOOP_EVENT_OF_ACTION[action]
+    shared = False
+    src = -1
+    srcw = -1
+    others = m.p[P_CORES]
+    if sf.shape[0] > 0 and sf[line & (sf.shape[0] - 1)] <= (1 if own else 0):
+        others = 0  # the filter: no other cache holds the line
+    for c2 in range(others):
+        if c2 == c:
+            continue
+        w2 = find(l1, c2, s, line, ways)
+        if w2 < 0:
+            continue
+        shared = True
+        st2 = l1.state[c2, s, w2]
+        if table[st2, sev, C_ERR] != 0:
+            set_err(m.log.err, ERR_PROTOCOL, t, c2, addr, st2, sev, 0)
+            return False, shared, src, srcw
+        sup = table[st2, sev, C_SUPPLY] != 0
+        if sup and src < 0:
+            src = c2
+            srcw = w2
+            bstat[BS_FLUSH] += 1
+        if table[st2, sev, C_WB] != 0:
+            if track:
+                for k in range(wpl):
+                    m.mem.words[line * wpl + k] = l1.data[c2, s, w2, k]
+            if not sup:
+                bstat[BS_FLUSH] += 1
+        nst = table[st2, sev, C_NEXT]
+        if nst == INVALID:
+            bstat[BS_INV] += 1
+        if nst != st2 and m.l1.look[c2, s, w2] >= m.cpu.k[c2, K_PC]:
+            m.cpu.k[c2, K_LOOK] = LOOK_NONE  # a hit it foresaw on this line may be a miss now
+        set_state(l1, m.log, sf, c2, s, w2, nst, t)
+    return True, shared, src, srcw
+
+
+@jit_inline
+def _make_room(m, c, s, t):
+    """A frame of set s for a fill: the victim, evicted with its (state, Evict) entry.
+    Returns (way, written back?), way -1 on an error."""
+    l1 = m.l1
+    table = m.pr.table
+    w = victim(l1, c, s, m.p[P_WAYS])
+    vst = l1.state[c, s, w]
+    wb = False
+    if vst != INVALID:
+        vl = l1.tags[c, s, w]
+        if table[vst, EV_EVICT, C_ERR] != 0:
+            set_err(m.log.err, ERR_PROTOCOL, t, c, vl << m.p[P_LSHIFT], vst, EV_EVICT, 0)
+            return -1, wb
+        if table[vst, EV_EVICT, C_WB] != 0:
+            wb = True
+            m.net.stats[BS_WB] += 1
+            if m.p[P_DATA] != 0:
+                wpl = m.p[P_WPL]
+                for k in range(wpl):
+                    m.mem.words[vl * wpl + k] = l1.data[c, s, w, k]
+        set_state(l1, m.log, m.net.sf, c, s, w, INVALID, t)
+    return w, wb
+
+
+@jit_inline
+def _grant(m, p, t):
+    """Re-evaluate port p's request and, if the line still needs the bus, run the
+    transaction: count it, snoop, make room, fill, and hold the bus for its latency."""
+    c = p >> 1
+    l1 = m.l1
+    table = m.pr.table
+    bstat = m.net.stats
+    addr = m.net.port[p, Q_ADDR]
+    ev = EVENT_OF_KIND[m.net.port[p, Q_KIND]]
+    line = addr >> m.p[P_LSHIFT]
+    s = line & (m.p[P_SETS] - 1)
+    w = find(l1, c, s, line, m.p[P_WAYS])
+    st = l1.state[c, s, w] if w >= 0 else INVALID
+    if table[st, ev, C_ERR] != 0:
+        set_err(m.log.err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
+        return GRANT_ERROR
+    action = table[st, ev, C_BUS]
+    if action == BUS_NONE:
+        # The request became a hit while it waited: served now, without the bus.
+        set_state(l1, m.log, m.net.sf, c, s, w, table[st, ev, C_NEXT], t)
+        stamp(l1, c, s, w)
+        return GRANT_HIT
+    bstat[STAT_OF_ACTION[action]] += 1
+    ok, shared, src, srcw = _snoop(m, c, s, line, addr, action, w >= 0, t)
+    if not ok:
+        return GRANT_ERROR
+    wb = False
+    if w < 0:
+        w, wb = _make_room(m, c, s, t)
+        if w < 0:
+            return GRANT_ERROR
+        install(l1, m.net.sf, m.p[P_SETS], c, s, w, line)
+    if action == BUS_RD or action == BUS_RDX:
+        if src >= 0:
+            bstat[BS_C2C] += 1
+        if m.p[P_DATA] != 0:
+            wpl = m.p[P_WPL]
+            for k in range(wpl):
+                if src >= 0:
+                    l1.data[c, s, w, k] = l1.data[src, s, srcw, k]
+                else:
+                    l1.data[c, s, w, k] = m.mem.words[line * wpl + k]
+    nst = table[st, ev, C_SHARED] if ev == EV_LOAD and shared else table[st, ev, C_NEXT]
+    set_state(l1, m.log, m.net.sf, c, s, w, nst, t)  # may be invalid: the completion says so
+    stamp(l1, c, s, w)
+    if action == BUS_UPGR:
+        lat = m.p[P_BUSLAT]
+    elif src >= 0:
+        lat = m.p[P_C2CLAT]
+    else:
+        lat = m.p[P_MEMLAT]
+    if wb:
+        lat += m.p[P_WBLAT]
+    lat += rand(m.rng, m.p[P_JITTER])
+    b = m.net.b
+    b[B_BUSY] = 1
+    b[B_UNTIL] = t + lat
+    b[B_PORT] = p
+    b[B_WAY] = w
+    bstat[BS_BUSY] += lat
+    tlwin = m.p[P_TLWIN]
+    if tlwin > 0:
+        widx = t // tlwin
+        m.net.timeline[widx, TIMELINE_OF_ACTION[action]] += 1
+        if wb:
+            m.net.timeline[widx, TL_WB] += 1
+    if m.p[P_CHECK] != 0:
+        if not _check.check_line(m.p, m.pr, m.l1, m.mem, m.log, line, s, t, c):
+            return GRANT_ERROR
+    return GRANT_BUS

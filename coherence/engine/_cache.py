@@ -1,0 +1,112 @@
+"""The private L1 caches: lookups, LRU, victims, state changes (inlined helpers).
+
+A frame is invalid exactly when its tag is -1 (kept so by :func:`set_state`), so a lookup
+compares tags only.  The snoop filter (``m.net.sf``, empty when off) counts the frames of all
+caches whose tag falls in each bucket; :func:`install` and :func:`set_state` keep it.
+"""
+
+from __future__ import annotations
+
+from .._jit import jit_helper, jit_inline
+from ..protocols.table import C_BUS, C_ERR, C_NEXT, BUS_NONE
+from ..stats import CS_HITS, CS_MISSES
+from ._layout import ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF, P_LSHIFT, \
+    P_SETS, P_WAYS, set_err
+
+# The invalid state is number 0 in every compiled protocol (coherence.protocols.table).
+INVALID = 0
+
+
+@jit_helper
+def find(l1, c, s, line, ways):
+    """The way of cache c's set s that holds ``line``, or -1.
+
+    No early exit: which way holds a random line is what a branch predictor cannot learn,
+    and a full compare of the set vectorises."""
+    found = -1
+    for w in range(ways):
+        if l1.tags[c, s, w] == line:
+            found = w
+    return found
+
+
+@jit_helper
+def stamp(l1, c, s, w):
+    """A fresh LRU stamp for the frame (from the cache's own counter)."""
+    l1.clock[c] += 1
+    l1.lru[c, s, w] = l1.clock[c]
+
+
+@jit_helper
+def victim(l1, c, s, ways):
+    """The frame a fill of set s takes: the lowest-numbered invalid one, else the least
+    recently used.  The minimum of (stamp << 16 | way), with no branch for a random LRU order
+    to mispredict (ways <= 2**16; config.py enforces it)."""
+    least = INF
+    for w in range(ways):
+        if l1.tags[c, s, w] < 0:
+            least = w
+            break
+        least = min(least, (l1.lru[c, s, w] << 16) | w)
+    return least & 0xFFFF
+
+
+@jit_helper
+def install(l1, sf, sets, c, s, w, line):
+    """Frame (s, w) of cache c now holds ``line`` (its state is set next)."""
+    l1.tags[c, s, w] = line
+    if sf.shape[0] > 0:
+        sf[line & (sf.shape[0] - 1)] += 1
+    if l1.touched.shape[0] > 0:
+        # A batch resets only the sets it touched; past the log's end it resets them all.
+        n = l1.ntouched[0]
+        if n < l1.touched.shape[0]:
+            l1.touched[n] = c * sets + s
+        l1.ntouched[0] = n + 1
+
+
+@jit_helper
+def set_state(l1, log, sf, c, s, w, nst, t):
+    """Change a frame's state; log it when its line is watched (for line-state plots).  A
+    frame that becomes invalid loses its tag (and its count in the snoop filter ``sf``)."""
+    line = l1.tags[c, s, w]
+    if l1.state[c, s, w] != nst:
+        for k in range(log.watch.shape[0]):
+            if log.watch[k] == line:
+                n = log.wlogn[0]
+                if n < log.wlog.shape[0]:
+                    log.wlog[n, 0] = t
+                    log.wlog[n, 1] = c
+                    log.wlog[n, 2] = k
+                    log.wlog[n, 3] = nst
+                log.wlogn[0] = n + 1
+    l1.state[c, s, w] = nst
+    if nst == INVALID and line >= 0:
+        l1.tags[c, s, w] = -1
+        if sf.shape[0] > 0:
+            sf[line & (sf.shape[0] - 1)] -= 1
+
+
+@jit_inline
+def attempt(m, c, t, kind, addr):
+    """Look an access of core c up in its cache.  A hit updates the line's state, its LRU
+    stamp and the hit count and returns the way (the caller performs the access); a miss is
+    counted and returns ATTEMPT_MISS (the caller posts the request); an Impossible entry
+    returns ATTEMPT_ERROR.  Inlined: this is the hot path of every load and store."""
+    l1 = m.l1
+    table = m.pr.table
+    line = addr >> m.p[P_LSHIFT]
+    s = line & (m.p[P_SETS] - 1)
+    w = find(l1, c, s, line, m.p[P_WAYS])
+    st = l1.state[c, s, w] if w >= 0 else INVALID
+    ev = EVENT_OF_KIND[kind]
+    if table[st, ev, C_ERR] != 0:
+        set_err(m.log.err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
+        return ATTEMPT_ERROR
+    if table[st, ev, C_BUS] == BUS_NONE:
+        m.cpu.stats[c, CS_HITS] += 1
+        set_state(l1, m.log, m.net.sf, c, s, w, table[st, ev, C_NEXT], t)
+        stamp(l1, c, s, w)
+        return w
+    m.cpu.stats[c, CS_MISSES] += 1
+    return ATTEMPT_MISS

@@ -1,0 +1,176 @@
+"""Trace cores on SC (inlined helpers): each core's runs of hits at once, and the look-ahead
+to its first miss; docs/machine.md, "How the engine runs it".
+
+A trace core's accesses are known in advance and carry no data, so :func:`trace_run` does
+for a whole run of hits what ``_core.core_run`` does access by access, and
+:func:`first_miss` tells the kernel when the core will next need the interconnect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit_helper, jit_inline
+from ..protocols.table import C_ERR
+from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
+from . import _bus
+from ._cache import INVALID, find
+from ._layout import (ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY,
+                      K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT,
+                      P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
+
+
+@jit_helper
+def hits_stable(pr):
+    """True when no hit changes which of the core's own later accesses hit.
+
+    Then a core's run of hits can be foreseen from its tags and states alone (the
+    look-ahead), e.g. MESI's silent E -> M keeps both Load and Store hits."""
+    hit = pr.hit
+    for st in range(hit.shape[0]):
+        for ev in range(2):
+            nst = hit[st, ev]
+            if nst >= 0:
+                for ev2 in range(2):
+                    if (hit[st, ev2] >= 0) != (hit[nst, ev2] >= 0):
+                        return False
+    return True
+
+
+@jit_inline
+def first_miss(m, c, t, limit):
+    """The first cycle before ``limit`` at which core c's trace would need the interconnect,
+    as things stand, or ``limit``.  Reads the caches only.
+
+    The answer stays true until a snoop changes the state of a line that one of the foreseen
+    accesses uses (``look[c, s, w]`` is the last foreseen access to frame w) or the core's own
+    request completes; both drop the cursor.  Otherwise the scan resumes where it stopped
+    instead of reading the same accesses again at every bus event.  The way of each foreseen
+    access goes to the ring ``lookw[c]`` (so trace_run need not search for it again), which
+    also bounds how far ahead the scan goes."""
+    k = m.cpu.k
+    if k[c, K_HALTED] != 0:
+        return limit
+    if k[c, K_LOOKPC] < k[c, K_PC]:
+        k[c, K_LOOK] = LOOK_NONE  # the core ran past it (ahead of a busy bus): start anew
+    if k[c, K_LOOK] == LOOK_NONE:
+        k[c, K_LOOK] = LOOK_SCAN
+        k[c, K_LOOKT] = max(k[c, K_READY], t)
+        k[c, K_LOOKPC] = k[c, K_PC]
+    if k[c, K_LOOK] == LOOK_MISS:
+        return min(k[c, K_LOOKT], limit)
+    l1 = m.l1
+    prog = m.prog
+    hit = m.pr.hit
+    lshift = m.p[P_LSHIFT]
+    smask = m.p[P_SETS] - 1
+    ways = m.p[P_WAYS]
+    lat = m.p[P_HIT]
+    ring = l1.lookw.shape[1]
+    tau = k[c, K_LOOKT]
+    i = prog.start[c] + k[c, K_LOOKPC]
+    stop = prog.start[c] + prog.length[c]
+    end = min(stop, prog.start[c] + k[c, K_PC] + ring)
+    while tau < limit:
+        if i >= end:
+            if end == stop:
+                tau = INF  # the core halts: nothing it does reaches the interconnect
+            break
+        line = prog.taddr[i] >> lshift
+        s = line & smask
+        w = find(l1, c, s, line, ways)
+        if w < 0 or hit[l1.state[c, s, w], np.int64(prog.twrite[i] != 0)] < 0:
+            k[c, K_LOOK] = LOOK_MISS
+            break
+        l1.look[c, s, w] = i - prog.start[c]
+        l1.lookw[c, i & (ring - 1)] = w
+        tau += lat
+        i += 1
+    k[c, K_LOOKT] = tau
+    k[c, K_LOOKPC] = i - prog.start[c]
+    if tau == INF:
+        k[c, K_LOOK] = LOOK_MISS
+    return min(tau, limit)
+
+
+@jit_inline
+def trace_run(m, c, lo, hi):
+    """Run core c's trace (SC core, no issue jitter) in the cycles lo .. hi-1: its hits, then
+    the miss that ends the run (posted), or the halt at the trace's end; what core_run does
+    for each access, with the counters added once at the end.
+
+    Returns the last cycle in which the core acted (lo - 1 if none), or ACT_ERROR."""
+    k = m.cpu.k
+    if k[c, K_HALTED] != 0 or k[c, K_WAIT] != W_NONE:
+        return lo - 1
+    tau = max(k[c, K_READY], lo)
+    acted = lo - 1
+    if tau >= hi:
+        return acted
+    l1 = m.l1
+    prog = m.prog
+    hit = m.pr.hit
+    table = m.pr.table
+    stats = m.cpu.stats
+    sf = m.net.sf
+    lshift = m.p[P_LSHIFT]
+    smask = m.p[P_SETS] - 1
+    ways = m.p[P_WAYS]
+    lat = m.p[P_HIT]
+    i0 = prog.start[c] + k[c, K_PC]
+    i = i0
+    end = prog.start[c] + prog.length[c]
+    clock = l1.clock[c]
+    stores = 0
+    # Accesses before the look-ahead cursor are hits whose way first_miss kept.
+    seen = prog.start[c] + k[c, K_LOOKPC] if k[c, K_LOOK] != LOOK_NONE else i0
+    ring = l1.lookw.shape[1]
+    while tau < hi:
+        if i >= end:
+            k[c, K_HALTED] = 1
+            progress(m.clk, tau)
+            acted = tau
+            break
+        line = prog.taddr[i] >> lshift
+        s = line & smask
+        w = l1.lookw[c, i & (ring - 1)] if i < seen else find(l1, c, s, line, ways)
+        wr = np.int64(prog.twrite[i] != 0)
+        st = l1.state[c, s, w] if w >= 0 else INVALID
+        nst = hit[st, wr]
+        if nst < 0:
+            if table[st, wr, C_ERR] != 0:
+                set_err(m.log.err, ERR_PROTOCOL, tau, c, prog.taddr[i], st, wr, 0)
+                acted = ACT_ERROR
+                break
+            stats[c, CS_LOADS + wr] += 1
+            stats[c, CS_MISSES] += 1
+            _bus.request(m.net, 2 * c, KIND_LOAD + wr, prog.taddr[i])
+            k[c, K_WAIT] = W_BUS
+            k[c, K_TBLOCK] = tau
+            acted = tau
+            break
+        if nst != st:
+            l1.state[c, s, w] = nst
+            if nst == INVALID:
+                l1.tags[c, s, w] = -1
+                if sf.shape[0] > 0:
+                    sf[line & (sf.shape[0] - 1)] -= 1
+        clock += 1
+        l1.lru[c, s, w] = clock
+        stores += wr
+        acted = tau
+        tau += lat
+        i += 1
+    n = i - i0
+    if n > 0:
+        # Counted here, not per access: the hits of the run.  (A posted miss is counted above
+        # and does not retire.)
+        l1.clock[c] = clock
+        k[c, K_PC] += n
+        k[c, K_READY] = tau
+        stats[c, CS_INSTR] += n
+        stats[c, CS_HITS] += n
+        stats[c, CS_STORES] += stores
+        stats[c, CS_LOADS] += n - stores
+        progress(m.clk, tau - lat)
+    return acted
