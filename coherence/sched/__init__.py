@@ -9,8 +9,9 @@ Typical use::
     for f in report.findings:
         print(f.kind, f.definition, f.threads, f.schedule)
 
-Modules: :mod:`ops` (op syntax), :mod:`scenario` (the model), :mod:`loader` (TOML),
-:mod:`program` (compiled arrays), :mod:`semantics` (one step, jitted), :mod:`simkernel` /
+Modules: :mod:`ops` (op syntax), :mod:`scenario` (the model and its compiler), :mod:`loader`
+(TOML), :mod:`program` (the compiled scenario), :mod:`layout` (the state vector),
+:mod:`semantics` (one step, jitted), :mod:`simkernel` /
 :mod:`simulator` (policies, timeline), :mod:`explorekernel` / :mod:`explorer` (every schedule),
 :mod:`blocking`, :mod:`lockorder`, :mod:`timing`, :mod:`misuse` (detectors), :mod:`schedule`
 (replay), :mod:`check` (all of it), :mod:`report` (text/JSON), :mod:`gantt` (chart), :mod:`cli`.
@@ -32,8 +33,8 @@ def _public_names() -> dict:
     from .explorer import ExploreResult, explore
     from .findings import DEFINITIONS, KINDS, Finding, Report
     from .loader import load, loads
-    from .program import Program, compile_scenario
-    from .scenario import POLICIES, Scenario, Thread
+    from .program import CompiledScenario
+    from .scenario import POLICIES, Scenario, Thread, compile_scenario
     from .schedule import format_schedule, parse_schedule, replay
     from .simulator import SimResult, simulate
     return locals()
@@ -82,6 +83,6 @@ def plot_gantt(result, ax=None, path=None):
 
 
 __all__ = ["check", "explore", "ExploreResult", "DEFINITIONS", "KINDS", "Finding", "Report",
-           "load", "loads", "Program", "compile_scenario", "POLICIES", "Scenario", "Thread",
-           "format_schedule", "parse_schedule", "replay", "SimResult", "simulate",
+           "load", "loads", "CompiledScenario", "compile_scenario", "POLICIES", "Scenario",
+           "Thread", "format_schedule", "parse_schedule", "replay", "SimResult", "simulate",
            "plot_gantt"]

@@ -30,8 +30,9 @@ from . import explorekernel as X
 from .blocking import classify
 from .findings import Finding
 from .misuse import misuse_findings
-from .program import TW, Program, compile_scenario
-from .scenario import Scenario
+from .layout import pc_of
+from .program import CompiledScenario
+from .scenario import Scenario, compile_scenario
 from .schedule import format_schedule
 
 MAX_LIVENESS_FINDINGS = 8
@@ -41,7 +42,7 @@ MAX_LIVENESS_FINDINGS = 8
 class ExploreResult:
     """Outcome of an exhaustive exploration."""
 
-    program: Program
+    program: CompiledScenario
     states: int
     transitions: int
     expanded: int
@@ -72,7 +73,7 @@ def _path(parent, via, s) -> list:
     return out[::-1]
 
 
-def explore(scenario: Scenario | Program, max_states: int = 1_000_000,
+def explore(scenario: Scenario | CompiledScenario, max_states: int = 1_000_000,
             liveness: bool = True, fairness: str = "strong") -> ExploreResult:
     """Explore every interleaving of ``scenario`` up to ``max_states`` states.
 
@@ -81,7 +82,7 @@ def explore(scenario: Scenario | Program, max_states: int = 1_000_000,
     starvation an unfair lock allows).  ``liveness=False`` keeps no edges and finds only what is visible in single states
     (wait-for cycles, states where every live thread is blocked, misuse): faster, less memory.
     """
-    program = scenario if isinstance(scenario, Program) else compile_scenario(scenario)
+    program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
     t0 = time.perf_counter()
     (states, parent, via, enmask, livemask, count, expanded, estart, edst, ethr, nedges,
      misuses, nmis, deadlocks, ndl, terminals, nterm) = X.bfs(
@@ -185,7 +186,7 @@ def _livelocks(program, states, parent, via, enmask, livemask, count, estart, ed
                   f"is scheduled) but {', '.join(stuck)} (repeat = false) never finish")
         body = ["Found a livelock:", "=" * 17] + [
             f'"{names[t]}": loops through ' + ", ".join(
-                sorted({program.op_text(t, int(states[s][t * TW]))
+                sorted({program.op_text(t, pc_of(states[s], t))
                         for s in np.nonzero(comp == c)[0][:2000]})) for t in threads]
         out.append(Finding(kind="livelock", definition="fair-cycle-no-progress",
                            threads=[names[t] for t in threads], locks=locks, detail=detail,
@@ -228,7 +229,7 @@ def _starvations(program, states, parent, via, enmask, livemask, count, estart, 
             continue
         prefix, cycle = lasso
         runners = sorted(set(cycle))
-        where = program.where(t, int(states[root][t * TW]))
+        where = program.where(t, pc_of(states[root], t))
         if fairness == "weak":
             detail = (f"{names[t]} can be starved by a weakly fair scheduler: in a reachable "
                       f"cycle of {len(cycle)} steps it is enabled at some states (only strong "

@@ -4,7 +4,7 @@ A *step* is what a thread does in one tick on a CPU.  ``enabled`` says whether t
 step in a state (a thread that cannot is *blocked*: its op waits for a lock, a semaphore or a
 signal); ``step`` applies the step in place and reports a misuse (release of a lock not held,
 ...) instead of failing.  Both are pure functions of the int32 state vector laid out in
-:mod:`coherence.sched.program`, so a schedule (the sequence of threads that stepped) replays
+:mod:`coherence.sched.layout`, so a schedule (the sequence of threads that stepped) replays
 exactly in either engine.
 """
 
@@ -14,13 +14,11 @@ import numpy as np
 from numba import njit
 
 from . import ops as O
+from .layout import L_N, L_NM, L_NRW, L_OFF_C, L_OFF_F, L_OFF_M, L_OFF_RW, L_OFF_S, TW
 
 from ..config import JIT_OPTIONS  # the project's one place for numba flags
 
 jit = njit(**JIT_OPTIONS)
-
-TW = 4
-L_N, L_OFF_M, L_NM, L_OFF_RW, L_NRW, L_OFF_S, L_NS, L_OFF_C, L_NC, L_OFF_F, L_NF, L_W = range(12)
 
 # Misuse codes returned by step() (reported as `lock-misuse` findings, never a crash).
 MISUSE_NONE = 0

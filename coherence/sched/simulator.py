@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import CoherenceError
 from . import simkernel as K
-from .program import POLICY_CODES, Program, compile_scenario
-from .scenario import POLICIES, Scenario
+from .program import POLICY_CODES, CompiledScenario
+from .scenario import POLICIES, Scenario, compile_scenario
 
 
 @dataclass
@@ -28,7 +28,7 @@ class SimResult:
     periodic, ``cycle_start``/``cycle_period`` give the repeating window.
     """
 
-    program: Program
+    program: CompiledScenario
     policy: str
     seed: int
     ticks: int
@@ -75,7 +75,7 @@ class SimResult:
         return K.STATUS_NAMES[int(self.timeline_status[tick, t])]
 
 
-def simulate(scenario: Scenario | Program, policy: str | None = None, seed: int | None = None,
+def simulate(scenario: Scenario | CompiledScenario, policy: str | None = None, seed: int | None = None,
              max_ticks: int | None = None, record: bool = True,
              detect_cycles: bool = True) -> SimResult:
     """Run ``scenario`` under ``policy`` (default: the scenario's) for at most ``max_ticks``.
@@ -83,7 +83,7 @@ def simulate(scenario: Scenario | Program, policy: str | None = None, seed: int 
     ``record=False`` skips the timeline (statistics only; for speed measurements).
     ``detect_cycles`` stops a deterministic policy's run when its state repeats.
     """
-    program = scenario if isinstance(scenario, Program) else compile_scenario(scenario)
+    program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
     sc = program.scenario
     policy = policy or sc.policy
     if policy not in POLICIES:

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import ops as O
 from . import simkernel as K
+from .layout import pc_of
 from .findings import Finding
 from .schedule import format_schedule
 from .simulator import SimResult
@@ -89,7 +90,7 @@ def periodic(sim: SimResult, perm: int) -> list:
     names = sim.thread_names
     lo, hi = sim.cycle_start, sim.cycle_start + sim.cycle_period
     window = sim.timeline_status[lo:hi]
-    live = [t for t in range(prog.n) if sim.final_state[t * 4] >= 0]
+    live = [t for t in range(prog.n) if pc_of(sim.final_state, t) >= 0]
     ran = {t for t in live if (window[:, t] == K.ST_RUNNING).any()}
     prefix = [names[t] for t in sim.steps[:_steps_before(sim, lo)]]
     cycle = [names[t] for t in sim.steps[_steps_before(sim, lo):_steps_before(sim, hi)]]
