@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .semantics import L_N, TW, enabled, holders, jit, step, waitfor_cycle_into
+from .._jit import jit, jit_alloc
+from .semantics import L_N, TW, enabled, holders, step, waitfor_cycle_into
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -50,7 +51,7 @@ def _find(table, hashes, states, st, h):
         slot = (slot + 1) & mask
 
 
-@jit
+@jit_alloc
 def _rehash(hashes, count, size):
     table = np.zeros(size, np.int32)
     mask = size - 1
@@ -75,7 +76,7 @@ def _record_once(records, n, key, state):
     return n
 
 
-@jit
+@jit_alloc
 def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
     """Explore; returns (states, parent, via, enmask, livemask, count, expanded, edges_start,
     edges_dst, edges_thr, nedges, misuses, nmisuses, deadlocks, ndeadlocks, terminals,
@@ -214,7 +215,7 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
             misuses[:nmis], nmis, deadlocks[:ndl], ndl, terminals[:nterm], nterm)
 
 
-@jit
+@jit_alloc
 def never_steps(count, expanded, estart, edst, ethr, livemask, n):
     """Per state, the mask of live threads that can never take a step again (exact, by
     backward reachability from the states where they step; unexpanded states may do anything)."""
@@ -267,7 +268,7 @@ def never_steps(count, expanded, estart, edst, ethr, livemask, n):
     return out
 
 
-@jit
+@jit_alloc
 def scc(count, estart, edst, ethr, excluded, alive):
     """Strongly connected components (iterative Tarjan) of the graph restricted to the
     ``alive`` states, without the edges of thread ``excluded`` (-1: keep all).  Returns
@@ -334,7 +335,7 @@ def scc(count, estart, edst, ethr, excluded, alive):
     return comp, ncomp
 
 
-@jit
+@jit_alloc
 def component_summary(count, estart, edst, ethr, excluded, comp, ncomp, enmask, livemask):
     """Per component: (internal edge?, threads stepping inside, threads enabled in some state,
     threads disabled in some state, live threads, smallest state index)."""
@@ -362,7 +363,7 @@ def component_summary(count, estart, edst, ethr, excluded, comp, ncomp, enmask, 
     return internal, steps, en_any, dis_any, live, first
 
 
-@jit
+@jit_alloc
 def path_in_component(start, comp, cid, estart, edst, ethr, excluded, goal, arg, enmask):
     """Shortest path inside component ``cid`` from ``start``: goal 0 = reach state ``arg``;
     1 = reach a state where thread ``arg`` is enabled; 2 = where it is disabled; 3 = take a
@@ -432,7 +433,7 @@ def path_in_component(start, comp, cid, estart, edst, ethr, excluded, goal, arg,
     return res, end
 
 
-@jit
+@jit_alloc
 def settled(states, perm, code, tstart, layout, livemask):
     """Per state: True when its never-stepping threads form a closed set (each waits only on
     threads of the set or finished ones), i.e. the blocked-forever situation has formed rather

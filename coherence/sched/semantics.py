@@ -11,14 +11,10 @@ exactly in either engine.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .._jit import jit, jit_alloc
 from . import ops as O
 from .layout import L_N, L_NM, L_NRW, L_OFF_C, L_OFF_F, L_OFF_M, L_OFF_RW, L_OFF_S, TW
-
-from ..config import JIT_OPTIONS  # the project's one place for numba flags
-
-jit = njit(**JIT_OPTIONS)
 
 # Misuse codes returned by step() (reported as `lock-misuse` findings, never a crash).
 MISUSE_NONE = 0
@@ -293,7 +289,7 @@ def step(st, t, code, tstart, tlen, repeat, layout):
     return misuse, arg, got
 
 
-@jit
+@jit_alloc
 def waitfor_cycle(st, code, tstart, layout, blocked_mask):
     """Bit mask of the threads on a cycle of the wait-for graph among ``blocked_mask`` threads
     (edges: blocked thread -> holders of what it waits for); 0 when there is none."""

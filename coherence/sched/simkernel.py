@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit import jit, jit_alloc
 from . import ops as O
-from .semantics import (L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, TW, enabled, holders, jit, step,
-                        wanted)
+from .semantics import L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, TW, enabled, holders, step, wanted
 
 # thread status in the timeline
 ST_NOT_ARRIVED, ST_READY, ST_RUNNING, ST_BLOCKED, ST_SLEEPING, ST_DONE = range(6)
@@ -108,7 +108,7 @@ def _record_order(st, t, code, tstart, layout, acq_pc, lo_pc, lo_src, lo_guard):
             lo_guard[x, y, t] &= guard
 
 
-@jit
+@jit_alloc
 def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params,
         tl_run, tl_status, tl_pc, tl_holder, steps, stats, misuse_log,
         acq_pc, lo_pc, lo_src, lo_guard, final):
