@@ -67,17 +67,17 @@ def plot_gantt(result, ax=None, path=None):
     for t in range(n):
         y = n - 1 - t
         for start, length, s in _runs(status[:, t]):
-            if s == K.ST_RUNNING:
+            if s == K.TS_RUNNING:
                 ax.broken_barh([(start, length)], (y - 0.4, 0.8), facecolors=cmap(t % 10))
                 if length >= max(3, len(status) // 40) and sim.timeline_run.shape[1] > 1:
                     ax.text(start + length / 2, y, f"cpu{cpu_of[start, t]}", ha="center",
                             va="center", fontsize=7, color="white")
-            elif s == K.ST_READY:
+            elif s == K.TS_READY:
                 ax.broken_barh([(start, length)], (y - 0.15, 0.3), facecolors="#c8c8c8")
-            elif s == K.ST_BLOCKED:
+            elif s == K.TS_BLOCKED:
                 ax.broken_barh([(start, length)], (y - 0.3, 0.6), facecolors="#f4b6b6",
                                edgecolors="#c0392b", hatch="///", linewidth=0.5)
-            elif s == K.ST_SLEEPING:
+            elif s == K.TS_SLEEPING:
                 ax.broken_barh([(start, length)], (y - 0.15, 0.3), facecolors="#aed6f1")
     end = max(sim.ticks, 1)
     for i, f in enumerate(findings):

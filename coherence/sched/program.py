@@ -17,9 +17,6 @@ from .layout import L_W
 if TYPE_CHECKING:  # only for annotations: the scenario module imports this one
     from .scenario import Scenario
 
-POLICY_CODES = {"fifo": 0, "round-robin": 1, "priority": 2, "priority-aging": 3, "lottery": 4,
-                "priority-inheritance": 5, "random": 6, "script": 7}
-
 
 @dataclass
 class CompiledScenario:
