@@ -183,3 +183,14 @@ def test_periodic_detection_stops_deterministic_runs():
     full = simulate(s, max_ticks=1000, detect_cycles=False)
     assert full.end == "max-ticks"
     assert np.array_equal(full.timeline_run[:sim.ticks], sim.timeline_run)
+
+
+@pytest.mark.parametrize("locks, graph", [(64, True), (65, False)])
+def test_the_lock_order_graph_is_kept_for_at_most_64_lock_objects(locks, graph):
+    # Held-lock sets are int64 masks: with more lock objects the simulation runs without the
+    # graph (and records no acquisition site for any of them).
+    ops = ["acquire M0", "acquire M1", "release M1", "release M0"]
+    ops += [f"{verb} M{i}" for i in range(2, locks) for verb in ("acquire", "release")]
+    sim = simulate(sc([("A", ops)]))
+    assert sim.end == "finished" and sim.ticks == len(ops)
+    assert (sim.lock_order != {}) == graph
