@@ -12,9 +12,9 @@ import constants from, :data:`CALL_TREES`), and the cache entry's source stamp i
 all of those files: edit any of them and every kernel of the tree compiles again on its next
 use, while a user's unchanged installation keeps loading them.
 
-This relies on numba's cache-locator hook (``numba.core.caching._CacheImpl._locator_classes``,
-present since numba 0.4x).  Were it ever missing, the decorators still work with numba's own
-per-file stamps (correct for users, who do not edit the package).
+This relies on numba's cache-locator hook (``numba.core.caching.CacheImpl._locator_classes``;
+the class is ``_CacheImpl`` in older numba releases).  Were it ever missing, the decorators
+still work with numba's own per-file stamps (correct for users, who do not edit the package).
 """
 
 from __future__ import annotations
@@ -107,6 +107,10 @@ def _tree_of(py_file: str):
 try:
     from numba.core import caching as _caching
 
+    # Both names are looked up: with only the old one, the hook was silently lost on a numba
+    # that has the new one (the except below swallows the AttributeError).
+    _CacheImplClass = getattr(_caching, "CacheImpl", None) or _caching._CacheImpl
+
     class _CallTreeLocator(_caching._CacheLocator):
         """Numba's usual locator for the cache's place, with the call tree's stamp."""
 
@@ -131,7 +135,7 @@ try:
             tree = _tree_of(py_file)
             if tree is None:
                 return None
-            for other in _caching._CacheImpl._locator_classes:
+            for other in _CacheImplClass._locator_classes:
                 if other is cls:
                     continue
                 inner = other.from_function(py_func, py_file)
@@ -139,8 +143,8 @@ try:
                     return cls(inner, tree)
             return None
 
-    if _CallTreeLocator.__name__ not in {c.__name__ for c in _caching._CacheImpl._locator_classes}:
-        _caching._CacheImpl._locator_classes.insert(0, _CallTreeLocator)
+    if _CallTreeLocator.__name__ not in {c.__name__ for c in _CacheImplClass._locator_classes}:
+        _CacheImplClass._locator_classes.insert(0, _CallTreeLocator)
 except (ImportError, AttributeError):  # pragma: no cover - a numba without the hook
     pass
 

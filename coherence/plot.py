@@ -1,7 +1,7 @@
 """Plots of runs, comparisons, litmus histograms and scaling (the package's matplotlib layer).
 
-Every matplotlib call of the emulator lives here (the scheduler's Gantt chart lives in
-``coherence.sched.gantt`` and is re-exported as :func:`plot_gantt`).  Conventions:
+Every matplotlib call of the emulator lives here, the scheduler's Gantt chart too
+(:func:`plot_gantt`, which ``coherence.sched`` re-exports).  Conventions:
 
 * matplotlib is imported lazily, inside the functions, so ``import coherence`` stays fast;
   with no display (no ``$DISPLAY``/``$WAYLAND_DISPLAY`` on Linux) and no backend chosen by
@@ -28,9 +28,9 @@ from .errors import CoherenceError
 
 __all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
-           "save_litmus_figure", "plot_gantt", "scaling_data", "plot_scaling",
-           "plot_scaling_comparison", "run_scaling", "save_run_figure", "save_figure",
-           "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
+           "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
+           "plot_scaling", "plot_scaling_comparison", "run_scaling", "save_run_figure",
+           "save_figure", "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
 
 # The bus transactions of a run: the three requests and the victims' write-backs (Flush and
 # c2c transfers are data responses to those requests, not transactions of their own).
@@ -608,17 +608,122 @@ def save_litmus_figure(campaigns, path) -> str:
 
 # ----------------------------------------------------------------------------- scheduler
 
-def plot_gantt(result, ax=None, path=None):
-    """The scheduler's Gantt chart (threads running / ready / blocked, findings marked).
+GANTT_DPI = 100
 
-    Re-exported from :func:`coherence.sched.gantt.plot_gantt`: ``result`` is a
-    ``coherence.sched`` simulation result or report, ``path`` optionally writes a PNG.
-    Returns the figure.
+# How each thread status is drawn: (bar height, face colour, edge colour, hatch); statuses
+# not listed (not arrived, done) are left blank.  Running bars take the thread's colour.
+_GANTT_STYLE = {
+    "running": (0.8, None, None, None),
+    "ready": (0.3, "#c8c8c8", None, None),
+    "blocked": (0.6, "#f4b6b6", "#c0392b", "///"),
+    "sleeping": (0.3, "#aed6f1", None, None),
+}
+
+
+def gantt_figure_size(n_threads: int) -> tuple:
+    """(width, height) in pixels of the Gantt chart of ``n_threads`` threads:
+    ``10 x (1.5 + 0.5 * threads)`` inches at :data:`GANTT_DPI`."""
+    return 1000, int(round(GANTT_DPI * (1.5 + 0.5 * n_threads)))
+
+
+def _equal_stretches(values):
+    """(start, length, value) of the maximal stretches of equal values."""
+    import numpy as np
+    if not len(values):
+        return []
+    change = np.nonzero(np.diff(values))[0] + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [len(values)]))
+    return [(int(s), int(e - s), values[s]) for s, e in zip(starts, ends)]
+
+
+def plot_gantt(result, ax=None, path=None):
+    """The scheduler's Gantt chart of ``result`` (a ``coherence.sched`` SimResult, or a Report
+    with a simulation).
+
+    One row per thread: coloured bars while it runs (the CPU number is written on long bars),
+    grey while ready but not scheduled, red hatched while blocked, light blue while asleep.
+    Each finding is marked by a dashed vertical line at its tick with its kind.  A new figure
+    is :func:`gantt_figure_size` pixels.  ``ax``: draw into these axes (else a new figure);
+    ``path``: also write a PNG there.  Returns the Figure; never calls ``plt.show()``.
     """
-    from .sched.gantt import plot_gantt as _gantt
-    if ax is None and "matplotlib.pyplot" not in sys.modules:
-        _pyplot()   # pick the backend by this module's rule before gantt imports pyplot
-    return _gantt(result, ax=ax, path=path)
+    import numpy as np
+
+    plt = _pyplot()
+    from matplotlib.patches import Patch
+
+    findings = []
+    sim = result
+    if hasattr(result, "simulation"):
+        findings = result.findings
+        sim = result.simulation
+    if sim is None:
+        raise ValueError("no simulation to plot (a replay report has none)")
+    names = sim.thread_names
+    n = len(names)
+    if ax is None:
+        w, h = gantt_figure_size(n)
+        fig = plt.figure(figsize=(w / GANTT_DPI, h / GANTT_DPI), dpi=GANTT_DPI)
+        ax = fig.add_axes([0.1, 0.22 if n < 4 else 0.15, 0.87, 0.62 if n < 4 else 0.72])
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("tab10")
+    status = sim.timeline_status
+    status_names = sim.status_names
+    cpu_of = np.full(status.shape, -1, np.int16)
+    for c in range(sim.timeline_run.shape[1]):
+        col = sim.timeline_run[:, c]
+        ticks = np.nonzero(col >= 0)[0]
+        cpu_of[ticks, col[ticks]] = c
+    for t in range(n):
+        y = n - 1 - t
+        for start, length, s in _equal_stretches(status[:, t]):
+            kind = status_names[s]
+            if kind not in _GANTT_STYLE:
+                continue
+            height, face, edge, hatch = _GANTT_STYLE[kind]
+            if kind == "running":
+                ax.broken_barh([(start, length)], (y - height / 2, height),
+                               facecolors=cmap(t % 10))
+                if length >= max(3, len(status) // 40) and sim.timeline_run.shape[1] > 1:
+                    ax.text(start + length / 2, y, f"cpu{cpu_of[start, t]}", ha="center",
+                            va="center", fontsize=7, color="white")
+            elif edge is None:
+                ax.broken_barh([(start, length)], (y - height / 2, height), facecolors=face)
+            else:
+                ax.broken_barh([(start, length)], (y - height / 2, height), facecolors=face,
+                               edgecolors=edge, hatch=hatch, linewidth=0.5)
+    end = max(sim.ticks, 1)
+    for i, f in enumerate(findings):
+        tick = f.tick if f.tick is not None else end
+        tick = min(max(tick, 0), end)
+        ax.axvline(tick, color="#8e44ad", linestyle="--", linewidth=1.2)
+        right = tick > 0.7 * end
+        ax.annotate(f" {f.kind} " if not right else f"{f.kind} ", xy=(tick, 0.97 - 0.08 * i),
+                    xycoords=("data", "axes fraction"), color="#8e44ad", fontsize=8,
+                    va="top", ha="right" if right else "left")
+        for name in f.threads:
+            if name in names and f.kind in ("deadlock", "lost-wakeup", "stuck"):
+                ax.plot([end], [n - 1 - names.index(name)], marker="X", color="#c0392b",
+                        markersize=9)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(list(reversed(names)))
+    # Headroom above the threads: a row per finding marker, then the legend.
+    ax.set_ylim(-0.7, n - 0.3 + 0.25 * (1 + len(findings)) + 0.6)
+    ax.set_xlim(0, end * 1.02 + 0.5)
+    ax.set_xlabel("tick")
+    title = (f"{sim.program.scenario.name}: {sim.policy}, seed {sim.seed}, {sim.ticks} ticks, "
+             f"{sim.end}")
+    ax.set_title(title, fontsize=10)
+    ax.legend(handles=[Patch(facecolor=cmap(0), label="running"),
+                       Patch(facecolor="#c8c8c8", label="ready"),
+                       Patch(facecolor="#f4b6b6", edgecolor="#c0392b", hatch="///",
+                             label="blocked"),
+                       Patch(facecolor="#aed6f1", label="sleeping")],
+              loc="upper right", ncol=4, fontsize=8, frameon=False)
+    if path is not None:
+        fig.savefig(path, dpi=GANTT_DPI)
+    return fig
 
 
 # ----------------------------------------------------------------------------- scaling

@@ -5,7 +5,7 @@ import pytest
 
 from coherence.errors import CoherenceError
 from coherence.sched import Scenario, Thread, check, simulate
-from coherence.sched.simkernel import ST_BLOCKED, ST_RUNNING, ST_SLEEPING
+from coherence.sched.simkernel import TS_BLOCKED, TS_RUNNING, TS_SLEEPING
 
 
 def sc(threads, **kw):
@@ -91,13 +91,13 @@ def test_priority_inheritance_boosts_the_holder():
 def test_two_cpus_run_two_threads_per_tick():
     sim = simulate(sc([("A", ["compute 3"]), ("B", ["compute 3"])], policy="fifo", cpus=2))
     assert sim.ticks == 3
-    assert (sim.timeline_status == ST_RUNNING).all()
+    assert (sim.timeline_status == TS_RUNNING).all()
 
 
 def test_sleep_and_arrival_leave_idle_ticks():
     sim = simulate(sc([("A", ["sleep 3", "compute 1"]), Thread("B", ["compute 1"], arrive=6)]))
     assert order(sim) == "A---A-B"
-    assert (sim.timeline_status[1:4, 0] == ST_SLEEPING).all()
+    assert (sim.timeline_status[1:4, 0] == TS_SLEEPING).all()
     assert sim.thread_stats()["A"]["sleeping_ticks"] == 3
 
 
@@ -105,7 +105,7 @@ def test_blocked_on_mutex_until_release():
     holder = Thread("H", ["acquire M", "compute 3", "release M"])
     waiter = Thread("W", ["acquire M", "release M"], arrive=1)
     sim = simulate(sc([holder, waiter], policy="round-robin", quantum=1))
-    assert sim.timeline_status[1, 1] == ST_BLOCKED
+    assert sim.timeline_status[1, 1] == TS_BLOCKED
     assert sim.end == "finished"
     assert sim.thread_stats()["W"]["blocked_ticks"] == 4  # ticks 1..4, until H releases
 
@@ -183,3 +183,14 @@ def test_periodic_detection_stops_deterministic_runs():
     full = simulate(s, max_ticks=1000, detect_cycles=False)
     assert full.end == "max-ticks"
     assert np.array_equal(full.timeline_run[:sim.ticks], sim.timeline_run)
+
+
+@pytest.mark.parametrize("locks, graph", [(64, True), (65, False)])
+def test_the_lock_order_graph_is_kept_for_at_most_64_lock_objects(locks, graph):
+    # Held-lock sets are int64 masks: with more lock objects the simulation runs without the
+    # graph (and records no acquisition site for any of them).
+    ops = ["acquire M0", "acquire M1", "release M1", "release M0"]
+    ops += [f"{verb} M{i}" for i in range(2, locks) for verb in ("acquire", "release")]
+    sim = simulate(sc([("A", ops)]))
+    assert sim.end == "finished" and sim.ticks == len(ops)
+    assert (sim.lock_order != {}) == graph

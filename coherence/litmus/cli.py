@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 
 from ..errors import CoherenceError
-from .campaign import DEFAULT_ITERATIONS, format_campaign, run_campaign
 from .enumerate import MODELS, enumerate_states
-from .report import herd_block, skipped_json, summary_table, verdict_json
-from .suite import load_suite
 
+# The campaign module imports the engine (numpy, numba), which ``--help`` must not pay for, so
+# the option's default is spelled here; a test keeps it equal to campaign.DEFAULT_ITERATIONS.
+DEFAULT_ITERATIONS = 100_000
 DEFAULT_MODEL = "tso"
 
 
@@ -94,6 +92,13 @@ def _work_one(item):
     return i, verdicts, None, campaign
 
 
+def run_campaign(test, **options):
+    """:func:`coherence.litmus.campaign.run_campaign`, imported on the first campaign (it needs
+    the engine); a module attribute, so a test can substitute it for the workers."""
+    from .campaign import run_campaign as campaign
+    return campaign(test, **options)
+
+
 def _progress(total: int, args):
     show = not (args.quiet or args.json) and sys.stderr.isatty()
     from tqdm import tqdm
@@ -103,6 +108,8 @@ def _progress(total: int, args):
 
 def run(args) -> int:
     """Run the ``litmus`` subcommand; returns the exit status."""
+    from .report import herd_block, skipped_json, summary_table, verdict_json
+    from .suite import load_suite
     suite = load_suite(args.paths)
     if not suite:
         raise CoherenceError("no litmus tests found (expected *.litmus files or an @index)",
@@ -118,6 +125,8 @@ def run(args) -> int:
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
     if args.jobs > 1 and len(work) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
         # spawn, not fork: the parent may have started numba or engine threads.
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
@@ -164,6 +173,7 @@ def run(args) -> int:
             if isinstance(campaign, str):
                 out.append(f"{campaign}\n\n")
             elif campaign is not None:
+                from .campaign import format_campaign
                 out.append(format_campaign(campaign) + "\n")
         if campaign is not None and not isinstance(campaign, str):
             campaigns.append(campaign)

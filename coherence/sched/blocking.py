@@ -19,11 +19,13 @@ import numpy as np
 
 from . import ops as O
 from .findings import Finding
-from .program import L_OFF_M, L_OFF_RW, L_OFF_S, TW, Program
+from .layout import (L_OFF_M, L_OFF_RW, L_OFF_S, RW_WORDS, RW_WRITER, T_AUX, T_RMASK, TW,
+                     pc_of)
+from .program import CompiledScenario
 from .semantics import enabled, holders, waitfor_cycle
 
 
-def _successors(program: Program, t: int, pc: int) -> list:
+def _successors(program: CompiledScenario, t: int, pc: int) -> list:
     code = program.code[program.tstart[t] + pc]
     n = int(program.tlen[t])
     op = int(code[0])
@@ -42,7 +44,7 @@ def _successors(program: Program, t: int, pc: int) -> list:
     return [p for p in nxt if p >= 0]
 
 
-def capabilities(program: Program) -> list:
+def capabilities(program: CompiledScenario) -> list:
     """Per thread, per pc: the set of ("release", lock) / ("post", sem) / ("signal", cond) /
     ("unlock", rwlock) actions reachable in the thread's control flow from that pc."""
     cached = getattr(program, "_capabilities", None)
@@ -82,21 +84,21 @@ def capabilities(program: Program) -> list:
     return out
 
 
-def blocked_mask(program: Program, st: np.ndarray) -> int:
+def blocked_mask(program: CompiledScenario, st: np.ndarray) -> int:
     """Bit mask of the live threads that cannot step in ``st``."""
     mask = 0
     for t in range(program.n):
-        if st[t * TW] >= 0 and not enabled(st, t, program.code, program.tstart, program.layout):
+        if pc_of(st, t) >= 0 and not enabled(st, t, program.code, program.tstart, program.layout):
             mask |= 1 << t
     return mask
 
 
 def _can(program, caps, st, u, action) -> bool:
-    pc = int(st[u * TW])
+    pc = pc_of(st, u)
     return pc >= 0 and action in caps[u][pc]
 
 
-def permanently_blocked(program: Program, st: np.ndarray, blocked: int) -> int:
+def permanently_blocked(program: CompiledScenario, st: np.ndarray, blocked: int) -> int:
     """Greatest subset of ``blocked`` that no thread outside it can ever unblock."""
     caps = capabilities(program)
     code, tstart, layout = program.code, program.tstart, program.layout
@@ -115,13 +117,13 @@ def permanently_blocked(program: Program, st: np.ndarray, blocked: int) -> int:
 
 
 def _resolvable(program, caps, st, t, perm, code, tstart, layout) -> bool:
-    row = program.tstart[t] + st[t * TW]
+    row = program.tstart[t] + pc_of(st, t)
     op, a, b = (int(x) for x in program.code[row])
     n = program.n
-    outside = [u for u in range(n) if not (perm >> u) & 1 and st[u * TW] >= 0]
+    outside = [u for u in range(n) if not (perm >> u) & 1 and pc_of(st, u) >= 0]
     if op == O.SEM_WAIT:
         return any(_can(program, caps, st, u, ("post", a)) for u in outside)
-    if op == O.WAIT and st[t * TW + 2] > 0:
+    if op == O.WAIT and st[t * TW + T_AUX] > 0:
         return any(_can(program, caps, st, u, ("signal", a)) for u in outside)
     hm = int(holders(st, t, code, tstart, layout))
     if hm == 0:
@@ -137,7 +139,7 @@ def _resolvable(program, caps, st, t, perm, code, tstart, layout) -> bool:
     return True
 
 
-def held_locks(program: Program, st: np.ndarray, t: int) -> list:
+def held_locks(program: CompiledScenario, st: np.ndarray, t: int) -> list:
     """Names of the locks thread t holds in ``st`` (rwlocks marked (read)/(write))."""
     layout = program.layout
     out = []
@@ -145,21 +147,21 @@ def held_locks(program: Program, st: np.ndarray, t: int) -> list:
         if st[layout[L_OFF_M] + m] == t + 1:
             out.append(name)
     for r, name in enumerate(program.rwlocks):
-        if st[layout[L_OFF_RW] + 2 * r] == t + 1:
+        if st[layout[L_OFF_RW] + RW_WORDS * r + RW_WRITER] == t + 1:
             out.append(f"{name} (write)")
-        elif (st[t * TW + 3] >> r) & 1:
+        elif (st[t * TW + T_RMASK] >> r) & 1:
             out.append(f"{name} (read)")
     return out
 
 
-def waiting_for(program: Program, st: np.ndarray, t: int) -> tuple:
+def waiting_for(program: CompiledScenario, st: np.ndarray, t: int) -> tuple:
     """(verb phrase, resource name, resource kind) for blocked thread t."""
-    row = program.tstart[t] + st[t * TW]
+    row = program.tstart[t] + pc_of(st, t)
     op, a, b = (int(x) for x in program.code[row])
     if op == O.ACQUIRE:
         return "waiting to lock", program.mutexes[a], "lock"
     if op == O.WAIT:
-        if st[t * TW + 2] > 0:
+        if st[t * TW + T_AUX] > 0:
             return "waiting on condition", program.conditions[a], "condition"
         return "waiting to re-lock", program.mutexes[b], "lock"
     if op == O.SEM_WAIT:
@@ -179,7 +181,7 @@ def _holder_names(program, st, t) -> list:
 
 def _thread_section(program, st, t, acq_site=None) -> list:
     name = program.thread_names[t]
-    pc = int(st[t * TW])
+    pc = pc_of(st, t)
     verb, res, _ = waiting_for(program, st, t)
     lines = [f'"{name}":', f"\tat {program.where(t, pc)}", f"\t- {verb} {res}"]
     for lock in held_locks(program, st, t):
@@ -188,7 +190,7 @@ def _thread_section(program, st, t, acq_site=None) -> list:
     return lines
 
 
-def classify(program: Program, st: np.ndarray, perm: int, acq_site=None) -> list:
+def classify(program: CompiledScenario, st: np.ndarray, perm: int, acq_site=None) -> list:
     """Findings (deadlock / lost-wakeup / stuck) for the permanently blocked set ``perm``.
 
     ``acq_site(t, lock_name)`` may return where thread t acquired a lock, for the report."""
@@ -234,7 +236,7 @@ def classify(program: Program, st: np.ndarray, perm: int, acq_site=None) -> list
             verb, res, _ = waiting_for(program, st, t)
             locks.append(res)
             holders_ = ", ".join(f'"{h}"' for h in _holder_names(program, st, t))
-            body += [f'"{names[t]}":', f"  {verb} {res} ({program.where(t, int(st[t * TW]))}),",
+            body += [f'"{names[t]}":', f"  {verb} {res} ({program.where(t, pc_of(st, t))}),",
                      f"  which is held by {holders_}"]
         body += ["", "Thread information for the threads listed above:", "=" * 48]
         for t in order:
@@ -262,13 +264,13 @@ def classify(program: Program, st: np.ndarray, perm: int, acq_site=None) -> list
         if not (perm >> t) & 1 or t in placed:
             continue
         verb, res, kind = waiting_for(program, st, t)
-        row = program.tstart[t] + st[t * TW]
+        row = program.tstart[t] + pc_of(st, t)
         op = int(program.code[row, 0])
         body = _thread_section(program, st, t, acq_site)
-        if op == O.WAIT and st[t * TW + 2] > 0:
+        if op == O.WAIT and st[t * TW + T_AUX] > 0:
             signallers = _signallers(program, int(program.code[row, 1]))
             why = _why_nobody(program, st, signallers, perm)
-            detail = (f"{names[t]} waits on condition {res} at {program.where(t, int(st[t * TW]))}"
+            detail = (f"{names[t]} waits on condition {res} at {program.where(t, pc_of(st, t))}"
                       f" but no live thread can signal it ({why})")
             findings.append(Finding(
                 kind="lost-wakeup", definition="waits-on-condition-nobody-can-signal",
@@ -279,12 +281,12 @@ def classify(program: Program, st: np.ndarray, perm: int, acq_site=None) -> list
             hold = _holder_names(program, st, t)
             if hold:
                 why = "held by " + ", ".join(
-                    f'"{h}" ({"finished" if st[names.index(h) * TW] < 0 else "blocked forever"})'
+                    f'"{h}" ({"finished" if pc_of(st, names.index(h)) < 0 else "blocked forever"})'
                     for h in hold)
             else:
                 posters = _posters(program, int(program.code[row, 1])) if kind == "semaphore" else []
                 why = "no live thread can post it (" + _why_nobody(program, st, posters, perm) + ")"
-            detail = f"{names[t]} {verb} {res} at {program.where(t, int(st[t * TW]))} forever: {why}"
+            detail = f"{names[t]} {verb} {res} at {program.where(t, pc_of(st, t))} forever: {why}"
             findings.append(Finding(
                 kind="stuck", definition="blocked-forever-no-cycle", threads=[names[t]] + hold,
                 locks=[res], detail=detail,
@@ -340,7 +342,7 @@ def _why_nobody(program, st, candidates, perm) -> str:
         return "no thread has such an op"
     parts = []
     for u in cands:
-        if st[u * TW] < 0:
+        if pc_of(st, u) < 0:
             parts.append(f'"{names[u]}" finished')
         elif (perm >> u) & 1:
             parts.append(f'"{names[u]}" is blocked forever')
@@ -350,7 +352,7 @@ def _why_nobody(program, st, candidates, perm) -> str:
 
 
 def _blocked_entry(program, st, t) -> dict:
-    pc = int(st[t * TW])
+    pc = pc_of(st, t)
     verb, res, _ = waiting_for(program, st, t)
     return {"thread": program.thread_names[t], "op": program.op_text(t, pc),
             "line": program.lines[t][pc] if pc >= 0 else None, "waiting": f"{verb} {res}",

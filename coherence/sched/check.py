@@ -19,8 +19,9 @@ from .explorer import explore as run_explore
 from .findings import Report
 from .lockorder import potential_deadlocks
 from .misuse import misuse_findings
-from .program import Program, compile_scenario
-from .scenario import Scenario
+from .layout import pc_of
+from .program import CompiledScenario
+from .scenario import Scenario, compile_scenario
 from .schedule import format_schedule, replay as run_replay
 from .simulator import simulate
 from . import timing
@@ -28,7 +29,7 @@ from . import timing
 SHORTEN_STATES = 200_000
 
 
-def check(scenario: Scenario | Program, policy: str | None = None, seed: int | None = None,
+def check(scenario: Scenario | CompiledScenario, policy: str | None = None, seed: int | None = None,
           max_ticks: int | None = None, starve_ticks: int | None = None,
           bypass: int | None = None, explore: bool = False, max_states: int = 1_000_000,
           replay: str | None = None, shorten: bool = True, fairness: str = "strong",
@@ -40,7 +41,7 @@ def check(scenario: Scenario | Program, policy: str | None = None, seed: int | N
     ``fairness``: the explorer's starvation notion (strong | weak).  ``stop_periodic``: stop
     a deterministic policy's simulation as soon as its state repeats.
     """
-    program = scenario if isinstance(scenario, Program) else compile_scenario(scenario)
+    program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
     sc = program.scenario
     policy = policy or sc.policy
     seed = sc.seed if seed is None else seed
@@ -52,7 +53,7 @@ def check(scenario: Scenario | Program, policy: str | None = None, seed: int | N
                       findings=_dedupe(res.findings),
                       stats={"replayed_steps": len(res.trace) - 1,
                              "final_ops": {program.thread_names[t]: program.op_text(
-                                 t, int(res.state[t * 4])) for t in range(program.n)}})
+                                 t, pc_of(res.state, t)) for t in range(program.n)}})
     sim = simulate(program, policy=policy, seed=seed, max_ticks=max_ticks,
                    detect_cycles=stop_periodic)
     findings = []

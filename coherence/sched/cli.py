@@ -11,7 +11,11 @@ import argparse
 import sys
 
 from ..errors import CoherenceError
-from .scenario import POLICIES
+
+# The choices of --policy.  The scenario model owns them, but the scheduler's modules import
+# numpy, which `coherence sched --help` must not pay for; a test keeps the two equal.
+POLICIES = ("fifo", "round-robin", "priority", "priority-aging", "lottery",
+            "priority-inheritance", "random")
 
 
 def _positive(text: str) -> int:

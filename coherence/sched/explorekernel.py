@@ -1,6 +1,6 @@
 """The jitted exhaustive explorer (private; the public wrapper is ``explorer.explore``).
 
-Breadth-first search over program states (the int32 vectors of :mod:`program`), every enabled
+Breadth-first search over program states (the int32 vectors of :mod:`layout`), every enabled
 thread's step from every state, with an open-addressing hash table of 64-bit FNV-1a hashes.
 BFS order means the parent chain of a state is a shortest schedule to it.  The kernel keeps the
 edges (CSR) for the liveness analyses below: which threads can never step again (backward
@@ -9,13 +9,35 @@ reachability), and strongly connected components (iterative Tarjan) for fair cyc
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
-from .semantics import L_N, TW, enabled, holders, jit, step, waitfor_cycle_into
+from .._jit import jit, jit_alloc, jit_inline
+from .layout import L_N, T_PC, TW
+from .semantics import enabled, holders, step, waitfor_cycle_into
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 MAX_RECORDS = 64
+MISUSE_COLS = 5  # state, thread, pc, code, arg
+# Found.counts[]
+F_MISUSES, F_DEADLOCKS, F_TERMINALS = range(3)
+
+#: The arrays of the compiled scenario the explorer reads (no scheduling attributes: time is
+#: abstracted away).
+Prog = namedtuple("Prog", "code tstart tlen repeat layout")
+#: The state graph, grown together: per state its vector, hash, BFS parent and the thread of
+#: the step from it (``via``), enabled and live threads, first edge; and the hash table.
+Graph = namedtuple("Graph", "states hashes parent via enmask livemask estart table")
+#: The edges (CSR with ``Graph.estart``): destination state and thread of each step.
+Edges = namedtuple("Edges", "dst thr")
+#: What single states show: misuse steps (state, thread, pc, code, arg), wait-for cycles
+#: (cycle mask, state), states where every live thread is blocked (blocked mask, state).
+Found = namedtuple("Found", "misuses deadlocks terminals counts")
+#: What :func:`bfs` returns (``expanded < count`` means the bound was reached).
+BfsArrays = namedtuple("BfsArrays", "states parent via enmask livemask count expanded estart "
+                                    "edst ethr nedges misuses deadlocks terminals")
 
 
 @jit
@@ -50,7 +72,7 @@ def _find(table, hashes, states, st, h):
         slot = (slot + 1) & mask
 
 
-@jit
+@jit_alloc
 def _rehash(hashes, count, size):
     table = np.zeros(size, np.int32)
     mask = size - 1
@@ -62,159 +84,181 @@ def _rehash(hashes, count, size):
     return table
 
 
+@jit_alloc
+def _new_graph(cap, w):
+    return Graph(states=np.zeros((cap, w), np.int32), hashes=np.zeros(cap, np.uint64),
+                 parent=np.full(cap, -1, np.int32), via=np.full(cap, -1, np.int8),
+                 enmask=np.zeros(cap, np.int64), livemask=np.zeros(cap, np.int64),
+                 estart=np.zeros(cap + 1, np.int64), table=np.zeros(4 * cap, np.int32))
+
+
+@jit_alloc
+def _grow_graph(g, count, i):
+    """The graph with twice the room: states 0..count-1 kept, edge starts up to state i."""
+    ncap = g.states.shape[0] * 2
+    states = np.zeros((ncap, g.states.shape[1]), np.int32)
+    states[:count] = g.states[:count]
+    hashes = np.zeros(ncap, np.uint64)
+    hashes[:count] = g.hashes[:count]
+    parent = np.full(ncap, -1, np.int32)
+    parent[:count] = g.parent[:count]
+    via = np.full(ncap, -1, np.int8)
+    via[:count] = g.via[:count]
+    enmask = np.zeros(ncap, np.int64)
+    enmask[:count] = g.enmask[:count]
+    livemask = np.zeros(ncap, np.int64)
+    livemask[:count] = g.livemask[:count]
+    estart = np.zeros(ncap + 1, np.int64)
+    estart[:i + 1] = g.estart[:i + 1]
+    return Graph(states, hashes, parent, via, enmask, livemask, estart,
+                 _rehash(hashes, count, 4 * ncap))
+
+
+@jit_alloc
+def _grow_edges(e, nedges):
+    dst = np.zeros(e.dst.shape[0] * 2, np.int32)
+    dst[:nedges] = e.dst[:nedges]
+    thr = np.zeros(e.thr.shape[0] * 2, np.int8)
+    thr[:nedges] = e.thr[:nedges]
+    return Edges(dst, thr)
+
+
+@jit_inline
+def _insert(g, j, st, h, slot, parent, t):
+    """State ``st`` (hash h, empty table slot) becomes state j, reached from ``parent`` by a
+    step of t."""
+    for k in range(st.shape[0]):
+        g.states[j, k] = st[k]
+    g.hashes[j] = h
+    g.parent[j] = parent
+    g.via[j] = t
+    g.table[slot] = j + 1
+
+
 @jit
-def _record_once(records, n, key, state):
-    """Append (key, first state seen) unless key is already recorded; returns the count."""
-    for k in range(n):
-        if records[k, 0] == key:
-            return n
+def _record_once(records, found, k, key, state):
+    """Append (key, first state seen) to ``records`` unless key is already there; the count
+    is ``found.counts[k]``."""
+    n = found.counts[k]
+    for r in range(n):
+        if records[r, 0] == key:
+            return
     if n < MAX_RECORDS:
         records[n, 0] = key
         records[n, 1] = state
-        n += 1
-    return n
+        found.counts[k] = n + 1
 
 
-@jit
+@jit_inline
+def _record_misuse(found, i, t, pc, mis, arg):
+    """The first misuse of each (thread, pc, code), with the state it was stepped from."""
+    misuses = found.misuses
+    n = found.counts[F_MISUSES]
+    for k in range(n):
+        if misuses[k, 1] == t and misuses[k, 2] == pc and misuses[k, 3] == mis:
+            return
+    if n < MAX_RECORDS:
+        misuses[n, 0] = i
+        misuses[n, 1] = t
+        misuses[n, 2] = pc
+        misuses[n, 3] = mis
+        misuses[n, 4] = arg
+        found.counts[F_MISUSES] = n + 1
+
+
+@jit_inline
+def _classify(prog, g, found, ebuf, i):
+    """Enabled and live threads of state i, and the wait-for cycle or the all-blocked state it
+    shows (recorded the first time)."""
+    cur = g.states[i]
+    en = np.int64(0)
+    live = np.int64(0)
+    for t in range(prog.layout[L_N]):
+        if cur[t * TW + T_PC] >= 0:
+            live |= np.int64(1) << t
+            if enabled(cur, t, prog.code, prog.tstart, prog.layout):
+                en |= np.int64(1) << t
+    g.enmask[i] = en
+    g.livemask[i] = live
+    blocked = live & ~en
+    if blocked != 0:
+        cyc = waitfor_cycle_into(cur, blocked, prog.code, prog.tstart, prog.layout, ebuf)
+        if cyc != 0:
+            _record_once(found.deadlocks, found, F_DEADLOCKS, cyc, i)
+        if en == 0:
+            _record_once(found.terminals, found, F_TERMINALS, blocked, i)
+
+
+@jit_alloc
 def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
-    """Explore; returns (states, parent, via, enmask, livemask, count, expanded, edges_start,
-    edges_dst, edges_thr, nedges, misuses, nmisuses, deadlocks, ndeadlocks, terminals,
-    nterminals).  ``expanded < count`` means the bound was reached."""
+    """Explore every schedule from ``init``, breadth first, up to ``max_states`` states (edges
+    kept for the liveness analyses when ``keep_edges``); returns the :data:`BfsArrays`."""
+    prog = Prog(code, tstart, tlen, repeat, layout)
     n = layout[L_N]
     w = init.shape[0]
     cap = 1024
     while cap < max_states and cap < 65536:
         cap *= 2
-    states = np.zeros((cap, w), np.int32)
-    hashes = np.zeros(cap, np.uint64)
-    parent = np.full(cap, -1, np.int32)
-    via = np.full(cap, -1, np.int8)
-    enmask = np.zeros(cap, np.int64)
-    livemask = np.zeros(cap, np.int64)
-    table = np.zeros(4 * cap, np.int32)
-    ecap = cap * 2 if keep_edges else 1
-    estart = np.zeros(cap + 1, np.int64)
-    edst = np.zeros(ecap, np.int32)
-    ethr = np.zeros(ecap, np.int8)
-    nedges = 0
-    misuses = np.zeros((MAX_RECORDS, 5), np.int64)
-    nmis = 0
-    deadlocks = np.zeros((MAX_RECORDS, 2), np.int64)  # (cycle mask, state)
-    ndl = 0
-    terminals = np.zeros((MAX_RECORDS, 2), np.int64)  # (blocked mask, state)
-    nterm = 0
+    g = _new_graph(cap, w)
+    e = Edges(np.zeros(cap * 2 if keep_edges else 1, np.int32),
+              np.zeros(cap * 2 if keep_edges else 1, np.int8))
+    found = Found(np.zeros((MAX_RECORDS, MISUSE_COLS), np.int64),
+                  np.zeros((MAX_RECORDS, 2), np.int64), np.zeros((MAX_RECORDS, 2), np.int64),
+                  np.zeros(3, np.int64))
     ebuf = np.zeros(n, np.int64)
     succ = np.zeros(w, np.int32)
 
-    states[0, :] = init
     h = _hash(init)
-    hashes[0] = h
-    table[_find(table, hashes, states, init, h)] = 1
+    _insert(g, 0, init, h, _find(g.table, g.hashes, g.states, init, h), -1, -1)
     count = 1
+    nedges = 0
     i = 0
     while i < count:
-        cur = states[i]
-        en = np.int64(0)
-        live = np.int64(0)
-        for t in range(n):
-            if cur[t * TW] >= 0:
-                live |= np.int64(1) << t
-                if enabled(cur, t, code, tstart, layout):
-                    en |= np.int64(1) << t
-        enmask[i] = en
-        livemask[i] = live
-        blocked = live & ~en
-        if blocked != 0:
-            cyc = waitfor_cycle_into(cur, blocked, code, tstart, layout, ebuf)
-            if cyc != 0:
-                ndl = _record_once(deadlocks, ndl, cyc, i)
-            if en == 0:
-                nterm = _record_once(terminals, nterm, blocked, i)
-        estart[i] = nedges
+        _classify(prog, g, found, ebuf, i)
+        g.estart[i] = nedges
         stop = False
         for t in range(n):
-            if not (en >> t) & 1:
+            if not (g.enmask[i] >> t) & 1:
                 continue
             for k in range(w):
-                succ[k] = cur[k]
-            pc = cur[t * TW]
+                succ[k] = g.states[i, k]
+            pc = succ[t * TW + T_PC]
             mis, arg, got = step(succ, t, code, tstart, tlen, repeat, layout)
             if mis != 0:
-                seen = False
-                for k in range(nmis):
-                    if misuses[k, 1] == t and misuses[k, 2] == pc and misuses[k, 3] == mis:
-                        seen = True
-                        break
-                if not seen and nmis < MAX_RECORDS:
-                    misuses[nmis, 0] = i
-                    misuses[nmis, 1] = t
-                    misuses[nmis, 2] = pc
-                    misuses[nmis, 3] = mis
-                    misuses[nmis, 4] = arg
-                    nmis += 1
+                _record_misuse(found, i, t, pc, mis, arg)
             h = _hash(succ)
-            slot = _find(table, hashes, states, succ, h)
-            j = table[slot] - 1
-            if j < 0:
+            slot = _find(g.table, g.hashes, g.states, succ, h)
+            j = g.table[slot] - 1
+            if j < 0:  # a new state
                 if count >= max_states:
                     stop = True
                     break
-                if count == states.shape[0]:  # grow
-                    ncap = states.shape[0] * 2
-                    s2 = np.zeros((ncap, w), np.int32)
-                    s2[:count] = states[:count]
-                    states = s2
-                    h2 = np.zeros(ncap, np.uint64)
-                    h2[:count] = hashes[:count]
-                    hashes = h2
-                    p2 = np.full(ncap, -1, np.int32)
-                    p2[:count] = parent[:count]
-                    parent = p2
-                    v2 = np.full(ncap, -1, np.int8)
-                    v2[:count] = via[:count]
-                    via = v2
-                    e2 = np.zeros(ncap, np.int64)
-                    e2[:count] = enmask[:count]
-                    enmask = e2
-                    l2 = np.zeros(ncap, np.int64)
-                    l2[:count] = livemask[:count]
-                    livemask = l2
-                    es2 = np.zeros(ncap + 1, np.int64)
-                    es2[:i + 1] = estart[:i + 1]
-                    estart = es2
-                    table = _rehash(hashes, count, 4 * ncap)
-                    cur = states[i]
-                    slot = _find(table, hashes, states, succ, h)
+                if count == g.states.shape[0]:
+                    g = _grow_graph(g, count, i)
+                    slot = _find(g.table, g.hashes, g.states, succ, h)
                 j = count
-                states[j, :] = succ
-                hashes[j] = h
-                parent[j] = i
-                via[j] = t
-                table[slot] = j + 1
+                _insert(g, j, succ, h, slot, i, t)
                 count += 1
             if keep_edges:
-                if nedges == edst.shape[0]:
-                    d2 = np.zeros(edst.shape[0] * 2, np.int32)
-                    d2[:nedges] = edst[:nedges]
-                    edst = d2
-                    t2 = np.zeros(ethr.shape[0] * 2, np.int8)
-                    t2[:nedges] = ethr[:nedges]
-                    ethr = t2
-                edst[nedges] = j
-                ethr[nedges] = t
+                if nedges == e.dst.shape[0]:
+                    e = _grow_edges(e, nedges)
+                e.dst[nedges] = j
+                e.thr[nedges] = t
                 nedges += 1
         if stop:
-            nedges = estart[i]  # state i stays unexpanded: drop its partial edges
+            nedges = g.estart[i]  # state i stays unexpanded: drop its partial edges
             break
         i += 1
     expanded = i
-    estart[expanded:count + 1] = nedges
-    return (states[:count], parent[:count], via[:count], enmask[:count], livemask[:count],
-            count, expanded, estart[:count + 1], edst[:nedges], ethr[:nedges], nedges,
-            misuses[:nmis], nmis, deadlocks[:ndl], ndl, terminals[:nterm], nterm)
+    g.estart[expanded:count + 1] = nedges
+    c = found.counts
+    return BfsArrays(g.states[:count], g.parent[:count], g.via[:count], g.enmask[:count],
+                     g.livemask[:count], count, expanded, g.estart[:count + 1], e.dst[:nedges],
+                     e.thr[:nedges], nedges, found.misuses[:c[F_MISUSES]],
+                     found.deadlocks[:c[F_DEADLOCKS]], found.terminals[:c[F_TERMINALS]])
 
 
-@jit
+@jit_alloc
 def never_steps(count, expanded, estart, edst, ethr, livemask, n):
     """Per state, the mask of live threads that can never take a step again (exact, by
     backward reachability from the states where they step; unexpanded states may do anything)."""
@@ -267,7 +311,7 @@ def never_steps(count, expanded, estart, edst, ethr, livemask, n):
     return out
 
 
-@jit
+@jit_alloc
 def scc(count, estart, edst, ethr, excluded, alive):
     """Strongly connected components (iterative Tarjan) of the graph restricted to the
     ``alive`` states, without the edges of thread ``excluded`` (-1: keep all).  Returns
@@ -334,7 +378,7 @@ def scc(count, estart, edst, ethr, excluded, alive):
     return comp, ncomp
 
 
-@jit
+@jit_alloc
 def component_summary(count, estart, edst, ethr, excluded, comp, ncomp, enmask, livemask):
     """Per component: (internal edge?, threads stepping inside, threads enabled in some state,
     threads disabled in some state, live threads, smallest state index)."""
@@ -362,7 +406,7 @@ def component_summary(count, estart, edst, ethr, excluded, comp, ncomp, enmask, 
     return internal, steps, en_any, dis_any, live, first
 
 
-@jit
+@jit_alloc
 def path_in_component(start, comp, cid, estart, edst, ethr, excluded, goal, arg, enmask):
     """Shortest path inside component ``cid`` from ``start``: goal 0 = reach state ``arg``;
     1 = reach a state where thread ``arg`` is enabled; 2 = where it is disabled; 3 = take a
@@ -432,7 +476,7 @@ def path_in_component(start, comp, cid, estart, edst, ethr, excluded, goal, arg,
     return res, end
 
 
-@jit
+@jit_alloc
 def settled(states, perm, code, tstart, layout, livemask):
     """Per state: True when its never-stepping threads form a closed set (each waits only on
     threads of the set or finished ones), i.e. the blocked-forever situation has formed rather

@@ -30,8 +30,9 @@ from . import explorekernel as X
 from .blocking import classify
 from .findings import Finding
 from .misuse import misuse_findings
-from .program import TW, Program, compile_scenario
-from .scenario import Scenario
+from .layout import pc_of
+from .program import CompiledScenario
+from .scenario import Scenario, compile_scenario
 from .schedule import format_schedule
 
 MAX_LIVENESS_FINDINGS = 8
@@ -41,7 +42,7 @@ MAX_LIVENESS_FINDINGS = 8
 class ExploreResult:
     """Outcome of an exhaustive exploration."""
 
-    program: Program
+    program: CompiledScenario
     states: int
     transitions: int
     expanded: int
@@ -72,22 +73,22 @@ def _path(parent, via, s) -> list:
     return out[::-1]
 
 
-def explore(scenario: Scenario | Program, max_states: int = 1_000_000,
+def explore(scenario: Scenario | CompiledScenario, max_states: int = 1_000_000,
             liveness: bool = True, fairness: str = "strong") -> ExploreResult:
     """Explore every interleaving of ``scenario`` up to ``max_states`` states.
 
     ``fairness``: "strong" (default) reports a thread that is never even enabled in a
     strongly fair cycle; "weak" also one that is enabled at times but loses every race (the
-    starvation an unfair lock allows).  ``liveness=False`` keeps no edges and finds only what is visible in single states
-    (wait-for cycles, states where every live thread is blocked, misuse): faster, less memory.
+    starvation an unfair lock allows).  ``liveness=False`` keeps no edges and finds only what
+    is visible in single states (wait-for cycles, states where every live thread is blocked,
+    misuse): faster, less memory.
     """
-    program = scenario if isinstance(scenario, Program) else compile_scenario(scenario)
+    program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
     t0 = time.perf_counter()
-    (states, parent, via, enmask, livemask, count, expanded, estart, edst, ethr, nedges,
-     misuses, nmis, deadlocks, ndl, terminals, nterm) = X.bfs(
-        program.code, program.tstart, program.tlen, program.repeat, program.layout,
-        program.init, int(max_states), bool(liveness))
-    count, expanded = int(count), int(expanded)
+    g = X.bfs(program.code, program.tstart, program.tlen, program.repeat, program.layout,
+              program.init, int(max_states), bool(liveness))
+    states, parent, via = g.states, g.parent, g.via
+    count, expanded, nedges = int(g.count), int(g.expanded), int(g.nedges)
     seconds_bfs = time.perf_counter() - t0
     names = program.thread_names
     findings = []
@@ -96,18 +97,19 @@ def explore(scenario: Scenario | Program, max_states: int = 1_000_000,
         return format_schedule([names[t] for t in _path(parent, via, s)] + list(extra))
 
     # misuse: the step from state s by thread t
-    events = [(int(s), int(t), int(pc), int(c), int(a)) for s, t, pc, c, a in misuses]
+    events = [(int(s), int(t), int(pc), int(c), int(a)) for s, t, pc, c, a in g.misuses]
     for f in misuse_findings(program, events, source="explore", unit="state"):
         ev = f.origin
         f.schedule = sched_to(ev[0], [names[ev[1]]])
         f.extra["steps"] = len(_path(parent, via, ev[0])) + 1
         findings.append(f)
 
-    blocked_sets = [(int(m), int(s)) for m, s in deadlocks] + [(int(m), int(s)) for m, s in terminals]
+    blocked_sets = [(int(m), int(s)) for m, s in g.deadlocks] + [
+        (int(m), int(s)) for m, s in g.terminals]
     perm = None
     if liveness:
-        perm = X.never_steps(count, expanded, estart, edst, ethr, livemask, program.n)
-        ok = X.settled(states, perm, program.code, program.tstart, program.layout, livemask)
+        perm = X.never_steps(count, expanded, g.estart, g.edst, g.ethr, g.livemask, program.n)
+        ok = X.settled(states, perm, program.code, program.tstart, program.layout, g.livemask)
         masks, firsts = np.unique(np.where(ok, perm, 0), return_index=True)
         blocked_sets += [(int(m), int(s)) for m, s in zip(masks, firsts) if m != 0]
     seen = set()
@@ -122,10 +124,8 @@ def explore(scenario: Scenario | Program, max_states: int = 1_000_000,
             findings.append(f)
 
     if liveness and nedges:
-        findings += _livelocks(program, states, parent, via, enmask, livemask, count, estart,
-                               edst, ethr)
-        findings += _starvations(program, states, parent, via, enmask, livemask, count, estart,
-                                 edst, ethr, perm, fairness)
+        findings += _livelocks(program, g)
+        findings += _starvations(program, g, perm, fairness)
     seconds = time.perf_counter() - t0
     depth = len(_path(parent, via, count - 1)) if count else 0
     res = ExploreResult(program=program, states=count, transitions=int(nedges) if liveness else -1,
@@ -135,17 +135,19 @@ def explore(scenario: Scenario | Program, max_states: int = 1_000_000,
     return res
 
 
-def _lasso(program, parent, via, enmask, estart, edst, ethr, comp, cid, root, excluded, goals):
-    """Prefix to ``root`` and a cycle in component ``cid`` through the ``goals`` (pairs of
-    (goal kind, argument) for :func:`explorekernel.path_in_component`), back to ``root``."""
+def _lasso(program, g, comp, cid, root, excluded, goals):
+    """Prefix to ``root`` and a cycle in component ``cid`` of the graph ``g`` (the
+    :data:`~explorekernel.BfsArrays`) through the ``goals`` (pairs of (goal kind, argument) for
+    :func:`explorekernel.path_in_component`), back to ``root``; the edges of thread
+    ``excluded`` are not taken."""
     names = program.thread_names
-    prefix = [names[t] for t in _path(parent, via, root)]
+    prefix = [names[t] for t in _path(g.parent, g.via, root)]
     cycle, cur = [], root
     for goal, arg in goals + [(0, root)]:
         if goal == 0 and cur == root and cycle:
             break
-        steps, end = X.path_in_component(cur, comp, cid, estart, edst, ethr, excluded, goal, arg,
-                                         enmask)
+        steps, end = X.path_in_component(cur, comp, cid, g.estart, g.edst, g.ethr, excluded,
+                                         goal, arg, g.enmask)
         if end < 0:
             return None
         cycle += [names[int(t)] for t in steps]
@@ -153,11 +155,12 @@ def _lasso(program, parent, via, enmask, estart, edst, ethr, comp, cid, root, ex
     return prefix, cycle
 
 
-def _livelocks(program, states, parent, via, enmask, livemask, count, estart, edst, ethr):
+def _livelocks(program, g):
     names = program.thread_names
-    comp, ncomp = X.scc(count, estart, edst, ethr, -1, np.ones(count, np.bool_))
+    count = int(g.count)
+    comp, ncomp = X.scc(count, g.estart, g.edst, g.ethr, -1, np.ones(count, np.bool_))
     internal, steps, en_any, dis_any, live, first = X.component_summary(
-        count, estart, edst, ethr, -1, comp, ncomp, enmask, livemask)
+        count, g.estart, g.edst, g.ethr, -1, comp, ncomp, g.enmask, g.livemask)
     must_end = 0
     for t in range(program.n):
         if not program.repeat[t]:
@@ -173,19 +176,18 @@ def _livelocks(program, states, parent, via, enmask, livemask, count, estart, ed
         seen.add(lv)
         threads = [t for t in range(program.n) if (lv >> t) & 1]
         root = int(first[c])
-        lasso = _lasso(program, parent, via, enmask, estart, edst, ethr, comp, c, root, -1,
-                       [(3, t) for t in threads])
+        lasso = _lasso(program, g, comp, c, root, -1, [(3, t) for t in threads])
         if lasso is None:
             continue
         prefix, cycle = lasso
         stuck = [names[t] for t in threads if (must_end >> t) & 1]
-        locks = _locks_in_cycle(program, states[root], threads)
+        locks = _locks_in_cycle(program, threads)
         detail = (f"a reachable cycle of {len(cycle)} steps repeats forever: "
                   f"{', '.join(names[t] for t in threads)} all keep running (every live thread "
                   f"is scheduled) but {', '.join(stuck)} (repeat = false) never finish")
         body = ["Found a livelock:", "=" * 17] + [
             f'"{names[t]}": loops through ' + ", ".join(
-                sorted({program.op_text(t, int(states[s][t * TW]))
+                sorted({program.op_text(t, pc_of(g.states[s], t))
                         for s in np.nonzero(comp == c)[0][:2000]})) for t in threads]
         out.append(Finding(kind="livelock", definition="fair-cycle-no-progress",
                            threads=[names[t] for t in threads], locks=locks, detail=detail,
@@ -196,7 +198,7 @@ def _livelocks(program, states, parent, via, enmask, livemask, count, estart, ed
     return out
 
 
-def _locks_in_cycle(program, st, threads):
+def _locks_in_cycle(program, threads):
     from . import ops as O
     locks = []
     for t in threads:
@@ -207,28 +209,23 @@ def _locks_in_cycle(program, st, threads):
     return locks
 
 
-def _starvations(program, states, parent, via, enmask, livemask, count, estart, edst, ethr,
-                 perm, fairness):
+def _starvations(program, g, perm, fairness):
     names = program.thread_names
     out = []
-    everything = np.ones(count, np.bool_)
     for t in range(program.n):
         if fairness == "weak":
-            found = _weak_starvation(program, t, count, estart, edst, ethr, enmask, livemask,
-                                     everything)
+            found = _weak_starvation(program, g, t)
         else:
-            found = _strong_starvation(program, t, count, estart, edst, ethr, enmask, livemask,
-                                       perm)
+            found = _strong_starvation(program, g, t, perm)
         if found is None:
             continue
         comp, c, root, goals, excluded = found
-        lasso = _lasso(program, parent, via, enmask, estart, edst, ethr, comp, c, root, excluded,
-                       goals)
+        lasso = _lasso(program, g, comp, c, root, excluded, goals)
         if lasso is None:
             continue
         prefix, cycle = lasso
         runners = sorted(set(cycle))
-        where = program.where(t, int(states[root][t * TW]))
+        where = program.where(t, pc_of(g.states[root], t))
         if fairness == "weak":
             detail = (f"{names[t]} can be starved by a weakly fair scheduler: in a reachable "
                       f"cycle of {len(cycle)} steps it is enabled at some states (only strong "
@@ -249,13 +246,14 @@ def _starvations(program, states, parent, via, enmask, livemask, count, estart, 
     return out
 
 
-def _weak_starvation(program, t, count, estart, edst, ethr, enmask, livemask, everything):
+def _weak_starvation(program, g, t):
     """A weakly fair cycle (no thread enabled throughout without stepping) without steps of t,
     in which t is enabled at some state."""
     bit = 1 << t
-    comp, ncomp = X.scc(count, estart, edst, ethr, t, everything)
+    count = int(g.count)
+    comp, ncomp = X.scc(count, g.estart, g.edst, g.ethr, t, np.ones(count, np.bool_))
     internal, steps, en_any, dis_any, live, first = X.component_summary(
-        count, estart, edst, ethr, t, comp, ncomp, enmask, livemask)
+        count, g.estart, g.edst, g.ethr, t, comp, ncomp, g.enmask, g.livemask)
     for c in np.argsort(first):
         c = int(c)
         lv = int(live[c])
@@ -270,17 +268,18 @@ def _weak_starvation(program, t, count, estart, edst, ethr, enmask, livemask, ev
     return None
 
 
-def _strong_starvation(program, t, count, estart, edst, ethr, enmask, livemask, perm):
+def _strong_starvation(program, g, t, perm):
     """A strongly fair cycle (every thread enabled at some state of it steps in it) in which
     t is live, never enabled, and not blocked forever (Emerson-Lei style refinement: drop the
     states where a thread is enabled that never steps in its component, recompute SCCs)."""
     bit = np.int64(1 << t)
-    alive = ((livemask & bit) != 0) & ((enmask & bit) == 0)
+    count, enmask = int(g.count), g.enmask
+    alive = ((g.livemask & bit) != 0) & ((enmask & bit) == 0)
     free = (perm & bit) == 0
     while alive.any():
-        comp, ncomp = X.scc(count, estart, edst, ethr, -1, alive)
+        comp, ncomp = X.scc(count, g.estart, g.edst, g.ethr, -1, alive)
         internal, steps, en_any, dis_any, live, first = X.component_summary(
-            count, estart, edst, ethr, -1, comp, ncomp, enmask, livemask)
+            count, g.estart, g.edst, g.ethr, -1, comp, ncomp, enmask, g.livemask)
         bad = np.where(internal, en_any & ~steps, -1)  # -1: not on a cycle, drop it all
         has_free = np.bincount(comp[alive & free], minlength=ncomp) > 0
         good = np.nonzero(internal & (bad == 0) & has_free)[0]

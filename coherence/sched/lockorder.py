@@ -13,7 +13,7 @@ thread is no alarm, and neither is a cycle where every thread takes the same gat
 from __future__ import annotations
 
 from .findings import Finding
-from .program import Program
+from .program import CompiledScenario
 
 MAX_CYCLES = 64
 
@@ -62,7 +62,7 @@ def _mask(gate: int) -> int:
     return gate & ((1 << 64) - 1)
 
 
-def potential_deadlocks(program: Program, lock_order: dict) -> list:
+def potential_deadlocks(program: CompiledScenario, lock_order: dict) -> list:
     """Findings of kind ``potential-deadlock`` from recorded lock-order edges
     ``{(x, y): [(thread, pc of y, pc where x was taken, gate mask)]}`` over lock objects."""
     names = program.lock_object_names()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import semantics as S
 from .findings import Finding
-from .program import Program
+from .program import CompiledScenario
 
 _DEFS = {
     S.MISUSE_RELEASE_NOT_HELD: ("release-not-held", "mutex"),
@@ -21,7 +21,7 @@ _DEFS = {
 }
 
 
-def _resource(program: Program, kind: str, arg: int) -> str:
+def _resource(program: CompiledScenario, kind: str, arg: int) -> str:
     if kind == "mutex":
         return program.mutexes[arg]
     if kind == "rwlock":
@@ -31,7 +31,7 @@ def _resource(program: Program, kind: str, arg: int) -> str:
     return program.lock_object_names()[arg]
 
 
-def misuse_findings(program: Program, events, source: str = "simulation",
+def misuse_findings(program: CompiledScenario, events, source: str = "simulation",
                     seed: int | None = None, unit: str = "tick") -> list:
     """One finding per distinct (definition, thread, op); ``events`` as returned by kernels."""
     seen = {}

@@ -1,4 +1,4 @@
-"""The scenario model: threads of ops, a policy, and the declared resources.
+"""The scenario model: threads of ops, a policy, and the declared resources; and its compiler.
 
 This is the Python API behind the TOML files (see :mod:`coherence.sched.loader`)::
 
@@ -8,23 +8,27 @@ This is the Python API behind the TOML files (see :mod:`coherence.sched.loader`)
         Thread("T2", ["acquire B", "acquire A", "release A", "release B"]),
     ])
 
-:meth:`Scenario.compile` validates everything (unknown op, undefined lock or label, bad number,
-duplicate thread name, ...) and raises :class:`~coherence.errors.CoherenceError` pointing at the
-file and line when the scenario came from a file.
+:func:`compile_scenario` (or :meth:`Scenario.compile`) validates everything (unknown op,
+undefined lock or label, bad number, duplicate thread name, ...) and raises
+:class:`~coherence.errors.CoherenceError` pointing at the file and line when the scenario came
+from a file; else it returns the :class:`~coherence.sched.program.CompiledScenario` the kernels
+run.  The compiler lives here, beside the model it reads, so that the compiled form
+(:mod:`~coherence.sched.program`) does not import the model back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import CoherenceError
 from . import ops as O
+from .layout import MAX_RWLOCKS, MAX_THREADS, initial_state, make_layout
+from .program import CompiledScenario
 
 POLICIES = ("fifo", "round-robin", "priority", "priority-aging", "lottery",
             "priority-inheritance", "random")
-
-MAX_THREADS = 62  # thread sets are int64 bit masks
-MAX_RWLOCKS = 31  # a thread's read holds are an int32 bit mask
 
 
 @dataclass
@@ -78,9 +82,8 @@ class Scenario:
             return CoherenceError(f"scenario {self.name!r}: {message}")
         return CoherenceError(message, file=self.file or f"<scenario {self.name}>", line=line)
 
-    def compile(self):
-        """Validate and compile into a :class:`~coherence.sched.program.Program`."""
-        from .program import compile_scenario
+    def compile(self) -> CompiledScenario:
+        """Validate and compile (see :func:`compile_scenario`)."""
         return compile_scenario(self)
 
     def with_policy(self, policy: str | None = None, **changes) -> "Scenario":
@@ -164,3 +167,130 @@ def parse_thread_ops(sc: Scenario, t: Thread) -> list:
             where = "" if sc.file else f"thread {t.name!r} op {i}: "
             raise sc.error(where + str(exc), op_line(t, i)) from None
     return parsed
+
+
+# --------------------------------------------------------------------------- the compiler
+
+def compile_scenario(sc: Scenario) -> CompiledScenario:
+    """Validate ``sc`` and compile it; raise CoherenceError with file:line on a mistake."""
+    check_settings(sc)
+    parsed = [parse_thread_ops(sc, t) for t in sc.threads]
+    kinds = _resource_kinds(sc, parsed)
+
+    def names_of(kind):
+        return sorted(n for n, k in kinds.items() if k == kind)
+
+    mutexes, rwlocks = names_of(O.MUTEX), names_of(O.RWLOCK)
+    sems, conds, flags = names_of(O.SEMAPHORE), names_of(O.CONDITION), names_of(O.FLAG)
+    if len(rwlocks) > MAX_RWLOCKS:
+        raise sc.error(f"{len(rwlocks)} rwlocks, expected at most {MAX_RWLOCKS}")
+    index = {}
+    for group in (mutexes, rwlocks, sems, conds, flags):
+        index.update({n: i for i, n in enumerate(group)})
+
+    rows, tstart, tlen, all_ops, all_lines = [], [], [], [], []
+    for t, ops in zip(sc.threads, parsed):
+        real, real_lines, labels = _strip_labels(sc, t, ops)
+        tstart.append(len(rows))
+        tlen.append(len(real))
+        rows += [_encode(op, index, labels) for op in real]
+        all_ops.append(real)
+        all_lines.append(real_lines)
+
+    n = len(sc.threads)
+    layout = make_layout(n, len(mutexes), len(rwlocks), len(sems), len(conds), len(flags))
+    init = initial_state(layout, tlen, [sc.semaphores[name] for name in sems],
+                         [sc.flags.get(name, False) for name in flags])
+    code = np.array(rows, dtype=np.int32).reshape(-1, 3) if rows else np.zeros((0, 3), np.int32)
+    return CompiledScenario(
+        scenario=sc, thread_names=[t.name for t in sc.threads], ops=all_ops, lines=all_lines,
+        code=code, tstart=np.array(tstart, np.int32), tlen=np.array(tlen, np.int32),
+        repeat=np.array([1 if t.repeat else 0 for t in sc.threads], np.int32),
+        prio=np.array([t.priority for t in sc.threads], np.int32),
+        arrive=np.array([t.arrive for t in sc.threads], np.int32),
+        mutexes=mutexes, rwlocks=rwlocks, semaphores=sems, conditions=conds, flags=flags,
+        layout=layout, init=init)
+
+
+def _resource_kinds(sc: Scenario, parsed: list) -> dict:
+    """The kind of every resource name, from its declaration or first use (one kind per name);
+    a lock that no thread takes or a semaphore never declared is an error."""
+    kinds: dict = {}
+    first_use: dict = {}
+    for name in sc.semaphores:
+        kinds[name] = O.SEMAPHORE
+        first_use[name] = sc.key_lines.get(f"semaphores.{name}")
+    for name in sc.flags:
+        if name in kinds:
+            raise sc.error(f"{name!r} is declared both as a semaphore and as a flag, "
+                           "expected one kind per name", sc.key_lines.get(f"flags.{name}"))
+        kinds[name] = O.FLAG
+        first_use[name] = sc.key_lines.get(f"flags.{name}")
+    acquired: set = set()
+    for t, ops in zip(sc.threads, parsed):
+        for i, op in enumerate(ops):
+            for kind, name in op.resources():
+                have = kinds.get(name)
+                if have is None:
+                    kinds[name] = kind
+                    first_use[name] = op_line(t, i)
+                elif have != kind:
+                    where = f" (line {first_use[name]})" if first_use.get(name) else ""
+                    raise sc.error(f"{name!r} is used as a {kind} here but as a {have} "
+                                   f"before{where}, expected one kind per name", op_line(t, i))
+            if op.code in (O.ACQUIRE, O.TRY_ACQUIRE, O.READ_LOCK, O.WRITE_LOCK):
+                acquired.add(op.args[0])
+    for t, ops in zip(sc.threads, parsed):
+        for i, op in enumerate(ops):
+            for kind, name in op.resources():
+                if kind in (O.MUTEX, O.RWLOCK) and name not in acquired:
+                    how = "acquire/try_acquire" if kind == O.MUTEX else "read_lock/write_lock"
+                    raise sc.error(f"undefined lock {name!r} in {op.text!r}: no thread takes it, "
+                                   f"expected a lock taken with {how} somewhere", op_line(t, i))
+                if kind == O.SEMAPHORE and name not in sc.semaphores:
+                    raise sc.error(f"undefined semaphore {name!r} in {op.text!r}, expected it "
+                                   "declared with its initial count in [semaphores]",
+                                   op_line(t, i))
+    return kinds
+
+
+def _strip_labels(sc: Scenario, t: Thread, ops: list) -> tuple:
+    """(ops without the labels, their source lines, label -> op index) of thread ``t``."""
+    labels, real, real_lines = {}, [], []
+    for i, op in enumerate(ops):
+        if op.code == O.LABEL:
+            label = op.args[0]
+            if label in labels:
+                raise sc.error(f"duplicate label {label!r} in thread {t.name!r}, "
+                               "expected unique labels per thread", op_line(t, i))
+            labels[label] = len(real)
+        else:
+            real.append(op)
+            real_lines.append(op_line(t, i))
+    for i, op in enumerate(ops):
+        for label in op.label_refs():
+            if label not in labels:
+                known = ", ".join(sorted(labels)) or "none"
+                raise sc.error(f"undefined label {label!r} in {op.text!r} of thread "
+                               f"{t.name!r}, expected a `label {label}:` in the same thread "
+                               f"(labels: {known})", op_line(t, i))
+    if t.repeat and not real:
+        raise sc.error(f"thread {t.name!r} repeats but has no ops, expected at least one op",
+                       t.field_lines.get("ops", t.line))
+    return real, real_lines, labels
+
+
+def _encode(op: O.Op, index: dict, labels: dict) -> tuple:
+    """The (opcode, a, b) row of ``op`` in the op table."""
+    a = b = 0
+    if op.code in (O.COMPUTE, O.SLEEP):
+        a = op.args[0]
+    elif op.code == O.GOTO:
+        a = labels[op.args[0]]
+    elif op.code in (O.TRY_ACQUIRE, O.IF_FLAG):
+        a, b = index[op.args[0]], labels[op.args[1]]
+    elif op.code == O.WAIT:
+        a, b = index[op.args[0]], index[op.args[1]]
+    elif op.args:
+        a = index[op.args[0]]
+    return (op.code, a, b)

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..errors import CoherenceError
 from .findings import Finding
-from .program import TW, Program
+from .layout import pc_of
+from .program import CompiledScenario
 from .semantics import enabled, step
 
 _ITEM = re.compile(r"^([^,()*\s]+)(?:\*(\d+))?$")
@@ -85,14 +86,14 @@ class ReplayResult:
         self.trace = trace
 
 
-def _run(program: Program, st, seq, offset, trace, misuses):
+def _run(program: CompiledScenario, st, seq, offset, trace, misuses):
     for k, t in enumerate(seq):
         if not enabled(st, t, program.code, program.tstart, program.layout):
-            pc = int(st[t * TW])
+            pc = pc_of(st, t)
             what = "has finished" if pc < 0 else f"is blocked at {program.where(t, pc)}"
             raise CoherenceError(f"schedule step {offset + k + 1}: {program.thread_names[t]} "
                                  f"{what}, expected a thread that can step")
-        pc = int(st[t * TW])
+        pc = pc_of(st, t)
         mis, arg, _ = step(st, t, program.code, program.tstart, program.tlen, program.repeat,
                            program.layout)
         if mis:
@@ -100,7 +101,7 @@ def _run(program: Program, st, seq, offset, trace, misuses):
         trace.append(st.copy())
 
 
-def replay(program: Program, text: str) -> ReplayResult:
+def replay(program: CompiledScenario, text: str) -> ReplayResult:
     """Replay a schedule string; findings: blocked-forever classes at the end state, misuses,
     and for a final (cycle) livelock/starvation on that cycle."""
     from .blocking import blocked_mask, classify, permanently_blocked
@@ -127,12 +128,12 @@ def replay(program: Program, text: str) -> ReplayResult:
     return ReplayResult(program, st, findings, trace)
 
 
-def cycle_findings(program: Program, states: list, cycle: list,
+def cycle_findings(program: CompiledScenario, states: list, cycle: list,
                    definition_suffix: str = "") -> list:
     """Livelock / fair-cycle starvation on a cycle of steps (``states[0] == states[-1]``)."""
     names = program.thread_names
     n = program.n
-    live = [t for t in range(n) if states[0][t * TW] >= 0]
+    live = [t for t in range(n) if pc_of(states[0], t) >= 0]
     stepped = set(cycle)
     en = np.array([[enabled(s, t, program.code, program.tstart, program.layout)
                     for t in range(n)] for s in states[:-1]])

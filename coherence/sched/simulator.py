@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import CoherenceError
 from . import simkernel as K
-from .program import POLICY_CODES, Program, compile_scenario
-from .scenario import POLICIES, Scenario
+from .program import CompiledScenario
+from .scenario import POLICIES, Scenario, compile_scenario
 
 
 @dataclass
@@ -21,14 +21,15 @@ class SimResult:
     """Outcome of one simulation.
 
     ``timeline_run[tick, cpu]``: thread on the CPU (-1 idle); ``timeline_status[tick, t]``: one
-    of :data:`~coherence.sched.simkernel.STATUS_NAMES`; ``timeline_pc[tick, t]``: op index at
+    of :attr:`status_names` (:data:`~coherence.sched.simkernel.THREAD_STATUS_NAMES`);
+    ``timeline_pc[tick, t]``: op index at
     the start of the tick (-1 finished); ``timeline_holder[tick, t]``: for a blocked thread, a
     thread holding what it waits for (-1 none).  ``steps``: the threads that stepped, in order
     (the replayable schedule).  ``end``: finished | deadlocked | max-ticks | periodic; for
     periodic, ``cycle_start``/``cycle_period`` give the repeating window.
     """
 
-    program: Program
+    program: CompiledScenario
     policy: str
     seed: int
     ticks: int
@@ -49,6 +50,11 @@ class SimResult:
     def thread_names(self) -> list:
         """Thread names, in thread-index order."""
         return self.program.thread_names
+
+    @property
+    def status_names(self) -> tuple:
+        """The name of each status code in ``timeline_status``."""
+        return K.THREAD_STATUS_NAMES
 
     def thread_stats(self) -> dict:
         """Per thread: waiting, ready, blocked, running ticks, runs, bypasses, finish tick."""
@@ -72,18 +78,18 @@ class SimResult:
 
     def status_at(self, tick: int, t: int) -> str:
         """Status name of thread ``t`` at ``tick``."""
-        return K.STATUS_NAMES[int(self.timeline_status[tick, t])]
+        return K.THREAD_STATUS_NAMES[int(self.timeline_status[tick, t])]
 
 
-def simulate(scenario: Scenario | Program, policy: str | None = None, seed: int | None = None,
-             max_ticks: int | None = None, record: bool = True,
+def simulate(scenario: Scenario | CompiledScenario, policy: str | None = None,
+             seed: int | None = None, max_ticks: int | None = None, record: bool = True,
              detect_cycles: bool = True) -> SimResult:
     """Run ``scenario`` under ``policy`` (default: the scenario's) for at most ``max_ticks``.
 
     ``record=False`` skips the timeline (statistics only; for speed measurements).
     ``detect_cycles`` stops a deterministic policy's run when its state repeats.
     """
-    program = scenario if isinstance(scenario, Program) else compile_scenario(scenario)
+    program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
     sc = program.scenario
     policy = policy or sc.policy
     if policy not in POLICIES:
@@ -96,45 +102,29 @@ def simulate(scenario: Scenario | Program, policy: str | None = None, seed: int 
     max_ticks = sc.max_ticks if max_ticks is None else int(max_ticks)
     if max_ticks < 1:
         raise CoherenceError(f"bad max ticks {max_ticks}, expected an integer >= 1")
-    n, cpus = program.n, sc.cpus
-    params = np.zeros(8, np.int64)
-    params[K.PA_POLICY] = POLICY_CODES[policy]
+    params = np.zeros(K.NPARAMS, np.int64)
+    params[K.PA_POLICY] = K.POLICY_CODES[policy]
     params[K.PA_QUANTUM] = sc.quantum
-    params[K.PA_CPUS] = cpus
+    params[K.PA_CPUS] = sc.cpus
     params[K.PA_AGING] = sc.aging
     params[K.PA_SEED] = seed
     params[K.PA_MAXTICKS] = max_ticks
     params[K.PA_RECORD] = 1 if record else 0
     params[K.PA_CYCLES] = 1 if detect_cycles else 0
-    rows = max_ticks if record else 0
-    tl_run = np.full((rows, cpus), -1, np.int8)
-    tl_status = np.zeros((rows, n), np.int8)
-    tl_pc = np.zeros((rows, n), np.int32)
-    tl_holder = np.full((rows, n), -1, np.int8)
-    steps = np.zeros(rows * cpus, np.int8)
-    stats = np.zeros((n, K.NSTATS), np.int64)
-    misuse = np.zeros((256, K.MISUSE_COLS), np.int64)
-    nl = len(program.mutexes) + len(program.rwlocks)
-    if nl > 64:
-        nl = 0  # lock-order analysis needs lock sets as 64-bit masks
-    acq_pc = np.full((max(nl, 1), n), -1, np.int32)
-    lo_pc = np.full((nl, nl, n), -1, np.int32)
-    lo_src = np.full((nl, nl, n), -1, np.int32)
-    lo_guard = np.full((nl, nl, n), -1, np.int64)
-    final = np.zeros(program.width, np.int32)
-    ticks, end, cstart, cperiod, nsteps, nmis = K.run(
-        program.code, program.tstart, program.tlen, program.repeat, program.prio,
-        program.arrive, program.layout, program.init, params, tl_run, tl_status, tl_pc,
-        tl_holder, steps, stats, misuse, acq_pc, lo_pc, lo_src, lo_guard, final)
-    ticks = int(ticks)
+    out = K.run(program.code, program.tstart, program.tlen, program.repeat, program.prio,
+                program.arrive, program.layout, program.init, params)
+    ticks = int(out.ticks)
+    lo_pc, lo_src, lo_guard = out.lo_pc, out.lo_src, out.lo_guard
     lock_order = {}
     for x, y, t in zip(*np.nonzero(lo_pc >= 0)):
         lock_order.setdefault((int(x), int(y)), []).append(
             (int(t), int(lo_pc[x, y, t]), int(lo_src[x, y, t]), int(lo_guard[x, y, t])))
     keep = ticks if record else 0
+    steps = out.steps
     return SimResult(
-        program=program, policy=policy, seed=seed, ticks=ticks, end=K.END_NAMES[end],
-        cycle_start=int(cstart), cycle_period=int(cperiod),
-        timeline_run=tl_run[:keep], timeline_status=tl_status[:keep], timeline_pc=tl_pc[:keep],
-        timeline_holder=tl_holder[:keep], steps=steps[:min(int(nsteps), steps.shape[0])],
-        stats=stats, misuses=misuse[:int(nmis)], final_state=final, lock_order=lock_order)
+        program=program, policy=policy, seed=seed, ticks=ticks, end=K.END_NAMES[out.end],
+        cycle_start=int(out.cycle_start), cycle_period=int(out.cycle_period),
+        timeline_run=out.timeline_run[:keep], timeline_status=out.timeline_status[:keep],
+        timeline_pc=out.timeline_pc[:keep], timeline_holder=out.timeline_holder[:keep],
+        steps=steps[:min(int(out.nsteps), steps.shape[0])], stats=out.stats,
+        misuses=out.misuses[:int(out.nmisuses)], final_state=out.final, lock_order=lock_order)

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import ops as O
 from . import simkernel as K
+from .layout import pc_of
 from .findings import Finding
 from .schedule import format_schedule
 from .simulator import SimResult
@@ -89,8 +90,8 @@ def periodic(sim: SimResult, perm: int) -> list:
     names = sim.thread_names
     lo, hi = sim.cycle_start, sim.cycle_start + sim.cycle_period
     window = sim.timeline_status[lo:hi]
-    live = [t for t in range(prog.n) if sim.final_state[t * 4] >= 0]
-    ran = {t for t in live if (window[:, t] == K.ST_RUNNING).any()}
+    live = [t for t in range(prog.n) if pc_of(sim.final_state, t) >= 0]
+    ran = {t for t in live if (window[:, t] == K.TS_RUNNING).any()}
     prefix = [names[t] for t in sim.steps[:_steps_before(sim, lo)]]
     cycle = [names[t] for t in sim.steps[_steps_before(sim, lo):_steps_before(sim, hi)]]
     schedule = format_schedule(prefix, cycle)
@@ -98,7 +99,7 @@ def periodic(sim: SimResult, perm: int) -> list:
     for t in live:
         if t in ran or (perm >> t) & 1:
             continue
-        states = {K.STATUS_NAMES[s] for s in np.unique(window[:, t])}
+        states = {K.THREAD_STATUS_NAMES[s] for s in np.unique(window[:, t])}
         how = "runnable throughout" if states == {"ready"} else "waiting (" + "/".join(
             sorted(states)) + ") throughout"
         detail = (f"from tick {lo} the {sim.policy} schedule repeats every {sim.cycle_period} "
@@ -150,7 +151,7 @@ def priority_inversions(sim: SimResult) -> list:
     out = []
     for h in range(prog.n):
         hold = holder[:, h].astype(np.int64)
-        inv = (status[:, h] == K.ST_BLOCKED) & (hold >= 0)
+        inv = (status[:, h] == K.TS_BLOCKED) & (hold >= 0)
         inv &= prio[np.where(hold >= 0, hold, 0)] < prio[h]
         if not inv.any():
             continue
@@ -204,7 +205,7 @@ def max_blocking_by_lower(sim: SimResult) -> dict:
         if not len(sim.timeline_status):
             break
         hold = sim.timeline_holder[:, h].astype(np.int64)
-        inv = (sim.timeline_status[:, h] == K.ST_BLOCKED) & (hold >= 0)
+        inv = (sim.timeline_status[:, h] == K.TS_BLOCKED) & (hold >= 0)
         inv &= prog.prio[np.where(hold >= 0, hold, 0)] < prog.prio[h]
         if inv.any():
             edges = np.diff(np.concatenate(([0], inv.astype(np.int8), [0])))
