@@ -30,8 +30,8 @@ from numba import njit
 
 from .config import JIT_OPTIONS
 
-__all__ = ["jit", "jit_inline", "jit_helper", "jit_typed", "jit_alloc", "CALL_TREES", "call_tree_stamp",
-           "ensure_compiled"]
+__all__ = ["jit", "jit_inline", "jit_helper", "jit_typed", "jit_alloc", "CALL_TREES",
+           "call_tree_stamp", "ensure_compiled"]
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
 

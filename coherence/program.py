@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import CoherenceError
-from .isa import F_ADDR, NFIELDS, WORD, disassemble
+from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD,
+                  MEMORY_OPS, NFIELDS, NREGS, OP_CAS, OP_DELAY, OP_JMP, OP_LD, OP_MOV,
+                  OPNAMES, RMW_OPS, WORD, disassemble)
+
+# Which fields of a row each opcode reads (isa.py): the rows are checked against these once,
+# when the Program is made, so that every consumer (the engine, whose bounds checks are off,
+# and the reference model) can rely on them.
+_USES_RD = {OP_MOV} | RMW_OPS | {OP_LD} | ALU_OPS
+_USES_RA = ALU_OPS | (BRANCH_OPS - {OP_JMP})
+_USES_B = {OP_MOV, OP_DELAY} | MEMORY_OPS | ALU_OPS | (BRANCH_OPS - {OP_JMP})
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,9 @@ class Program:
     symbols: tuple
     source: str = "<string>"
     labels: tuple = field(default=())
+
+    def __post_init__(self):
+        _validate(self)
 
     @property
     def cores(self) -> int:
@@ -102,6 +114,12 @@ class Program:
         return Linked(np.ascontiguousarray(allcode, dtype=np.int64), start, lengths, base,
                       memory)
 
+    def where(self, core: int, index: int) -> str:
+        """``file:line`` of core ``core``'s instruction ``index`` (for error messages)."""
+        if core < len(self.lines) and 0 <= index < len(self.lines[core]):
+            return f"{self.source}:{int(self.lines[core][index])}"
+        return f"{self.source}: core {core}, instruction {index}"
+
     def listing(self) -> str:
         """A disassembly of every core (addresses as offsets within their symbol)."""
         out = []
@@ -114,3 +132,65 @@ class Program:
                     text += f"    ; {names[refs[i]]}+{int(row[F_ADDR])}"
                 out.append(f"  {i:4d}: {text}")
         return "\n".join(out)
+
+
+def _validate(prog: Program) -> None:
+    """Every row of every core is an instruction the machine can run (module comment)."""
+    def bad(msg, core=None, i=None):
+        where = prog.where(core, i) if core is not None else prog.source
+        raise CoherenceError(f"{where}: {msg}" + (f" (core {core}, instruction {i})"
+                                                   if core is not None else ""))
+
+    if not (len(prog.code) == len(prog.symref) == len(prog.lines)):
+        bad(f"code, symref and lines must have one entry per core, got {len(prog.code)}, "
+            f"{len(prog.symref)} and {len(prog.lines)}")
+    sizes = [len(s.words) * WORD for s in prog.symbols]
+    for c, (code, refs, lines) in enumerate(zip(prog.code, prog.symref, prog.lines)):
+        code = np.asarray(code)
+        if code.ndim != 2 or code.shape[1] != NFIELDS or not np.issubdtype(code.dtype,
+                                                                              np.integer):
+            bad(f"core {c}'s code must be an integer array of shape (n, {NFIELDS}), got "
+                f"{code.dtype} {code.shape}")
+        n = len(code)
+        if len(refs) != n or len(lines) != n:
+            bad(f"core {c} has {n} instructions but {len(refs)} symbol references and "
+                f"{len(lines)} source lines, expected one each")
+        for i in range(n):
+            row = [int(x) for x in code[i]]
+            op = row[F_OP]
+
+            def reg(v, what):
+                if not 0 <= v < NREGS:
+                    bad(f"{what} register r{v} out of range, expected r0..r{NREGS - 1}", c, i)
+
+            if not 0 <= op < len(OPNAMES):
+                bad(f"unknown opcode {op}, expected 0..{len(OPNAMES) - 1}", c, i)
+            name = OPNAMES[op]
+            if row[F_BREG] not in (0, 1) or row[F_CREG] not in (0, 1):
+                bad(f"{name}: the register flags must be 0 or 1", c, i)
+            if op in _USES_RD:
+                reg(row[F_RD], f"{name}: destination")
+            if op in _USES_RA:
+                reg(row[F_RA], f"{name}: source")
+            if op in MEMORY_OPS and row[F_RA] != -1:
+                reg(row[F_RA], f"{name}: address")
+            if op in _USES_B and row[F_BREG]:
+                reg(row[F_B], f"{name}: operand")
+            if op == OP_CAS and row[F_CREG]:
+                reg(row[F_C], f"{name}: operand")
+            if op in BRANCH_OPS and not 0 <= row[F_ADDR] <= n:
+                bad(f"{name}: branch target {row[F_ADDR]} outside the core's code, expected "
+                    f"0..{n}", c, i)
+            ref = int(refs[i])
+            if op in MEMORY_OPS:
+                if not -1 <= ref < len(prog.symbols):
+                    bad(f"{name}: symbol reference {ref}, expected -1 or 0..{len(sizes) - 1}",
+                        c, i)
+                if row[F_ADDR] < 0 or row[F_ADDR] % WORD:
+                    bad(f"{name}: offset {row[F_ADDR]} is not a non-negative multiple of "
+                        f"{WORD}", c, i)
+                if ref >= 0 and row[F_RA] < 0 and row[F_ADDR] >= sizes[ref]:
+                    bad(f"{name}: offset {row[F_ADDR]} is outside symbol "
+                        f"'{prog.symbols[ref].name}' ({sizes[ref]} bytes)", c, i)
+            elif ref != -1:
+                bad(f"{name} has a symbol reference but no memory operand", c, i)

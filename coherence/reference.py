@@ -30,9 +30,14 @@ Readings of points the spec leaves open (keep the engine in line with these):
 * An eviction is not an invalidation (``invalidations`` counts snoop-induced copies -> I only).
 * The LRU counter advances exactly when a stamp is given (a hit, a re-evaluated hit, a fill);
   completing a granted transaction does not refresh the stamp.
-* An Impossible (or not-in-protocol) entry reached on any lookup (processor event, snoop,
-  evict, re-evaluation) raises :class:`ProtocolError`, with or without ``check``.  A hit
-  entry (no bus action) for a line not present also raises ProtocolError.
+* An Impossible entry reached on any lookup (processor event, snoop, evict, re-evaluation)
+  raises :class:`ProtocolError` (kind ``protocol``), with or without ``check``; a transaction
+  that leaves the requester's own line invalid raises it too (kind ``absent``).  Errors carry
+  the same fields as the engine's (:class:`~coherence.errors.InvariantViolation`).
+* ``check=True`` checks, after every granted transaction, in this order: single writer or
+  many readers, one owner, every copy's data, memory when no copy is dirty; and the value
+  read by every load and RMW performed from a cache.  What a state means (writable,
+  readable, dirty, owner) comes from the protocol (:class:`~coherence.protocols.State`).
 * Watchdog: the run stops with ``max_cycles`` when ``next >= max_cycles`` ("the next cycle
   would exceed the budget": cycles 0..max_cycles-1 run at most, so a halted run always has
   ``cycles <= max_cycles``); ``next - last_progress > progress_window`` stops with
@@ -42,8 +47,9 @@ Readings of points the spec leaves open (keep the engine in line with these):
 * RNG: the seed is taken mod 2**64; if ``splitmix64(seed)`` is 0 the state is
   ``0x9E3779B97F4A7C15`` instead.
 * ``cas rd, [a], B, C``: B is the expected value, C the new value.
-* Bad programs raise :class:`CoherenceError`: more program cores than ``config.cores``;
-  malformed rows (opcode, register numbers, branch target outside ``0..len``); a memory
+* Bad programs raise :class:`CoherenceError`: more program cores than ``config.cores``
+  (malformed rows never get here: a :class:`~coherence.program.Program` checks its rows when
+  it is made); a memory
   address outside ``0 .. 8*words`` where ``words`` is the linked memory rounded up to whole
   lines (raised when the instruction executes); in trace mode a negative address.
 * ``registers`` lists every one of ``config.cores`` cores (cores without code keep zeros).
@@ -58,7 +64,7 @@ import numpy as np
 from .config import SystemConfig
 from .errors import CoherenceError, InvariantViolation, ProtocolError
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD,
-                  NREGS, OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_CAS, OP_DELAY,
+                  NREGS, OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY,
                   OP_FAA, OP_HALT, OP_JMP, OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE,
                   OP_ST, OP_SUB, OP_XCHG, OPNAMES, RMW_OPS)
 from .protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
@@ -772,38 +778,6 @@ class ReferenceMachine:
 
 # ------------------------------------------------------------------------- input validation
 
-_USES_RD = {OP_MOV, OP_LD, OP_XCHG, OP_CAS, OP_FAA} | ALU_OPS
-_USES_B = {OP_MOV, OP_ST, OP_XCHG, OP_CAS, OP_FAA, OP_DELAY} | ALU_OPS | (BRANCH_OPS - {OP_JMP})
-_MEM_OPS = {OP_LD, OP_ST, OP_XCHG, OP_CAS, OP_FAA}
-
-
-def _check_rows(rows: list, core: int) -> None:
-    def bad(i, what):
-        raise CoherenceError(f"core {core}, instruction {i}: {what}")
-
-    def reg(i, v, name):
-        if not 0 <= v < NREGS:
-            bad(i, f"{name} register {v} out of range, expected 0..{NREGS - 1}")
-
-    n = len(rows)
-    for i, row in enumerate(rows):
-        op = row[F_OP]
-        if not 0 <= op < len(OPNAMES):
-            bad(i, f"unknown opcode {op}, expected 0..{len(OPNAMES) - 1}")
-        if op in _USES_RD:
-            reg(i, row[F_RD], "destination")
-        if op in ALU_OPS or (op in BRANCH_OPS and op != OP_JMP):
-            reg(i, row[F_RA], "source")
-        if op in _MEM_OPS and row[F_RA] >= 0:
-            reg(i, row[F_RA], "address")
-        if op in _USES_B and row[F_BREG]:
-            reg(i, row[F_B], "operand")
-        if op == OP_CAS and row[F_CREG]:
-            reg(i, row[F_C], "operand")
-        if op in BRANCH_OPS and not 0 <= row[F_ADDR] <= n:
-            bad(i, f"branch target {row[F_ADDR]} outside the core's code, expected 0..{n}")
-
-
 def _check_cores(ncode: int, config: SystemConfig, what: str) -> None:
     if ncode > config.cores:
         raise CoherenceError(f"the {what} has {ncode} cores but the config has "
@@ -831,7 +805,6 @@ def prepare_program(program, config: SystemConfig, seed: int = 0, check: bool = 
     for c in range(program.cores):
         s, n = int(linked.start[c]), int(linked.length[c])
         rows = [tuple(int(x) for x in r) for r in linked.code[s:s + n]]
-        _check_rows(rows, c)
         codes.append(rows)
     wpl = config.words_per_line
     nwords = -(-len(linked.memory) // wpl) * wpl

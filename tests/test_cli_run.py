@@ -29,7 +29,8 @@ def test_run_json_is_the_result_dict():
 def test_protocol_show_prints_markdown():
     r = run_cli("protocol", "show", "moesi")
     assert r.returncode == 0
-    assert r.stdout.startswith("### MOESI") and "| O | O | M / BusUpgr |" in r.stdout
+    assert r.stdout.startswith("### MOESI")
+    assert "| O | read, dirty, owner | O | M / BusUpgr |" in r.stdout
     r = run_cli("protocol", "show", "mosi")
     assert r.returncode == 2 and "unknown protocol 'mosi'" in r.stderr
 

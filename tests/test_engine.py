@@ -326,3 +326,31 @@ x: 0
     assert run(p, SystemConfig(cores=2)).to_dict() == r.to_dict()
     with pytest.raises(CoherenceError, match="cannot watch 'nope'"):
         run(p, SystemConfig(cores=2), watch=["nope"])
+
+
+def test_a_program_is_checked_where_it_is_made():
+    """A hand-built Program with a bad row fails when it is made, with file:line, so neither
+    the engine (bounds checks off) nor the reference model ever sees it."""
+    from coherence.isa import OP_BEQ, OP_LD, OP_MOV, OP_ST, encode
+    from coherence.program import Program, Symbol
+
+    def prog(*rows, refs=None):
+        code = np.array(rows, dtype=np.int64)
+        refs = np.array(refs if refs is not None else [-1] * len(rows), dtype=np.int64)
+        return Program((code,), (refs,), (np.arange(10, 10 + len(rows)),),
+                       (Symbol("x", 0, (0,)),), source="hand.s")
+
+    cases = [
+        ((encode(OP_MOV, rd=40, b=1),), None, r"hand.s:10: mov: destination register r40"),
+        ((encode(99),), None, r"hand.s:10: unknown opcode 99"),
+        ((encode(OP_MOV, rd=1, b=1), encode(OP_BEQ, ra=1, b=0, addr=7)), None,
+         r"hand.s:11: beq: branch target 7 outside the core's code, expected 0..2"),
+        ((encode(OP_LD, rd=1, addr=8),), [0], r"offset 8 is outside symbol 'x' \(8 bytes\)"),
+        ((encode(OP_ST, ra=20, b=1),), None, r"st: address register r20"),
+        ((encode(OP_MOV, rd=1, b=1),), [0], r"mov has a symbol reference"),
+    ]
+    for rows, refs, msg in cases:
+        with pytest.raises(CoherenceError, match=msg):
+            prog(*rows, refs=refs)
+    ok = prog(encode(OP_LD, rd=1, addr=0), refs=[0])
+    assert run(ok, SystemConfig(cores=1)).registers[0]["r1"] == 0

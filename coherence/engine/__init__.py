@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit import ensure_compiled
 from ..config import SystemConfig
 from ..errors import CoherenceError, InvariantViolation, ProtocolError
 from ..isa import NFIELDS, NREGS
 from ..program import Program
 from ..protocols.table import EVENTS
 from ..stats import NBUSSTATS, NCORESTATS, TIMELINE_TYPES, RunResult, build_result
-from .._jit import ensure_compiled
 from . import _kernel as K
 from . import _layout as L
 

@@ -16,19 +16,17 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit_helper, jit_inline
-from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
-                               C_SHARED, C_SUPPLY, C_WB, EV_EVICT, EV_LOAD,
-                               SNOOP_EVENT_OF_ACTION)
-from ..stats import BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, TL_BUSRD, \
-    TL_BUSRDX, TL_BUSUPGR, TL_WB
+from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT, C_SHARED,
+                               C_SUPPLY, C_WB, EV_EVICT, EV_LOAD, SNOOP_EVENT_OF_ACTION)
+from ..stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, TL_BUSRD,
+                     TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, set_state, stamp, victim
 from ._layout import (ARB_RANDOM, ARB_RR, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
-                      ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT,
-                      GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT,
-                      P_CHECK, P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN,
-                      P_WAYS, P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand,
-                      set_err)
+                      ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
+                      INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT, P_CHECK, P_CORES,
+                      P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN, P_WAYS, P_WBLAT, P_WPL,
+                      Q_ADDR, Q_KIND, Q_PEND, next_random, rand, set_err)
 
 #: The bus counter and the timeline column of each bus action.
 STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR], dtype=np.int64)

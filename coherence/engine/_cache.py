@@ -8,10 +8,10 @@ caches whose tag falls in each bucket; :func:`install` and :func:`set_state` kee
 from __future__ import annotations
 
 from .._jit import jit_helper, jit_inline
-from ..protocols.table import C_BUS, C_ERR, C_NEXT, BUS_NONE
+from ..protocols.table import BUS_NONE, C_BUS, C_ERR, C_NEXT
 from ..stats import CS_HITS, CS_MISSES
-from ._layout import ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF, P_LSHIFT, \
-    P_SETS, P_WAYS, set_err
+from ._layout import (ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF, P_LSHIFT,
+                      P_SETS, P_WAYS, set_err)
 
 # The invalid state is number 0 in every compiled protocol (coherence.protocols.table).
 INVALID = 0

@@ -24,11 +24,11 @@ from __future__ import annotations
 from .._jit import jit, jit_helper, jit_inline
 from . import _bus, _core, _trace
 from ._check import coherent_memory, coherent_word
-from ._layout import (ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, Flat, GRANT_ERROR,
-                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN,
-                      P_IJIT, P_MAXCYC, P_SKEW, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR,
-                      STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_TLFULL, W_NONE,
-                      bundles, rand, set_err)
+from ._layout import (ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR,
+                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
+                      P_MAXCYC, P_SKEW, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR, STATUS_HALTED,
+                      STATUS_MAXCYC, STATUS_NOPROG, STATUS_TLFULL, W_NONE, Flat, bundles, rand,
+                      set_err)
 
 
 @jit_inline

@@ -15,8 +15,8 @@ from ..protocols.table import C_ERR
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
 from . import _bus
 from ._cache import INVALID, find
-from ._layout import (ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY,
-                      K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT,
+from ._layout import (ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC,
+                      K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT,
                       P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
 
 

@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import coherence  # noqa: E402
-from cases import PROTOCOLS, config_from, outcome  # noqa: E402
+from cases import outcome  # noqa: E402
 
 REGS = [f"r{i}" for i in range(8)]
 
