@@ -13,6 +13,7 @@ from ..program import Program
 from ..protocols.table import EVENTS
 from ..stats import NBUSSTATS, NCORESTATS, TIMELINE_TYPES, RunResult, build_result
 from . import _kernel as K
+from ._arena import allocate
 from . import _layout as L
 
 __all__ = ["run", "run_trace", "run_batch", "Machine", "splitmix64", "STATUS_NAMES"]
@@ -42,7 +43,8 @@ class Machine:
     sets it touched (so a reset clears only those)."""
 
     def __init__(self, config: SystemConfig, memory_words: int, track_data: bool, trace: bool,
-                 seed: int, check: bool, touched: int = 0):
+                 seed: int, check: bool, touched: int = 0, code=None, start=None, length=None,
+                 twrite=None, taddr=None):
         cfg = config
         self.config = cfg
         C, S, W = cfg.cores, cfg.sets, cfg.l1_ways
@@ -66,39 +68,42 @@ class Machine:
         p[L.P_IJIT] = cfg.issue_jitter
         compiled = cfg.protocol.compiled()
         nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
-        mem = np.zeros(max(memory_words, 1), dtype=np.int64)
-        self.arrays = dict(
-            params=p, rng=np.array([splitmix64(seed)], dtype=np.uint64),
-            clock=np.zeros(len(L.CLOCK), dtype=np.int64),
-            table=compiled.table, meaning=compiled.meaning, hit=compiled.hit,
-            code=np.zeros((0, NFIELDS), np.int64), start=np.zeros(C, np.int64),
-            length=np.zeros(C, np.int64), twrite=np.zeros(0, np.uint8),
-            taddr=np.zeros(0, np.int64),
-            tags=np.full((C, S, W), -1, dtype=np.int64), cst=np.zeros((C, S, W), dtype=np.int8),
-            lru=np.zeros((C, S, W), dtype=np.int64), lruc=np.zeros(C, dtype=np.int64),
-            cdata=np.zeros((C, S, W, wpl) if track_data else (1, 1, 1, 1), dtype=np.int64),
+        i8 = np.int64
+        words = max(memory_words, 1)
+        # (name, shape, dtype, fill): every array the kernels own, in one buffer (_arena).
+        self.arrays = allocate([
+            ("params", p.shape, i8, 0), ("rng", (1,), np.uint64, splitmix64(seed)),
+            ("clock", (len(L.CLOCK),), i8, 0),
+            ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
+            ("cstat", (C, NCORESTATS), i8, 0), ("lruc", (C,), i8, 0),
+            ("tags", (C, S, W), i8, -1), ("cst", (C, S, W), np.int8, 0),
+            ("lru", (C, S, W), i8, 0),
+            ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
             # The trace look-ahead's marks and the ways of the accesses it foresaw
-            # (_trace.first_miss), kept by the trace kernel only.
-            look=np.zeros((C, S, W), dtype=np.int64),
-            lookw=np.zeros((C, 1024 if trace else 1), dtype=np.int64),
-            touched=np.zeros(touched, dtype=np.int64), ntouched=np.zeros(1, dtype=np.int64),
-            core=np.zeros((C, len(L.CORE)), dtype=np.int64),
-            regs=np.zeros((C, NREGS), dtype=np.int64),
-            cstat=np.zeros((C, NCORESTATS), dtype=np.int64),
-            sb_addr=np.zeros((C, cfg.store_buffer), dtype=np.int64),
-            sb_val=np.zeros((C, cfg.store_buffer), dtype=np.int64),
-            sb_head=np.zeros(C, dtype=np.int64), sb_cnt=np.zeros(C, dtype=np.int64),
-            drain_ready=np.zeros(C, dtype=np.int64), draining=np.zeros(C, dtype=np.int64),
-            port=np.zeros((2 * C, len(L.PORT)), dtype=np.int64),
-            bus=np.zeros(len(L.BUS), dtype=np.int64),
-            bstat=np.zeros(NBUSSTATS, dtype=np.int64),
-            timeline=np.zeros((nwin, len(TIMELINE_TYPES)), dtype=np.int64),
+            # (_trace.first_miss), used by the trace kernel only.
+            ("look", (C, S, W), i8, 0), ("lookw", (C, 1024 if trace else 1), i8, 0),
+            ("touched", (touched,), i8, 0), ("ntouched", (1,), i8, 0),
+            ("sb_addr", (C, cfg.store_buffer), i8, 0), ("sb_val", (C, cfg.store_buffer), i8, 0),
+            ("sb_head", (C,), i8, 0), ("sb_cnt", (C,), i8, 0), ("drain_ready", (C,), i8, 0),
+            ("draining", (C,), i8, 0),
+            ("port", (2 * C, len(L.PORT)), i8, 0), ("bus", (len(L.BUS),), i8, 0),
+            ("bstat", (NBUSSTATS,), i8, 0), ("timeline", (nwin, len(TIMELINE_TYPES)), i8, 0),
             # The snoop filter (see _bus._snoop): the trace kernel's only (empty: off).
-            sf=np.zeros(1 << 14 if trace else 0, dtype=np.int32),
-            mem=mem, golden=mem.copy(),
-            err=np.zeros(len(L.ERR), dtype=np.int64),
-            watch=np.zeros(0, dtype=np.int64), wlog=np.zeros((0, 4), dtype=np.int64),
-            wlogn=np.zeros(1, dtype=np.int64))
+            ("sf", (1 << 14 if trace else 0,), np.int32, 0),
+            ("mem", (words,), i8, 0), ("golden", (words,), i8, 0),
+            ("err", (len(L.ERR),), i8, 0), ("wlogn", (1,), i8, 0),
+            # What the hot loop only reads, but at fixed addresses every step.
+            ("table", compiled.table.shape, np.int8, compiled.table),
+            ("meaning", compiled.meaning.shape, np.int8, compiled.meaning),
+            ("hit", compiled.hit.shape, np.int8, compiled.hit),
+            ("code", code.shape if code is not None else (0, NFIELDS), i8, code),
+            ("start", (C,), i8, start), ("length", (C,), i8, length)])
+        self.arrays["params"][:] = p
+        # A trace is read once, in order, and may be large: it is not copied.
+        self.arrays.update(
+            twrite=twrite if twrite is not None else np.zeros(0, np.uint8),
+            taddr=taddr if taddr is not None else np.zeros(0, np.int64),
+            watch=np.zeros(0, dtype=np.int64), wlog=np.zeros((0, 4), dtype=np.int64))
         assert set(self.arrays) == set(L.Flat._fields)
 
     def __getattr__(self, name):
@@ -111,12 +116,6 @@ class Machine:
         """The arrays in the kernels' order (``_layout.Flat``), some replaced."""
         a = self.arrays
         return tuple(override[f] if f in override else a[f] for f in L.Flat._fields)
-
-    def set_program(self, code, start, length, twrite=None, taddr=None):
-        a = self.arrays
-        a["code"], a["start"], a["length"] = code, start, length
-        if twrite is not None:
-            a["twrite"], a["taddr"] = twrite, taddr
 
     def set_watch(self, lines, capacity: int):
         """Log every state change of these line numbers (up to ``capacity`` changes)."""
@@ -235,7 +234,8 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
         config = SystemConfig(cores=max(program.cores, 1))
     _check_program(program, config)
     linked, start, length = _layout(program, config)
-    m = Machine(config, len(linked.memory), True, False, seed, check)
+    m = Machine(config, len(linked.memory), True, False, seed, check, code=linked.code,
+                start=start, length=length)
     watch = [watch] if isinstance(watch, str) else list(watch)
     for name in watch:
         if name not in linked.addresses:
@@ -245,7 +245,6 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     m.set_watch([linked.addresses[n] >> shift for n in watch], watch_capacity)
     m.mem[:] = linked.memory
     m.golden[:] = linked.memory
-    m.set_program(linked.code, start, length)
     status, cycles = m.simulate()
     if status == L.STATUS_ERROR:
         m.raise_error(_where(program))
@@ -305,8 +304,8 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     the machine (timing, protocol, store buffers under ``tso``) is the same as :func:`run`.
     """
     tw, ta, start, length = _trace_arrays(writes, addrs, config)
-    m = Machine(config, 1, False, True, seed, check)
-    m.set_program(np.zeros((0, NFIELDS), np.int64), start, length, tw, ta)
+    m = Machine(config, 1, False, True, seed, check, start=start, length=length, twrite=tw,
+                taddr=ta)
     status, cycles = m.simulate()
     if status == L.STATUS_ERROR:
         m.raise_error()
@@ -344,9 +343,9 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
             kinds.append(1), a.append(linked.addresses[ob[1]] // 8), b.append(0)
         else:
             raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
-    m = Machine(config, len(linked.memory), True, False, seed, check, touched=4096)
+    m = Machine(config, len(linked.memory), True, False, seed, check, touched=4096,
+                code=linked.code, start=start, length=length)
     m.params[L.P_TLWIN] = 0  # a batch keeps no timeline
-    m.set_program(linked.code, start, length)
     init = linked.memory.copy()
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)

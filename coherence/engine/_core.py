@@ -355,13 +355,25 @@ def _next_act(k, sb, tso, c):
 
 
 @jit_inline
-def core_run(m, c, lo, hi):
-    """Run core c and its drain unit through the cycles lo .. hi-1 in which they can act (in
-    each: the drain unit, then the core; docs/machine.md, phase 2).
+def cycle(m, c, t):
+    """Core c's drain unit, then core c itself, in cycle t (docs/machine.md, phase 2), each
+    if it can act.  Returns ACT_ERROR, else 0."""
+    k = m.cpu.k
+    sb = m.sb
+    if m.p[P_TSO] != 0 and sb.count[c] > 0 and sb.draining[c] == 0 and t >= sb.ready[c]:
+        if _drain_step(m, c, t) < 0:
+            return ACT_ERROR
+    if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE and k[c, K_READY] <= t:
+        if _core_step(m, c, t) < 0:
+            return ACT_ERROR
+    return 0
 
-    The kernel calls this for cycle t alone (phase 2) and for the run-ahead window after the
-    arbitration.  Returns the last cycle in which either acted (lo - 1 if none), or ACT_ERROR
-    (``m.log.err`` says when)."""
+
+@jit_inline
+def core_run(m, c, lo, hi):
+    """Run core c and its drain unit through the cycles lo .. hi-1 in which they can act, one
+    core alone (the kernel's run-ahead window).  Returns the last cycle in which either
+    acted (lo - 1 if none), or ACT_ERROR (``m.log.err`` says when)."""
     tso = m.p[P_TSO] != 0
     k = m.cpu.k
     sb = m.sb
@@ -369,11 +381,7 @@ def core_run(m, c, lo, hi):
     last = lo - 1
     while tau < hi:
         last = tau
-        if tso and sb.count[c] > 0 and sb.draining[c] == 0 and tau >= sb.ready[c]:
-            if _drain_step(m, c, tau) < 0:
-                return ACT_ERROR
-        if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE and k[c, K_READY] <= tau:
-            if _core_step(m, c, tau) < 0:
-                return ACT_ERROR
+        if cycle(m, c, tau) == ACT_ERROR:
+            return ACT_ERROR
         tau = max(_next_act(k, sb, tso, c), tau + 1)
     return last

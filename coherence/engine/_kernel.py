@@ -107,7 +107,7 @@ def _advance(m, t):
     return -1, nxt
 
 
-@jit_helper
+@jit_inline
 def _run(m, lean):
     """Run the machine to its end (or until the timeline is full).  Returns (status, cycles).
 
@@ -130,37 +130,41 @@ def _run(m, lean):
         p, w = _bus.complete_due(m.net, t)
         if p >= 0 and not _core.complete(m, p, t, w):
             return STATUS_ERROR, t
-        # Phase 2 (the cores in cycle t), then phase 3 (arbitration) and the run-ahead (the
-        # cores in t+1 .. limit-1, in which no transaction is granted or completes and
-        # nothing draws from the RNG, so each core can run on its own: its hits touch only
-        # its own cache and a request it posts waits for an arbitration at `limit` or later).
-        # One loop over the two windows, so that a core's step is inlined once.
-        lo = t
-        limit = t + 1
+        # Phase 2: each core (its drain unit, then the core itself) in cycle t.
+        for c in range(ncores):
+            if lean:
+                acted = _trace.trace_run(m, c, t, t + 1)
+            else:
+                acted = _core.cycle(m, c, t)
+            if acted == ACT_ERROR:
+                return STATUS_ERROR, t
+        # Phase 3: arbitration; a request that turned into a hit is performed at once.
+        while True:
+            g, p = _bus.arbitrate(m, t)
+            if g == GRANT_ERROR:
+                return STATUS_ERROR, t
+            if g != GRANT_HIT:
+                break
+            if not _core.complete(m, p, t, -1):
+                return STATUS_ERROR, t
+        # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
+        # completes and nothing draws from the RNG, so the cores do not interact: a core's
+        # hits touch only its own cache and a request it posts waits for the arbitration at
+        # `limit` or later.  Visiting those cycles one core after another instead of in time
+        # order then gives the same machine, without the loop's cost per cycle.
+        limit = _ahead_limit(m, t, ahead, foresee)
         last = t          # the last cycle in which a core acted
         failed = INF      # the cycle of the earliest error met; later cores stop before it
-        for window in range(2):
-            if window == 1:
-                while True:
-                    g, p = _bus.arbitrate(m, t)
-                    if g == GRANT_ERROR:
-                        return STATUS_ERROR, t
-                    if g != GRANT_HIT:
-                        break
-                    if not _core.complete(m, p, t, -1):
-                        return STATUS_ERROR, t
-                lo = t + 1
-                limit = _ahead_limit(m, t, ahead, foresee)
-            for c in range(ncores):
-                if limit <= lo:
-                    break
-                acted = _act(m, c, lo, limit, lean)
-                if acted == ACT_ERROR:
-                    failed = limit = m.log.err[E_CYCLE]
-                elif acted > last:
-                    last = acted
-            if failed < INF:
-                return STATUS_ERROR, failed
+        for c in range(ncores):
+            if limit <= t + 1:
+                break
+            acted = _act(m, c, t + 1, limit, lean)
+            if acted == ACT_ERROR:
+                failed = limit = m.log.err[E_CYCLE]
+            elif acted > last:
+                last = acted
+        if failed < INF:
+            return STATUS_ERROR, failed
         # The next cycle at which anything can happen (after a run-ahead, from the last cycle
         # in which a core acted, as if the loop had visited each of them).
         status, t = _advance(m, last)
