@@ -121,3 +121,30 @@ def test_the_error_reported_is_the_earliest_one_in_programs(program, config, see
     config = _ahead(config, 0, 200_000).replace(protocol=_FRAGILE)
     assert _outcome(lambda: run(program, config, seed=seed)) == \
         _outcome(lambda: run_reference(program, config, seed=seed))
+
+
+# With the bus idle, a core whose miss is the earliest by itself, on a line no other cache
+# holds, has its transactions run one after another without the cycle loop (the kernel's
+# _served_alone).  These traces make that common: one or two cores, long traces over more
+# lines than the cache holds, other cores short; timelines that fill up, watchdog endings,
+# random arbitration and bus jitter (the RNG draws must stay in order).
+
+@given(st.integers(1, 3), st.integers(0, 1000), st.sampled_from(["mesi", "moesi", "msi"]),
+       st.sampled_from([0, 0, 7, 60]), st.sampled_from([0, 0, 25]),
+       st.sampled_from([200_000, 200_000, 900]), st.data())
+def test_engine_equals_reference_when_one_core_is_served_alone(cores, seed, proto, tlwin,
+                                                               window, maxc, data):
+    rng = __import__("numpy").random.default_rng(seed)
+    writes, addrs = [], []
+    for c in range(cores):
+        n = int(rng.integers(100, 400)) if c == 0 else int(rng.integers(0, 30))
+        writes.append((rng.random(n) < 0.3).astype("uint8"))
+        addrs.append(rng.integers(0, 64, n).astype("int64") * 8)
+    config = SystemConfig(cores=cores, protocol=proto, line_size=8, l1_ways=2, l1_size=64,
+                          arbitration=data.draw(st.sampled_from(["round-robin", "fixed",
+                                                                 "random"])),
+                          jitter=data.draw(st.integers(0, 3)),
+                          mem_latency=data.draw(st.integers(1, 30)), timeline_window=tlwin,
+                          progress_window=window, max_cycles=maxc)
+    assert run_trace(writes, addrs, config, seed=seed).to_dict() == \
+        run_trace_reference(writes, addrs, config, seed=seed).to_dict()

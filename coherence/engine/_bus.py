@@ -105,7 +105,24 @@ def arbitrate(m, t):
             b[B_RR] = win + 1 if win + 1 < nports else 0
     port[win, Q_PEND] = 0
     b[B_NPEND] -= 1
-    return _grant(m, win, t), win
+    return _grant(m, win, t, -2, -1), win
+
+
+@jit_inline
+def grant_only(m, p, t, w, v):
+    """Arbitration when port p's request is the only one pending (what :func:`arbitrate`
+    would do: the same pointer update, the same random draw), granted with what the caller
+    knows of the requester's cache: the frame holding the line ``w`` (-1: none) and, when
+    none does, the victim ``v``.  The caller has made sure the grant cannot fail."""
+    b = m.net.b
+    arb = m.p[P_ARB]
+    if arb == ARB_RANDOM:
+        next_random(m.rng)  # one draw, as for any choice
+    elif arb == ARB_RR:
+        b[B_RR] = p + 1 if p + 1 < 2 * m.p[P_CORES] else 0
+    m.net.port[p, Q_PEND] = 0
+    b[B_NPEND] -= 1
+    return _grant(m, p, t, w, v)
 
 
 # ------------------------------------------------------------------------ the transaction
@@ -162,12 +179,13 @@ def _snoop(m, c, s, line, addr, action, own, t):
 
 
 @jit_inline
-def _make_room(m, c, s, t):
-    """A frame of set s for a fill: the victim, evicted with its (state, Evict) entry.
-    Returns (way, written back?), way -1 on an error."""
+def _make_room(m, c, s, t, v):
+    """A frame of set s for a fill: the victim (``v`` if the caller chose it, else -1),
+    evicted with its (state, Evict) entry.  Returns (way, written back?), way -1 on an
+    error."""
     l1 = m.l1
     table = m.pr.table
-    w = victim(l1, c, s, m.p[P_WAYS])
+    w = v if v >= 0 else victim(l1, c, s, m.p[P_WAYS])
     vst = l1.state[c, s, w]
     wb = False
     if vst != INVALID:
@@ -187,9 +205,12 @@ def _make_room(m, c, s, t):
 
 
 @jit_inline
-def _grant(m, p, t):
+def _grant(m, p, t, w, v):
     """Re-evaluate port p's request and, if the line still needs the bus, run the
-    transaction: count it, snoop, make room, fill, and hold the bus for its latency."""
+    transaction: count it, snoop, make room, fill, and hold the bus for its latency.
+
+    ``w``: the requester's frame holding the line if the caller knows it (-1: none), -2 to
+    look it up; ``v``: the victim when the caller chose it, else -1."""
     c = p >> 1
     l1 = m.l1
     table = m.pr.table
@@ -198,7 +219,8 @@ def _grant(m, p, t):
     ev = EVENT_OF_KIND[m.net.port[p, Q_KIND]]
     line = addr >> m.p[P_LSHIFT]
     s = line & (m.p[P_SETS] - 1)
-    w = find(l1, c, s, line, m.p[P_WAYS])
+    if w == -2:
+        w = find(l1, c, s, line, m.p[P_WAYS])
     st = l1.state[c, s, w] if w >= 0 else INVALID
     if table[st, ev, C_ERR] != 0:
         set_err(m.log.err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
@@ -215,7 +237,7 @@ def _grant(m, p, t):
         return GRANT_ERROR
     wb = False
     if w < 0:
-        w, wb = _make_room(m, c, s, t)
+        w, wb = _make_room(m, c, s, t, v)
         if w < 0:
             return GRANT_ERROR
         install(l1, m.net.sf, m.p[P_SETS], c, s, w, line)

@@ -21,14 +21,18 @@ called.  The cache stays correct across files (coherence/_jit.py).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._jit import jit, jit_helper, jit_inline
+from ..protocols.table import C_ERR
 from . import _bus, _core, _trace
+from ._cache import INVALID, victim
 from ._check import coherent_memory, coherent_word
-from ._layout import (ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR,
-                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
-                      P_MAXCYC, P_SKEW, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR, STATUS_HALTED,
-                      STATUS_MAXCYC, STATUS_NOPROG, STATUS_TLFULL, W_NONE, Flat, bundles, rand,
-                      set_err)
+from ._layout import (ACT_ERROR, B_WAY, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK,
+                      GRANT_ERROR, GRANT_HIT, INF, K_HALTED, K_LOOKPC, K_READY, K_WAIT, P_CHECK,
+                      P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW, P_TLWIN,
+                      P_TSO, P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC,
+                      STATUS_NOPROG, STATUS_TLFULL, W_NONE, Flat, bundles, rand, set_err)
 
 
 @jit_inline
@@ -52,23 +56,101 @@ def _act(m, c, lo, hi, lean):
 
 
 @jit_inline
-def _ahead_limit(m, t, ahead, foresee):
-    """The end of the run-ahead window after cycle t: the cores do not interact before the
-    interconnect's next event or, with the bus idle, before the first foreseen miss; never
-    past max_cycles or the watchdog's no-progress limit."""
-    if not ahead:
-        return t
+def _clip(m):
+    """No run-ahead goes past max_cycles or the watchdog's no-progress limit."""
     limit = m.p[P_MAXCYC]
     if m.p[P_WINDOW] > 0:
         limit = min(limit, m.clk[CL_LASTPROG] + m.p[P_WINDOW])
+    return limit
+
+
+@jit_inline
+def _ahead_limit(m, t, ahead, foresee):
+    """The end of the run-ahead window after cycle t, and the last cycle in which a core
+    acted in it so far: the cores do not interact before the interconnect's next event or,
+    with the bus idle, before the first foreseen miss; never past _clip."""
+    if not ahead:
+        return t, t
     event = _bus.next_event(m.net)
     if event < INF:
-        return min(limit, event)
+        return min(_clip(m), event), t
     if not foresee:
-        return t  # a request posted in t+1 could be granted at once
-    for c in range(m.p[P_CORES]):
-        limit = _trace.first_miss(m, c, t, limit)
-    return limit
+        return t, t  # a request posted in t+1 could be granted at once
+    return _served_alone(m, t)
+
+
+@jit_inline
+def _served_alone(m, t):
+    """The bus is idle and nothing is pending (traces on SC cores): the next grant is at the
+    first foreseen miss of any core.  When one core's miss is the earliest by itself, and no
+    other cache can hold its line (the snoop filter), that transaction changes nothing any
+    other core can see before its own next miss: the core's hits, its grant, its completion
+    and its next hits are run right here, miss after miss, while it stays the earliest.
+    Returns the run-ahead window's end and the last cycle in which a core acted.
+
+    Exact: each transaction is granted at the cycle the cycle loop would grant it (the only
+    request), draws from the RNG in the same order, and completes before any other core can
+    post a request; the other cores run through the same cycles afterwards, in the run-ahead
+    loop, and see caches that this transaction did not touch.  A step is only taken when it
+    cannot fail (no error entry, nothing invalid after the grant) and ends before max_cycles,
+    the no-progress limit and the timeline's end; otherwise the cycle loop takes over."""
+    ncores = m.p[P_CORES]
+    k = m.cpu.k
+    l1 = m.l1
+    prog = m.prog
+    table = m.pr.table
+    sf = m.net.sf
+    lshift = m.p[P_LSHIFT]
+    smask = m.p[P_SETS] - 1
+    ways = m.p[P_WAYS]
+    tlwin = m.p[P_TLWIN]
+    clip = _clip(m)
+    best = clip
+    second = clip
+    star = -1
+    for c in range(ncores):
+        mc = _trace.first_miss(m, c, t, clip)
+        if mc < best:
+            second = best
+            best = mc
+            star = c
+        elif mc < second:
+            second = mc
+    last = t
+    if not _trace.evict_safe(m.pr):
+        star = -1  # the victim's own entry could fail: the cycle loop does each grant
+    while star >= 0 and best < second and best < _clip(m):
+        at = best
+        if tlwin > 0 and at // tlwin >= m.net.timeline.shape[0]:
+            break
+        # Its hits up to the miss at `at`.
+        acted = _trace.trace_run(m, star, t + 1, at)
+        if acted > last:
+            last = acted
+        # The miss: not an error entry, on a line that no other cache holds.
+        i = prog.start[star] + k[star, K_LOOKPC]
+        w = l1.lookw[star, i & (l1.lookw.shape[1] - 1)]
+        line = prog.taddr[i] >> lshift
+        s = line & smask
+        st = l1.state[star, s, w] if w >= 0 else INVALID
+        if (table[st, np.int64(prog.twrite[i] != 0), C_ERR] != 0
+                or sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0)):
+            break
+        # Posted and granted at `at`, completed at `until`.
+        _trace.post_miss(m, star, i, at)
+        last = at
+        _bus.grant_only(m, 2 * star, at, w, victim(l1, star, s, ways) if w < 0 else -1)
+        until = _bus.next_event(m.net)
+        if (until >= second or until >= _clip(m)
+                or l1.tags[star, s, m.net.b[B_WAY]] != line):
+            break  # the cycle loop completes it (and reports a line left invalid)
+        p, w = _bus.complete_due(m.net, until)
+        _core.complete(m, p, until, w)
+        last = until
+        best = _trace.first_miss(m, star, until, min(second, _clip(m)))
+    if star >= 0 and _bus.next_event(m.net) < INF:
+        return min(_clip(m), _bus.next_event(m.net)), last
+    return min(best, second, _clip(m)), last
 
 
 @jit_inline
@@ -152,8 +234,7 @@ def _run(m, lean):
         # hits touch only its own cache and a request it posts waits for the arbitration at
         # `limit` or later.  Visiting those cycles one core after another instead of in time
         # order then gives the same machine, without the loop's cost per cycle.
-        limit = _ahead_limit(m, t, ahead, foresee)
-        last = t          # the last cycle in which a core acted
+        limit, last = _ahead_limit(m, t, ahead, foresee)  # last: the last cycle a core acted
         failed = INF      # the cycle of the earliest error met; later cores stop before it
         for c in range(ncores):
             if limit <= t + 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit_helper, jit_inline
-from ..protocols.table import C_ERR
+from ..protocols.table import C_ERR, EV_EVICT
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
 from . import _bus
 from ._cache import INVALID, find
@@ -47,7 +47,8 @@ def first_miss(m, c, t, limit):
     request completes; both drop the cursor.  Otherwise the scan resumes where it stopped
     instead of reading the same accesses again at every bus event.  The way of each foreseen
     access goes to the ring ``lookw[c]`` (so trace_run need not search for it again), which
-    also bounds how far ahead the scan goes."""
+    also bounds how far ahead the scan goes; the way of the miss the scan stopped at (-1 when
+    the line is absent) is kept there too."""
     k = m.cpu.k
     if k[c, K_HALTED] != 0:
         return limit
@@ -79,11 +80,12 @@ def first_miss(m, c, t, limit):
         line = prog.taddr[i] >> lshift
         s = line & smask
         w = find(l1, c, s, line, ways)
-        if w < 0 or hit[l1.state[c, s, w], np.int64(prog.twrite[i] != 0)] < 0:
-            k[c, K_LOOK] = LOOK_MISS
-            break
-        l1.look[c, s, w] = i - prog.start[c]
         l1.lookw[c, i & (ring - 1)] = w
+        if w >= 0:
+            l1.look[c, s, w] = i - prog.start[c]
+        if w < 0 or hit[l1.state[c, s, w], np.int64(prog.twrite[i] != 0)] < 0:
+            k[c, K_LOOK] = LOOK_MISS  # its way (or -1) is kept too, for the miss's grant
+            break
         tau += lat
         i += 1
     k[c, K_LOOKT] = tau
@@ -91,6 +93,27 @@ def first_miss(m, c, t, limit):
     if tau == INF:
         k[c, K_LOOK] = LOOK_MISS
     return min(tau, limit)
+
+
+@jit_helper
+def post_miss(m, c, i, tau):
+    """Core c's access i (a miss) at cycle tau: counted, posted, the core waits."""
+    wr = np.int64(m.prog.twrite[i] != 0)
+    m.cpu.stats[c, CS_LOADS + wr] += 1
+    m.cpu.stats[c, CS_MISSES] += 1
+    _bus.request(m.net, 2 * c, KIND_LOAD + wr, m.prog.taddr[i])
+    m.cpu.k[c, K_WAIT] = W_BUS
+    m.cpu.k[c, K_TBLOCK] = tau
+
+
+@jit_helper
+def evict_safe(pr):
+    """True when no valid state's Evict entry is an error: then choosing a victim cannot
+    fail, whatever its state."""
+    for st in range(1, pr.table.shape[0]):
+        if pr.table[st, EV_EVICT, C_ERR] != 0:
+            return False
+    return True
 
 
 @jit_inline
@@ -122,8 +145,13 @@ def trace_run(m, c, lo, hi):
     end = prog.start[c] + prog.length[c]
     clock = l1.clock[c]
     stores = 0
-    # Accesses before the look-ahead cursor are hits whose way first_miss kept.
-    seen = prog.start[c] + k[c, K_LOOKPC] if k[c, K_LOOK] != LOOK_NONE else i0
+    # Accesses before the look-ahead cursor are hits whose way first_miss kept, and so is the
+    # miss it stopped at.
+    seen = i0
+    if k[c, K_LOOK] == LOOK_SCAN:
+        seen = prog.start[c] + k[c, K_LOOKPC]
+    elif k[c, K_LOOK] == LOOK_MISS:
+        seen = prog.start[c] + k[c, K_LOOKPC] + 1
     ring = l1.lookw.shape[1]
     while tau < hi:
         if i >= end:
@@ -142,11 +170,7 @@ def trace_run(m, c, lo, hi):
                 set_err(m.log.err, ERR_PROTOCOL, tau, c, prog.taddr[i], st, wr, 0)
                 acted = ACT_ERROR
                 break
-            stats[c, CS_LOADS + wr] += 1
-            stats[c, CS_MISSES] += 1
-            _bus.request(m.net, 2 * c, KIND_LOAD + wr, prog.taddr[i])
-            k[c, K_WAIT] = W_BUS
-            k[c, K_TBLOCK] = tau
+            post_miss(m, c, i, tau)
             acted = tau
             break
         if nst != st:
