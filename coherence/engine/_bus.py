@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit_helper, jit_inline
+from .._jit import jit_inline, jit_leaf
 from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT, C_SHARED,
                                C_SUPPLY, C_WB, EV_EVICT, EV_LOAD, SNOOP_EVENT_OF_ACTION)
 from ..stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, TL_BUSRD,
@@ -37,7 +37,7 @@ for _a in (STAT_OF_ACTION, TIMELINE_OF_ACTION):
 
 # ------------------------------------------------------------------------------ the seam
 
-@jit_helper
+@jit_leaf
 def request(net, p, kind, addr):
     """Port p (2c: core c, 2c+1: its drain unit) asks for a line: a Load, Store or RMW miss.
     (``net`` is ``m.net``.)"""
@@ -48,7 +48,7 @@ def request(net, p, kind, addr):
     net.b[B_NPEND] += 1
 
 
-@jit_helper
+@jit_leaf
 def next_event(net):
     """The next cycle at which the interconnect does something by itself (INF: never; it is
     idle until a request is posted).  Between now and then the cores do not interact."""
@@ -58,7 +58,7 @@ def next_event(net):
     return INF
 
 
-@jit_helper
+@jit_leaf
 def complete_due(net, t):
     """Phase 1: the transaction in flight completes if its time has come.  Returns
     (port, frame it filled), or (-1, -1); the kernel then completes the port's request."""
@@ -105,7 +105,7 @@ def arbitrate(m, t):
             b[B_RR] = win + 1 if win + 1 < nports else 0
     port[win, Q_PEND] = 0
     b[B_NPEND] -= 1
-    return _grant(m, win, t, -2, -1), win
+    return _grant(m, win, t, np.int64(-2), np.int64(-1)), win
 
 
 @jit_inline

@@ -7,7 +7,7 @@ caches whose tag falls in each bucket; :func:`install` and :func:`set_state` kee
 
 from __future__ import annotations
 
-from .._jit import jit_helper, jit_inline
+from .._jit import jit_inline, jit_leaf
 from ..protocols.table import BUS_NONE, C_BUS, C_ERR, C_NEXT
 from ..stats import CS_HITS, CS_MISSES
 from ._layout import (ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF, P_LSHIFT,
@@ -17,7 +17,7 @@ from ._layout import (ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, 
 INVALID = 0
 
 
-@jit_helper
+@jit_leaf
 def find(l1, c, s, line, ways):
     """The way of cache c's set s that holds ``line``, or -1.
 
@@ -30,14 +30,14 @@ def find(l1, c, s, line, ways):
     return found
 
 
-@jit_helper
+@jit_leaf
 def stamp(l1, c, s, w):
     """A fresh LRU stamp for the frame (from the cache's own counter)."""
     l1.clock[c] += 1
     l1.lru[c, s, w] = l1.clock[c]
 
 
-@jit_helper
+@jit_leaf
 def victim(l1, c, s, ways):
     """The frame a fill of set s takes: the lowest-numbered invalid one, else the least
     recently used.  The minimum of (stamp << 16 | way), with no branch for a random LRU order
@@ -51,7 +51,7 @@ def victim(l1, c, s, ways):
     return least & 0xFFFF
 
 
-@jit_helper
+@jit_leaf
 def install(l1, sf, sets, c, s, w, line):
     """Frame (s, w) of cache c now holds ``line`` (its state is set next)."""
     l1.tags[c, s, w] = line
@@ -65,7 +65,7 @@ def install(l1, sf, sets, c, s, w, line):
         l1.ntouched[0] = n + 1
 
 
-@jit_helper
+@jit_leaf
 def set_state(l1, log, sf, c, s, w, nst, t):
     """Change a frame's state; log it when its line is watched (for line-state plots).  A
     frame that becomes invalid loses its tag (and its count in the snoop filter ``sf``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit_helper, jit_inline
+from .._jit import jit_inline, jit_leaf
 from ..isa import (F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, OP_ADD, OP_AND, OP_BEQ,
                    OP_BGE, OP_BLT, OP_BNE, OP_CAS, OP_DELAY, OP_FAA, OP_HALT, OP_JMP, OP_LD,
                    OP_MFENCE, OP_MOV, OP_OR, OP_ST, OP_SUB, OP_XCHG, OP_XOR)
@@ -23,7 +23,7 @@ from ._layout import (ACT_ERROR, ERR_ABSENT, ERR_ADDRESS, ERR_LOADVAL, INF, K_HA
                       rand, set_err)
 
 
-@jit_helper
+@jit_leaf
 def _retire(cpu, rng, ijit, c, npc, ready):
     """The instruction at pc is done: next pc, count it, and when the core may issue again
     (plus a random pipeline delay of up to ``ijit`` cycles, the config's issue jitter)."""
@@ -32,14 +32,14 @@ def _retire(cpu, rng, ijit, c, npc, ready):
     cpu.k[c, K_READY] = ready + rand(rng, ijit)
 
 
-@jit_helper
+@jit_leaf
 def _block(k, c, t, why):
     """Core c waits (``why``: W_BUS, W_SBFULL, W_DRAIN) from cycle t on."""
     k[c, K_WAIT] = why
     k[c, K_TBLOCK] = t
 
 
-@jit_helper
+@jit_leaf
 def _operand(regs, c, isreg, v):
     if isreg:
         return regs[c, v]
@@ -108,7 +108,7 @@ def _perform_m(m, p, t, s, w, addr):
                     s, w, addr)
 
 
-@jit_helper
+@jit_leaf
 def _pop_drain(sb, cpu, size, c, T):
     """The store buffer's head has been performed at T: pop it and wake a core waiting for
     the buffer to empty (mfence, RMW) or to have room (a store)."""
@@ -175,7 +175,7 @@ def _access(m, c, t, kind, addr, pc):
     return 0
 
 
-@jit_helper
+@jit_leaf
 def _forward(sb, size, c, addr):
     """TSO: the youngest buffered store to the word of ``addr``, as (found, value)."""
     found = False
@@ -190,7 +190,7 @@ def _forward(sb, size, c, addr):
     return found, v
 
 
-@jit_helper
+@jit_leaf
 def _buffer_store(sb, rng, size, drain_delay, c, t, addr, v):
     """TSO: append a store to the buffer (the caller checked there is room)."""
     j = sb.head[c] + sb.count[c]
@@ -342,7 +342,7 @@ def _drain_step(m, c, t):
     return 0
 
 
-@jit_helper
+@jit_leaf
 def _next_act(k, sb, tso, c):
     """The first cycle at which core c or its drain unit can act as things stand (INF:
     neither can until the interconnect serves a request).  ``k`` is ``m.cpu.k``."""

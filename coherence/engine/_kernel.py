@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, jit_helper, jit_inline
+from .._jit import jit, jit_inline
 from ..protocols.table import C_ERR
 from . import _bus, _core, _trace
 from ._cache import INVALID, victim
 from ._check import coherent_memory, coherent_word
 from ._layout import (ACT_ERROR, B_WAY, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK,
                       GRANT_ERROR, GRANT_HIT, INF, K_HALTED, K_LOOKPC, K_READY, K_WAIT, P_CHECK,
-                      P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW, P_TLWIN,
-                      P_TSO, P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC,
-                      STATUS_NOPROG, STATUS_TLFULL, W_NONE, Flat, bundles, rand, set_err)
+                      P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW, P_TLWIN, P_TSO,
+                      P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG,
+                      STATUS_TLFULL, W_NONE, Flat, bundles, rand, set_err)
 
 
 @jit_inline
@@ -48,14 +48,6 @@ def _start(m):
 
 
 @jit_inline
-def _act(m, c, lo, hi, lean):
-    """Core c (and its drain unit) in the cycles lo .. hi-1 (see core_run)."""
-    if lean:
-        return _trace.trace_run(m, c, lo, hi)
-    return _core.core_run(m, c, lo, hi)
-
-
-@jit_inline
 def _clip(m):
     """No run-ahead goes past max_cycles or the watchdog's no-progress limit."""
     limit = m.p[P_MAXCYC]
@@ -65,18 +57,14 @@ def _clip(m):
 
 
 @jit_inline
-def _ahead_limit(m, t, ahead, foresee):
-    """The end of the run-ahead window after cycle t, and the last cycle in which a core
-    acted in it so far: the cores do not interact before the interconnect's next event or,
-    with the bus idle, before the first foreseen miss; never past _clip."""
-    if not ahead:
-        return t, t
+def _ahead_limit(m, t):
+    """The end of the run-ahead window after cycle t: the cores do not interact before the
+    interconnect's next event; with the bus idle, a request posted in t+1 could be granted at
+    once (the trace kernel foresees when one will be: _served_alone)."""
     event = _bus.next_event(m.net)
     if event < INF:
-        return min(_clip(m), event), t
-    if not foresee:
-        return t, t  # a request posted in t+1 could be granted at once
-    return _served_alone(m, t)
+        return min(_clip(m), event)
+    return t
 
 
 @jit_inline
@@ -139,7 +127,7 @@ def _served_alone(m, t):
         # Posted and granted at `at`, completed at `until`.
         _trace.post_miss(m, star, i, at)
         last = at
-        _bus.grant_only(m, 2 * star, at, w, victim(l1, star, s, ways) if w < 0 else -1)
+        _bus.grant_only(m, 2 * star, at, w, victim(l1, star, s, ways) if w < 0 else np.int64(-1))
         until = _bus.next_event(m.net)
         if (until >= second or until >= _clip(m)
                 or l1.tags[star, s, m.net.b[B_WAY]] != line):
@@ -189,80 +177,102 @@ def _advance(m, t):
     return -1, nxt
 
 
-@jit_inline
-def _run(m, lean):
-    """Run the machine to its end (or until the timeline is full).  Returns (status, cycles).
+def _cycle_loop(lean):
+    """The cycle loop of a kernel: ``lean`` for traces on SC cores (each core's accesses run
+    as whole runs of hits, and with the bus idle the cores run ahead to the first foreseen
+    miss), else any program or trace.  A constant of the closure, so that each kernel
+    compiles only its own branch of each ``if lean`` (numba prunes them)."""
 
-    ``lean``: a trace on SC cores.  The root of the inlining: the entry kernels call it."""
-    ncores = m.p[P_CORES]
-    tlwin = m.p[P_TLWIN]
-    # Run-ahead needs cycles free of RNG draws and of anything whose order across cores is
-    # observable: watched-line logs and check=True's load checks (the lean kernel's caller
-    # makes sure of all of it).
-    ahead = lean or (m.p[P_IJIT] == 0 and (m.p[P_TSO] == 0 or m.p[P_DRAIN] == 0)
-                     and m.p[P_CHECK] == 0 and m.log.watch.shape[0] == 0)
-    foresee = lean and _trace.hits_stable(m.pr)
-    _start(m)
-    t = m.clk[CL_T]
-    while True:
-        if tlwin > 0 and t // tlwin >= m.net.timeline.shape[0]:
-            m.clk[CL_T] = t
-            return STATUS_TLFULL, t
-        # Phase 1: completion.
-        p, w = _bus.complete_due(m.net, t)
-        if p >= 0 and not _core.complete(m, p, t, w):
-            return STATUS_ERROR, t
-        # Phase 2: each core (its drain unit, then the core itself) in cycle t.
-        for c in range(ncores):
-            if lean:
-                acted = _trace.trace_run(m, c, t, t + 1)
-            else:
-                acted = _core.cycle(m, c, t)
-            if acted == ACT_ERROR:
-                return STATUS_ERROR, t
-        # Phase 3: arbitration; a request that turned into a hit is performed at once.
+    @jit_inline
+    def run(m):
+        """Run the machine to its end (or until the timeline is full): (status, cycles)."""
+        ncores = m.p[P_CORES]
+        tlwin = m.p[P_TLWIN]
+        # Run-ahead needs cycles free of RNG draws and of anything whose order across cores
+        # is observable: watched-line logs and check=True's load checks (the lean kernel's
+        # caller makes sure of all of it).
+        ahead = lean or (m.p[P_IJIT] == 0 and (m.p[P_TSO] == 0 or m.p[P_DRAIN] == 0)
+                         and m.p[P_CHECK] == 0 and m.log.watch.shape[0] == 0)
+        foresee = False
+        if lean:
+            foresee = _trace.hits_stable(m.pr)
+        _start(m)
+        t = m.clk[CL_T]
         while True:
-            g, p = _bus.arbitrate(m, t)
-            if g == GRANT_ERROR:
+            if tlwin > 0 and t // tlwin >= m.net.timeline.shape[0]:
+                m.clk[CL_T] = t
+                return STATUS_TLFULL, t
+            # Phase 1: completion.
+            p, w = _bus.complete_due(m.net, t)
+            if p >= 0 and not _core.complete(m, p, t, w):
                 return STATUS_ERROR, t
-            if g != GRANT_HIT:
-                break
-            if not _core.complete(m, p, t, -1):
-                return STATUS_ERROR, t
-        # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
-        # completes and nothing draws from the RNG, so the cores do not interact: a core's
-        # hits touch only its own cache and a request it posts waits for the arbitration at
-        # `limit` or later.  Visiting those cycles one core after another instead of in time
-        # order then gives the same machine, without the loop's cost per cycle.
-        limit, last = _ahead_limit(m, t, ahead, foresee)  # last: the last cycle a core acted
-        failed = INF      # the cycle of the earliest error met; later cores stop before it
-        for c in range(ncores):
-            if limit <= t + 1:
-                break
-            acted = _act(m, c, t + 1, limit, lean)
-            if acted == ACT_ERROR:
-                failed = limit = m.log.err[E_CYCLE]
-            elif acted > last:
-                last = acted
-        if failed < INF:
-            return STATUS_ERROR, failed
-        # The next cycle at which anything can happen (after a run-ahead, from the last cycle
-        # in which a core acted, as if the loop had visited each of them).
-        status, t = _advance(m, last)
-        if status >= 0:
-            return status, t
+            # Phase 2: each core (its drain unit, then the core itself) in cycle t.
+            for c in range(ncores):
+                if lean:
+                    acted = _trace.trace_run(m, c, t, t + 1)
+                else:
+                    acted = _core.cycle(m, c, t)
+                if acted == ACT_ERROR:
+                    return STATUS_ERROR, t
+            # Phase 3: arbitration; a request that turned into a hit is performed at once.
+            while True:
+                g, p = _bus.arbitrate(m, t)
+                if g == GRANT_ERROR:
+                    return STATUS_ERROR, t
+                if g != GRANT_HIT:
+                    break
+                if not _core.complete(m, p, t, np.int64(-1)):
+                    return STATUS_ERROR, t
+            # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
+            # completes and nothing draws from the RNG, so the cores do not interact: a
+            # core's hits touch only its own cache and a request it posts waits for the
+            # arbitration at `limit` or later.  Visiting those cycles one core after another
+            # instead of in time order then gives the same machine, without the loop's cost
+            # per cycle.  `last`: the last cycle in which a core acted.
+            limit = t
+            last = t
+            if ahead:
+                limit = _ahead_limit(m, t)
+                if lean:
+                    if foresee and limit == t:
+                        limit, last = _served_alone(m, t)
+            failed = INF  # the cycle of the earliest error met; later cores stop before it
+            for c in range(ncores):
+                if limit <= t + 1:
+                    break
+                if lean:
+                    acted = _trace.trace_run(m, c, t + 1, limit)
+                else:
+                    acted = _core.core_run(m, c, t + 1, limit)
+                if acted == ACT_ERROR:
+                    failed = limit = m.log.err[E_CYCLE]
+                elif acted > last:
+                    last = acted
+            if failed < INF:
+                return STATUS_ERROR, failed
+            # The next cycle at which anything can happen (after a run-ahead, from the last
+            # cycle in which a core acted, as if the loop had visited each of them).
+            status, t = _advance(m, last)
+            if status >= 0:
+                return status, t
+
+    return run
+
+
+_run_program = _cycle_loop(False)
+_run_trace = _cycle_loop(True)
 
 
 @jit
 def _simulate(*flat):
     """Run a program or trace to its end (or until the timeline is full): (status, cycles)."""
-    return _run(bundles(Flat(*flat)), False)
+    return _run_program(bundles(Flat(*flat)))
 
 
 @jit
 def _simulate_trace(*flat):
     """_simulate for a trace on SC cores with no issue jitter, check or watched line."""
-    return _run(bundles(Flat(*flat)), True)
+    return _run_trace(bundles(Flat(*flat)))
 
 
 @jit_inline
@@ -309,7 +319,7 @@ def _batch(iterations, init_mem, obs_kind, obs_a, obs_b, out, statuses, *flat):
     m = bundles(Flat(*flat))
     for it in range(iterations):
         _reset(m, init_mem)
-        status, cycles = _run(m, False)
+        status, cycles = _run_program(m)
         statuses[it] = status
         if status == STATUS_ERROR:
             return it

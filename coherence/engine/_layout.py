@@ -36,7 +36,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import jit_helper, jit_inline, jit_typed
+from .._jit import jit_inline, jit_leaf, jit_typed
 from ..protocols.table import EV_LOAD, EV_STORE
 from ..stats import CS_LOADS, CS_STORES
 
@@ -162,7 +162,7 @@ _U27 = np.uint64(27)
 _UMUL = np.uint64(0x2545F4914F6CDD1D)
 
 
-@jit_helper
+@jit_leaf
 def next_random(rng):
     """xorshift64* (docs/machine.md, "RNG")."""
     x = rng[0]
@@ -173,7 +173,7 @@ def next_random(rng):
     return x * _UMUL
 
 
-@jit_helper
+@jit_leaf
 def rand(rng, n):
     """Uniform in 0..n (no draw when n == 0)."""
     if n <= 0:
@@ -181,7 +181,7 @@ def rand(rng, n):
     return np.int64(next_random(rng) % np.uint64(n + 1))
 
 
-@jit_helper
+@jit_leaf
 def progress(clk, t):
     """Something made progress at cycle t (the watchdog's reference; ``clk`` is ``m.clk``).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit_helper, jit_inline
+from .._jit import jit_helper, jit_inline, jit_leaf
 from ..protocols.table import C_ERR, EV_EVICT
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
 from . import _bus
@@ -95,7 +95,7 @@ def first_miss(m, c, t, limit):
     return min(tau, limit)
 
 
-@jit_helper
+@jit_leaf
 def post_miss(m, c, i, tau):
     """Core c's access i (a miss) at cycle tau: counted, posted, the core waits."""
     wr = np.int64(m.prog.twrite[i] != 0)
