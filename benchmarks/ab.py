@@ -23,12 +23,12 @@ BENCH = os.path.join(ROOT, "benchmarks", "bench_engine.py")
 
 # (label, regex of the figure in bench_engine's output)
 FIGURES = [
-    ("1. trace hit-heavy (M accesses/s)", r"^1\. trace, hit-heavy .*= +([\d.]+) M"),
-    ("2. trace miss-heavy (M accesses/s)", r"^2\. trace, miss-heavy.*= +([\d.]+) M"),
-    ("3. program spinlock (M instructions/s)", r"^3\. program, spinlock.*= +([\d.]+) M instr"),
-    ("4a. vs reference, spinlock (x)", r"^4a\. .*-> ([\d,.]+)x"),
-    ("4b. vs pycachesim, 256 KiB (x)", r"^4b\. .*-> ([\d,.]+)x"),
-    ("    vs pycachesim, 64 KiB (x)", r"^    vs pycachesim.*-> ([\d,.]+)x"),
+    ("1. trace hit-heavy (M accesses/s)", r"^1\. trace, hit-heavy .*? s = +([\d.]+) M"),
+    ("2. trace miss-heavy (M accesses/s)", r"^2\. trace, miss-heavy.*? s = +([\d.]+) M"),
+    ("3. program spinlock (M instructions/s)", r"^3\. program, spinlock.*? s = +([\d.]+) M"),
+    ("4a. vs reference, spinlock (x)", r"^4a\. .*?-> ([\d,.]+)x"),
+    ("4b. vs pycachesim, 256 KiB (x)", r"^4b\. .*?-> ([\d,.]+)x"),
+    ("    vs pycachesim, 64 KiB (x)", r"^    vs pycachesim.*?-> ([\d,.]+)x"),
 ]
 
 

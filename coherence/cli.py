@@ -20,7 +20,7 @@ from .errors import CoherenceError
 
 # (area module, its registering function, the subcommands it registers), in help order.
 _AREAS = (
-    ("coherence.run_cli", "add_subparsers", ("run", "protocol")),
+    ("coherence.run_cli", "add_subparsers", ("run", "protocol", "compile")),
     ("coherence.litmus.cli", "add_subparser", ("litmus",)),
     ("coherence.sched.cli", "add_subparser", ("sched",)),
     ("coherence.plot_cli", "add_subparser", ("plot",)),

@@ -1,4 +1,4 @@
-"""The core subcommands: ``coherence run`` and ``coherence protocol``."""
+"""The core subcommands: ``coherence run``, ``coherence protocol`` and ``coherence compile``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def add_subparsers(sub) -> None:
     s.set_defaults(func=cmd_protocol_show)
     s = psub.add_parser("list", help="list the built-in protocols")
     s.set_defaults(func=cmd_protocol_list)
+
+    p = sub.add_parser("compile", help="compile every jitted kernel now, so later commands "
+                                       "start warm",
+                       description="Compile (or load from numba's on-disk cache) every kernel: "
+                                   "the program, trace and batch kernels and the scheduler's. "
+                                   "A fresh installation compiles each once, on first use; "
+                                   "this does it up front, in parallel.")
+    p.add_argument("-j", "--jobs", type=int, default=2, help="processes at once (default 2)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    p.set_defaults(func=cmd_compile)
 
 
 def add_machine_options(p, cores: bool = True, protocol: bool = True) -> None:
@@ -118,6 +128,17 @@ def _table(head, rows):
     fmt = "  ".join("{:>%d}" % w for w in widths)
     return [fmt.format(*head), fmt.format(*("-" * w for w in widths))] + \
         [fmt.format(*r) for r in rows]
+
+
+def cmd_compile(args) -> int:
+    from .errors import CoherenceError
+    from .warmup import compile_all
+    if args.jobs < 1:
+        raise CoherenceError(f"--jobs must be at least 1, got {args.jobs}")
+    wall = compile_all(jobs=args.jobs, quiet=args.quiet)
+    if not args.quiet:
+        print(f"coherence: every kernel is compiled ({wall:.1f} s)", file=sys.stderr)
+    return 0
 
 
 def cmd_protocol_show(args) -> int:
