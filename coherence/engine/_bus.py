@@ -22,11 +22,11 @@ from ..stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, 
                      TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, set_state, stamp, victim
-from ._layout import (ARB_RANDOM, ARB_RR, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
-                      ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
-                      INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT, P_CHECK, P_CORES,
-                      P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN, P_WAYS, P_WBLAT, P_WPL,
-                      Q_ADDR, Q_KIND, Q_PEND, next_random, rand, set_err)
+from ._layout import (ARB_RANDOM, ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL,
+                      B_WAY, ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT,
+                      GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT, P_CHECK,
+                      P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN, P_WAYS,
+                      P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand, set_err)
 
 #: The bus counter and the timeline column of each bus action.
 STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR], dtype=np.int64)
@@ -38,24 +38,36 @@ for _a in (STAT_OF_ACTION, TIMELINE_OF_ACTION):
 # ------------------------------------------------------------------------------ the seam
 
 @jit_leaf
-def request(net, p, kind, addr):
-    """Port p (2c: core c, 2c+1: its drain unit) asks for a line: a Load, Store or RMW miss.
-    (``net`` is ``m.net``.)"""
+def request(net, p, kind, addr, t):
+    """Port p (2c: core c, 2c+1: its drain unit) asks for a line at cycle t: a Load, Store
+    or RMW miss.  (``net`` is ``m.net``.)"""
     port = net.port
     port[p, Q_PEND] = 1
     port[p, Q_KIND] = kind
     port[p, Q_ADDR] = addr
+    port[p, Q_TIME] = t
+    port[p, Q_WAY] = -1
     net.b[B_NPEND] += 1
 
 
 @jit_leaf
 def next_event(net):
-    """The next cycle at which the interconnect does something by itself (INF: never; it is
-    idle until a request is posted).  Between now and then the cores do not interact."""
+    """The next cycle at which the interconnect does something by itself: the completion of
+    the transaction in flight or, with the bus idle, the arbitration of a pending request in
+    the cycle it was posted (INF: none; it is idle until a request is posted).  Between now
+    and then the cores do not interact.  (The cycle loop arbitrates every request in its
+    own cycle, so an idle bus with a request pending is only ever seen between the kernel's
+    run-ahead and the cycle it returns to.)"""
     b = net.b
     if b[B_BUSY] != 0:
         return b[B_UNTIL]
-    return INF
+    if b[B_NPEND] == 0:
+        return INF
+    first = INF
+    for q in range(net.port.shape[0]):
+        if net.port[q, Q_PEND] != 0 and net.port[q, Q_TIME] < first:
+            first = net.port[q, Q_TIME]
+    return first
 
 
 @jit_leaf

@@ -165,7 +165,7 @@ def _access(m, c, t, kind, addr, pc):
     if w == ATTEMPT_ERROR:
         return -1
     if w == ATTEMPT_MISS:
-        _bus.request(m.net, 2 * c, kind, addr)
+        _bus.request(m.net, 2 * c, kind, addr, t)
         _block(m.cpu.k, c, t, W_BUS)
         return 0
     s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)
@@ -331,7 +331,7 @@ def _drain_step(m, c, t):
     if w == ATTEMPT_ERROR:
         return -1
     if w == ATTEMPT_MISS:
-        _bus.request(m.net, p, KIND_STORE, addr)
+        _bus.request(m.net, p, KIND_STORE, addr, t)
         sb.draining[c] = 1
         return 0
     s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)

@@ -24,15 +24,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit, jit_inline
-from ..protocols.table import C_ERR
 from . import _bus, _core, _trace
-from ._cache import INVALID, victim
+from ._cache import victim
 from ._check import coherent_memory, coherent_word
-from ._layout import (ACT_ERROR, B_WAY, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK,
-                      GRANT_ERROR, GRANT_HIT, INF, K_HALTED, K_LOOKPC, K_READY, K_WAIT, P_CHECK,
-                      P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW, P_TLWIN, P_TSO,
-                      P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG,
-                      STATUS_TLFULL, W_NONE, Flat, bundles, rand, set_err)
+from ._layout import (ACT_ERROR, B_WAY, K_TBLOCK, Q_ADDR, Q_WAY, W_BUS, CL_LASTPROG, CL_STARTED,
+                      CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR, GRANT_HIT, INF, K_HALTED, K_READY,
+                      K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW,
+                      P_TLWIN, P_TSO, P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC,
+                      STATUS_NOPROG, STATUS_TLFULL, W_NONE, Flat, bundles, rand, set_err)
 
 
 @jit_inline
@@ -70,23 +69,26 @@ def _ahead_limit(m, t):
 @jit_inline
 def _served_alone(m, t):
     """The bus is idle and nothing is pending (traces on SC cores): the next grant is at the
-    first foreseen miss of any core.  When one core's miss is the earliest by itself, and no
-    other cache can hold its line (the snoop filter), that transaction changes nothing any
-    other core can see before its own next miss: the core's hits, its grant, its completion
-    and its next hits are run right here, miss after miss, while it stays the earliest.
-    Returns the run-ahead window's end and the last cycle in which a core acted.
+    first foreseen miss of any core.  When one core's miss is the earliest by itself and no
+    other cache can hold its line (the snoop filter), its transaction changes nothing any
+    other core can see before that core's own next miss.  So the core runs right here: its
+    hits, its miss, the grant, the completion, its next hits and misses, while each of its
+    misses stays the earliest and each completion comes before any other core's next miss.
+    Returns the end of the run-ahead window for the other cores, and the last cycle in which
+    this loop fully processed a core's actions.
 
     Exact: each transaction is granted at the cycle the cycle loop would grant it (the only
     request), draws from the RNG in the same order, and completes before any other core can
     post a request; the other cores run through the same cycles afterwards, in the run-ahead
-    loop, and see caches that this transaction did not touch.  A step is only taken when it
-    cannot fail (no error entry, nothing invalid after the grant) and ends before max_cycles,
-    the no-progress limit and the timeline's end; otherwise the cycle loop takes over."""
+    loop, and see caches these transactions did not touch.  The protocol must have no error
+    entry a core's accesses or a victim could reach (served_alone_safe), so nothing here
+    fails.  When a miss cannot be served this way (a line another cache may hold, the end of
+    the timeline), its request stays pending and the cycle loop resumes at its cycle, whose
+    phase 3 grants it; a completion at or past the other cores' next miss, max_cycles or the
+    no-progress limit is left to the cycle loop, the bus busy."""
     ncores = m.p[P_CORES]
     k = m.cpu.k
     l1 = m.l1
-    prog = m.prog
-    table = m.pr.table
     sf = m.net.sf
     lshift = m.p[P_LSHIFT]
     smask = m.p[P_SETS] - 1
@@ -104,41 +106,34 @@ def _served_alone(m, t):
             star = c
         elif mc < second:
             second = mc
+    if star < 0 or best >= second or not _trace.served_alone_safe(m.pr):
+        return min(best, second), t
     last = t
-    if not _trace.evict_safe(m.pr):
-        star = -1  # the victim's own entry could fail: the cycle loop does each grant
-    while star >= 0 and best < second and best < _clip(m):
-        at = best
-        if tlwin > 0 and at // tlwin >= m.net.timeline.shape[0]:
-            break
-        # Its hits up to the miss at `at`.
-        acted = _trace.trace_run(m, star, t + 1, at)
+    lo = t + 1
+    while True:
+        hi = min(second, _clip(m))
+        acted = _trace.trace_run(m, star, lo, hi)  # hits, then a miss posted at `at`
         if acted > last:
             last = acted
-        # The miss: not an error entry, on a line that no other cache holds.
-        i = prog.start[star] + k[star, K_LOOKPC]
-        w = l1.lookw[star, i & (l1.lookw.shape[1] - 1)]
-        line = prog.taddr[i] >> lshift
+        if k[star, K_WAIT] != W_BUS:
+            return hi, last  # it reached `hi` (or halted): the others run to there too
+        p = 2 * star
+        at = k[star, K_TBLOCK]
+        addr = m.net.port[p, Q_ADDR]
+        w = m.net.port[p, Q_WAY]
+        line = addr >> lshift
         s = line & smask
-        st = l1.state[star, s, w] if w >= 0 else INVALID
-        if (table[st, np.int64(prog.twrite[i] != 0), C_ERR] != 0
-                or sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0)):
-            break
-        # Posted and granted at `at`, completed at `until`.
-        _trace.post_miss(m, star, i, at)
-        last = at
-        _bus.grant_only(m, 2 * star, at, w, victim(l1, star, s, ways) if w < 0 else np.int64(-1))
+        if (sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0)
+                or (tlwin > 0 and at // tlwin >= m.net.timeline.shape[0])):
+            return at, at - 1  # pending: the cycle loop resumes at `at` and grants it
+        _bus.grant_only(m, p, at, w, victim(l1, star, s, ways) if w < 0 else np.int64(-1))
         until = _bus.next_event(m.net)
-        if (until >= second or until >= _clip(m)
-                or l1.tags[star, s, m.net.b[B_WAY]] != line):
-            break  # the cycle loop completes it (and reports a line left invalid)
+        if until >= second or until >= _clip(m) or l1.tags[star, s, m.net.b[B_WAY]] != line:
+            return min(_clip(m), until), at  # the cycle loop completes it (or reports it)
         p, w = _bus.complete_due(m.net, until)
         _core.complete(m, p, until, w)
         last = until
-        best = _trace.first_miss(m, star, until, min(second, _clip(m)))
-    if star >= 0 and _bus.next_event(m.net) < INF:
-        return min(_clip(m), _bus.next_event(m.net)), last
-    return min(best, second, _clip(m)), last
+        lo = until + 1
 
 
 @jit_inline

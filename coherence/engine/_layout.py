@@ -107,8 +107,10 @@ WAITS = ("none", "bus", "sbfull", "drain")
 W_NONE, W_BUS, W_SBFULL, W_DRAIN = range(len(WAITS))
 
 #: port[p, ...] columns; two request ports per core: 2c = the core, 2c+1 = its drain unit.
-PORT = ("pending", "kind", "addr")
-Q_PEND, Q_KIND, Q_ADDR = range(len(PORT))
+#: Q_TIME: the cycle the request was posted; Q_WAY: the requester's frame holding the line
+#: then (-1: none), as the trace path saw it (a hint for a grant in the same cycle).
+PORT = ("pending", "kind", "addr", "time", "way")
+Q_PEND, Q_KIND, Q_ADDR, Q_TIME, Q_WAY = range(len(PORT))
 KINDS = ("load", "store", "rmw")
 KIND_LOAD, KIND_STORE, KIND_RMW = range(len(KINDS))
 #: The protocol event of a request kind (an RMW uses the Store row).

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit_helper, jit_inline, jit_leaf
-from ..protocols.table import C_ERR, EV_EVICT
+from ..protocols.table import C_ERR, EV_EVICT, EV_LOAD, EV_STORE
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
 from . import _bus
 from ._cache import INVALID, find
-from ._layout import (ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC,
-                      K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT,
-                      P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
+from ._layout import (Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT,
+                      K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN,
+                      P_HIT, P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
 
 
 @jit_helper
@@ -96,22 +96,27 @@ def first_miss(m, c, t, limit):
 
 
 @jit_leaf
-def post_miss(m, c, i, tau):
-    """Core c's access i (a miss) at cycle tau: counted, posted, the core waits."""
+def post_miss(m, c, i, tau, w):
+    """Core c's access i (a miss; ``w`` its frame holding the line, -1: none) at cycle tau:
+    counted, posted, the core waits."""
     wr = np.int64(m.prog.twrite[i] != 0)
     m.cpu.stats[c, CS_LOADS + wr] += 1
     m.cpu.stats[c, CS_MISSES] += 1
-    _bus.request(m.net, 2 * c, KIND_LOAD + wr, m.prog.taddr[i])
+    _bus.request(m.net, 2 * c, KIND_LOAD + wr, m.prog.taddr[i], tau)
+    m.net.port[2 * c, Q_WAY] = w
     m.cpu.k[c, K_WAIT] = W_BUS
     m.cpu.k[c, K_TBLOCK] = tau
 
 
 @jit_helper
-def evict_safe(pr):
-    """True when no valid state's Evict entry is an error: then choosing a victim cannot
-    fail, whatever its state."""
-    for st in range(1, pr.table.shape[0]):
-        if pr.table[st, EV_EVICT, C_ERR] != 0:
+def served_alone_safe(pr):
+    """True when no Load, Store or valid state's Evict entry is an error: then a core's run
+    of accesses and the choice of a victim cannot fail, whatever the states (the kernel's
+    _served_alone relies on it)."""
+    for st in range(pr.table.shape[0]):
+        if pr.table[st, EV_LOAD, C_ERR] != 0 or pr.table[st, EV_STORE, C_ERR] != 0:
+            return False
+        if st != INVALID and pr.table[st, EV_EVICT, C_ERR] != 0:
             return False
     return True
 
@@ -170,7 +175,7 @@ def trace_run(m, c, lo, hi):
                 set_err(m.log.err, ERR_PROTOCOL, tau, c, prog.taddr[i], st, wr, 0)
                 acted = ACT_ERROR
                 break
-            post_miss(m, c, i, tau)
+            post_miss(m, c, i, tau, w)
             acted = tau
             break
         if nst != st:
