@@ -67,7 +67,7 @@ def _ahead_limit(m, t):
 
 
 @jit_inline
-def _served_alone(m, t):
+def _served_alone(m, t, safe):
     """The bus is idle and nothing is pending (traces on SC cores): the next grant is at the
     first foreseen miss of any core.  When one core's miss is the earliest by itself and no
     other cache can hold its line (the snoop filter), its transaction changes nothing any
@@ -81,8 +81,8 @@ def _served_alone(m, t):
     request), draws from the RNG in the same order, and completes before any other core can
     post a request; the other cores run through the same cycles afterwards, in the run-ahead
     loop, and see caches these transactions did not touch.  The protocol must have no error
-    entry a core's accesses or a victim could reach (served_alone_safe), so nothing here
-    fails.  When a miss cannot be served this way (a line another cache may hold, the end of
+    entry a core's accesses or a victim could reach (``safe``: served_alone_safe), so
+    nothing here fails.  When a miss cannot be served this way (a line another cache may hold, the end of
     the timeline), its request stays pending and the cycle loop resumes at its cycle, whose
     phase 3 grants it; a completion at or past the other cores' next miss, max_cycles or the
     no-progress limit is left to the cycle loop, the bus busy."""
@@ -99,14 +99,15 @@ def _served_alone(m, t):
     second = clip
     star = -1
     for c in range(ncores):
-        mc = _trace.first_miss(m, c, t, clip)
+        # No core needs to be foreseen past the second earliest miss so far.
+        mc = _trace.first_miss(m, c, t, second)
         if mc < best:
             second = best
             best = mc
             star = c
         elif mc < second:
             second = mc
-    if star < 0 or best >= second or not _trace.served_alone_safe(m.pr):
+    if star < 0 or best >= second or not safe:
         return min(best, second), t
     last = t
     lo = t + 1
@@ -189,8 +190,10 @@ def _cycle_loop(lean):
         ahead = lean or (m.p[P_IJIT] == 0 and (m.p[P_TSO] == 0 or m.p[P_DRAIN] == 0)
                          and m.p[P_CHECK] == 0 and m.log.watch.shape[0] == 0)
         foresee = False
+        alone = False
         if lean:
             foresee = _trace.hits_stable(m.pr)
+            alone = _trace.served_alone_safe(m.pr)
         _start(m)
         t = m.clk[CL_T]
         while True:
@@ -230,7 +233,7 @@ def _cycle_loop(lean):
                 limit = _ahead_limit(m, t)
                 if lean:
                     if foresee and limit == t:
-                        limit, last = _served_alone(m, t)
+                        limit, last = _served_alone(m, t, alone)
             failed = INF  # the cycle of the earliest error met; later cores stop before it
             for c in range(ncores):
                 if limit <= t + 1:

@@ -47,8 +47,7 @@ def first_miss(m, c, t, limit):
     request completes; both drop the cursor.  Otherwise the scan resumes where it stopped
     instead of reading the same accesses again at every bus event.  The way of each foreseen
     access goes to the ring ``lookw[c]`` (so trace_run need not search for it again), which
-    also bounds how far ahead the scan goes; the way of the miss the scan stopped at (-1 when
-    the line is absent) is kept there too."""
+    also bounds how far ahead the scan goes."""
     k = m.cpu.k
     if k[c, K_HALTED] != 0:
         return limit
@@ -80,12 +79,11 @@ def first_miss(m, c, t, limit):
         line = prog.taddr[i] >> lshift
         s = line & smask
         w = find(l1, c, s, line, ways)
-        l1.lookw[c, i & (ring - 1)] = w
-        if w >= 0:
-            l1.look[c, s, w] = i - prog.start[c]
         if w < 0 or hit[l1.state[c, s, w], np.int64(prog.twrite[i] != 0)] < 0:
-            k[c, K_LOOK] = LOOK_MISS  # its way (or -1) is kept too, for the miss's grant
+            k[c, K_LOOK] = LOOK_MISS
             break
+        l1.look[c, s, w] = i - prog.start[c]
+        l1.lookw[c, i & (ring - 1)] = w
         tau += lat
         i += 1
     k[c, K_LOOKT] = tau
@@ -150,13 +148,8 @@ def trace_run(m, c, lo, hi):
     end = prog.start[c] + prog.length[c]
     clock = l1.clock[c]
     stores = 0
-    # Accesses before the look-ahead cursor are hits whose way first_miss kept, and so is the
-    # miss it stopped at.
-    seen = i0
-    if k[c, K_LOOK] == LOOK_SCAN:
-        seen = prog.start[c] + k[c, K_LOOKPC]
-    elif k[c, K_LOOK] == LOOK_MISS:
-        seen = prog.start[c] + k[c, K_LOOKPC] + 1
+    # Accesses before the look-ahead cursor are hits whose way first_miss kept.
+    seen = prog.start[c] + k[c, K_LOOKPC] if k[c, K_LOOK] != LOOK_NONE else i0
     ring = l1.lookw.shape[1]
     while tau < hi:
         if i >= end:
