@@ -47,9 +47,16 @@ def _operand(regs, c, isreg, v):
 
 
 @jit_inline
-def _perform(params, data, golden, sb, cpu, prog, clk, err, p, t, s, w, addr):
-    """The data effect of port p's access on frame (s, w) (``data`` is ``m.l1.data``,
-    ``golden`` ``m.mem.golden``).  Returns False on a check error."""
+def _perform(m, p, t, s, w, addr):
+    """The data effect of port p's access on frame (s, w).  Returns False on a check error."""
+    params = m.p
+    data = m.l1.data
+    golden = m.mem.golden
+    sb = m.sb
+    cpu = m.cpu
+    prog = m.prog
+    clk = m.clk
+    err = m.log.err
     c = p >> 1
     track = params[P_DATA] != 0
     off = (addr >> 3) & (params[P_WPL] - 1)
@@ -102,11 +109,6 @@ def _perform(params, data, golden, sb, cpu, prog, clk, err, p, t, s, w, addr):
     return True
 
 
-@jit_inline
-def _perform_m(m, p, t, s, w, addr):
-    return _perform(m.p, m.l1.data, m.mem.golden, m.sb, m.cpu, m.prog, m.clk, m.log.err, p, t,
-                    s, w, addr)
-
 
 @jit_leaf
 def _pop_drain(sb, cpu, size, c, T):
@@ -143,7 +145,7 @@ def complete(m, p, T, w):
         # Only a protocol whose transaction leaves the requester's line invalid gets here.
         set_err(m.log.err, ERR_ABSENT, T, c, addr, 0, p & 1, 0)
         return False
-    if not _perform_m(m, p, T, s, w, addr):
+    if not _perform(m, p, T, s, w, addr):
         return False
     if p & 1:
         _pop_drain(m.sb, m.cpu, m.p[P_SB], c, T)
@@ -169,7 +171,7 @@ def _access(m, c, t, kind, addr, pc):
         _block(m.cpu.k, c, t, W_BUS)
         return 0
     s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)
-    if not _perform_m(m, 2 * c, t, s, w, addr):
+    if not _perform(m, 2 * c, t, s, w, addr):
         return -1
     _retire(m.cpu, m.rng, m.p[P_IJIT], c, pc + 1, t + m.p[P_HIT])
     return 0
@@ -335,7 +337,7 @@ def _drain_step(m, c, t):
         sb.draining[c] = 1
         return 0
     s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)
-    _perform_m(m, p, t, s, w, addr)
+    _perform(m, p, t, s, w, addr)
     _pop_drain(sb, m.cpu, m.p[P_SB], c, t)
     if sb.count[c] > 0:
         sb.ready[c] = t + m.p[P_HIT] + rand(m.rng, m.p[P_DRAIN])
