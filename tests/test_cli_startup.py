@@ -73,7 +73,7 @@ def test_options_before_the_command_and_typos_see_every_command():
     # These lines do not start with a command, so the parser must know all of them.
     r = subprocess.run([sys.executable, "-m", "coherence", "-h", "run"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and "{run,protocol,litmus,sched,plot}" in r.stdout
+    assert r.returncode == 0 and "{run,protocol,compile,litmus,sched,plot}" in r.stdout
     r = subprocess.run([sys.executable, "-m", "coherence", "rn"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stdout == ""
