@@ -28,9 +28,12 @@ def _pow2(x: int) -> bool:
 
 @dataclass(frozen=True)
 class SystemConfig:
-    """The machine: cores, their L1 caches, the snooping bus, the memory model and timing.
+    """The machine: cores, their L1 caches, the interconnect, the memory model and timing.
 
-    Latencies are in cycles.  ``bus_latency`` is an address-only transaction (BusUpgr),
+    ``protocol`` is a family name (``msi``, ``mesi``, ``moesi``, ``mesif``, ``dragon``) or a
+    :class:`~coherence.protocols.Protocol`; with ``interconnect`` (``"bus"``, the atomic
+    snooping bus) it picks the table (``coherence protocol list`` lists them).
+    Latencies are in cycles.  ``bus_latency`` is an address-only transaction (BusUpgr, BusUpd),
     ``mem_latency`` a line read from memory, ``c2c_latency`` a line supplied by another cache,
     ``wb_latency`` the extra bus time of a dirty victim's write-back.  Randomised timing
     (``start_skew``, ``jitter`` on bus latencies, ``drain_delay`` of store-buffer entries,
@@ -43,6 +46,7 @@ class SystemConfig:
 
     cores: int = 4
     protocol: str | Protocol = "mesi"
+    interconnect: str = "bus"
     model: str = "sc"
     l1_size: int = 32768
     l1_ways: int = 8
@@ -63,7 +67,8 @@ class SystemConfig:
     timeline_window: int = 0
 
     def __post_init__(self):
-        proto = get_protocol(self.protocol)
+        object.__setattr__(self, "interconnect", str(self.interconnect).lower())
+        proto = get_protocol(self.protocol, self.interconnect)
         object.__setattr__(self, "protocol", proto)
         object.__setattr__(self, "model", str(self.model).lower())
         object.__setattr__(self, "arbitration", str(self.arbitration).lower())

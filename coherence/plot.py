@@ -34,10 +34,11 @@ __all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line
 
 # The bus transactions of a run: the three requests and the victims' write-backs (Flush and
 # c2c transfers are data responses to those requests, not transactions of their own).
-TRANSACTION_TYPES = ("BusRd", "BusRdX", "BusUpgr", "WriteBack")
+TRANSACTION_TYPES = ("BusRd", "BusRdX", "BusUpgr", "BusUpd", "WriteBack")
 
 BUS_COLORS = {
-    "BusRd": "#4C72B0", "BusRdX": "#DD8452", "BusUpgr": "#55A868", "WriteBack": "#C44E52",
+    "BusRd": "#4C72B0", "BusRdX": "#DD8452", "BusUpgr": "#55A868", "BusUpd": "#17BECF",
+    "WriteBack": "#C44E52",
     "Flush": "#8172B3", "c2c_transfers": "#937860", "invalidations": "#DA8BC3",
 }
 
@@ -163,19 +164,36 @@ def _runs(runs) -> list[tuple[str, object]]:
 
 # ----------------------------------------------------------------------------- bus totals
 
-def plot_bus_transactions(runs, ax=None, types=TRANSACTION_TYPES, title=None):
+def _issued(protocol_name, bus) -> set:
+    """The transactions a run's protocol issues (from its table; a user's protocol known only
+    by name: the counters that are not 0)."""
+    from .protocols import get_protocol
+    try:
+        return set(get_protocol(protocol_name).bus_actions)
+    except CoherenceError:
+        return {t for t in TRANSACTION_TYPES if bus.get(t, 0) > 0}
+
+
+def plot_bus_transactions(runs, ax=None, types=None, title=None):
     """Bus transactions by type, one stacked bar per run, side by side.
 
     ``runs``: a mapping ``label -> RunResult`` (e.g. ``{"MSI": r1, "MESI": r2, "MOESI": r3}``
     for one program under three protocols), a list of ``(label, result)`` or of results.
     ``types``: which counters of ``result.stats["bus"]`` to stack (default the transactions
-    BusRd, BusRdX, BusUpgr and WriteBack; any bus counter name works, e.g. "Flush").
-    Each bar is labelled with its total.  Returns the figure.
+    of :data:`TRANSACTION_TYPES` that any of the runs' protocols issues, and WriteBack; any
+    bus counter name works, e.g. "Flush").  Each bar is labelled with its total.  Returns the
+    figure.
     """
     pairs = _runs(runs)
+    buses = [_get(r, "stats")["bus"] for _, r in pairs]
+    if types is None:
+        issued = set()
+        for (_, r), bus in zip(pairs, buses):
+            issued |= _issued(_get(r, "config")["protocol"], bus)
+        types = [t for t in TRANSACTION_TYPES if t in issued or t == "WriteBack"]
     types = list(types)
-    for label, r in pairs:
-        bus = _get(r, "stats")["bus"]
+    for label_bus in zip(pairs, buses):
+        (label, _), bus = label_bus
         missing = [t for t in types if t not in bus]
         if missing:
             raise CoherenceError(f"run {label!r} has no bus counter {missing[0]!r}, expected "
@@ -184,7 +202,7 @@ def plot_bus_transactions(runs, ax=None, types=TRANSACTION_TYPES, title=None):
     x = list(range(len(pairs)))
     bottom = [0] * len(pairs)
     for t in types:
-        vals = [_get(r, "stats")["bus"][t] for _, r in pairs]
+        vals = [bus.get(t, 0) for bus in buses]
         ax.bar(x, vals, bottom=bottom, width=0.6, label=t,
                color=BUS_COLORS.get(t), edgecolor="white", linewidth=0.5)
         bottom = [b + v for b, v in zip(bottom, vals)]
@@ -777,7 +795,7 @@ def scaling_data(program, cores_list, config=None, seed: int = 0, throughput=Non
                     "instructions": tot["instructions"], "ipc": tot["ipc"],
                     "throughput": float(throughput(r)) if throughput else tot["ipc"],
                     "bus_utilization": tot["bus_utilization"],
-                    "transactions": sum(bus[t] for t in TRANSACTION_TYPES)})
+                    "transactions": sum(bus.get(t, 0) for t in TRANSACTION_TYPES)})
         for name, fn in (metrics or {}).items():
             out[-1][name] = fn(r)
     return out

@@ -102,7 +102,7 @@ def cmd_compare(args) -> int:
     plot.save_figure(fig, args.out)
     for name, r in runs.items():
         bus = r.stats["bus"]
-        total = sum(bus[t] for t in plot.TRANSACTION_TYPES)
+        total = sum(bus.get(t, 0) for t in plot.TRANSACTION_TYPES)
         print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions")
     print(f"wrote {args.out}")
     return 0

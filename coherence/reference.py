@@ -63,17 +63,18 @@ import numpy as np
 
 from .config import SystemConfig
 from .errors import CoherenceError, InvariantViolation, ProtocolError
-from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD,
-                  NREGS, OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY,
-                  OP_FAA, OP_HALT, OP_JMP, OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE,
-                  OP_ST, OP_SUB, OP_XCHG, OPNAMES, RMW_OPS)
-from .protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT,
-                              C_SHARED, C_SUPPLY, C_WB, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR,
+from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, NREGS,
+                  OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY, OP_FAA, OP_HALT, OP_JMP,
+                  OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE, OP_ST, OP_SUB, OP_XCHG,
+                  OPNAMES, RMW_OPS)
+from .protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPD, BUS_UPGR, EV_BUSUPD, C_BUS, C_ERR,
+                              C_NEXT, C_SHARED, C_SUPPLY, C_WB, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR,
                               EV_EVICT, EV_LOAD, EV_STORE, EVENTS, INVALID, M_DIRTY, M_OWNER,
                               M_READ, M_WRITE)
-from .stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB,
-                    CS_FWD, CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_RMWS, CS_STALL,
-                    CS_STORES, NBUSSTATS, NCORESTATS, RunResult, build_result)
+from .stats import (BS_UPD, TIMELINE_TYPES, TL_BUSRD, TL_BUSRDX, TL_BUSUPD, TL_BUSUPGR, TL_WB,
+                    BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, CS_FWD,
+                    CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_RMWS, CS_STALL, CS_STORES, NBUSSTATS,
+                    NCORESTATS, RunResult, build_result)
 
 __all__ = ["run_reference", "run_trace_reference", "ReferenceMachine", "Rng", "splitmix64"]
 
@@ -131,9 +132,11 @@ class Entry:
         self.err = int(row[C_ERR])
 
 
-BUS_NAMES = {BUS_RD: "BusRd", BUS_RDX: "BusRdX", BUS_UPGR: "BusUpgr"}
-SNOOP_EVENT = {BUS_RD: EV_BUSRD, BUS_RDX: EV_BUSRDX, BUS_UPGR: EV_BUSUPGR}
-BUS_STAT = {BUS_RD: BS_RD, BUS_RDX: BS_RDX, BUS_UPGR: BS_UPGR}
+BUS_NAMES = {BUS_RD: "BusRd", BUS_RDX: "BusRdX", BUS_UPGR: "BusUpgr", BUS_UPD: "BusUpd"}
+SNOOP_EVENT = {BUS_RD: EV_BUSRD, BUS_RDX: EV_BUSRDX, BUS_UPGR: EV_BUSUPGR, BUS_UPD: EV_BUSUPD}
+BUS_STAT = {BUS_RD: BS_RD, BUS_RDX: BS_RDX, BUS_UPGR: BS_UPGR, BUS_UPD: BS_UPD}
+TIMELINE_COLUMN = {BUS_RD: TL_BUSRD, BUS_RDX: TL_BUSRDX, BUS_UPGR: TL_BUSUPGR,
+                   BUS_UPD: TL_BUSUPD}
 
 # Why a core is blocked.
 WAIT_NONE, WAIT_BUS, WAIT_SBFULL, WAIT_DRAIN = "none", "bus", "sbfull", "drain"
@@ -239,6 +242,7 @@ class Request:
         self.new = new              # cas new value
         self.drain = drain          # a store buffer head (port 2c+1)
         self.frame = None           # the frame given at grant
+        self.action = None          # the bus action granted
 
     @property
     def event(self) -> int:
@@ -367,6 +371,8 @@ class ReferenceMachine:
                 if req.frame.state == INVALID:
                     self.absent(req, t)  # the protocol left the requester's own line invalid
                 self.perform(req, req.frame, t)
+                if req.action == BUS_UPD:
+                    self.update_copies(req)
             # 2. issue
             for core in self.cores:
                 if self.tso:
@@ -596,6 +602,15 @@ class ReferenceMachine:
             core.wait = WAIT_NONE
             self.retire(core, core.pc + 1, t + 1)
 
+    def update_copies(self, req: Request) -> None:
+        """An update (BusUpd) completed: every other copy of the line takes the written word
+        and stays valid."""
+        line, off = self.line_of(req.addr), self.offset_of(req.addr)
+        for c2, cache2 in enumerate(self.caches):
+            f2 = cache2.lookup(line) if c2 != req.core else None
+            if f2 is not None:
+                f2.data[off] = req.frame.data[off]
+
     def release(self, core: Core, t: int) -> None:
         """After a store buffer pop at t: wake a core waiting for drain / room."""
         buf = self.buffers[core.index]
@@ -641,7 +656,10 @@ class ReferenceMachine:
         action = entry.bus
         line = self.line_of(req.addr)
         self.bstat[BUS_STAT[action]] += 1
-        # snoops, other cores in order
+        # snoops, other cores in order; a read brings the line, and so does an update from a
+        # cache that lacks it (only then does a supplying snooper put data on the bus)
+        fill = action in (BUS_RD, BUS_RDX) or (action == BUS_UPD
+                                               and self.caches[req.core].lookup(line) is None)
         shared = False
         source = None
         for c2, cache2 in enumerate(self.caches):
@@ -653,13 +671,13 @@ class ReferenceMachine:
             shared = True
             snoop = self.lookup(f2.state, SNOOP_EVENT[action], t, c2, req.addr,
                                 f" (snooping core {req.core}'s {BUS_NAMES[action]})")
-            if snoop.supply:
+            if snoop.supply and fill:
                 if source is None:
                     source = list(f2.data)
                 self.bstat[BS_FLUSH] += 1
             if snoop.writeback:
                 self.write_line(line, f2.data)
-                if not snoop.supply:
+                if not (snoop.supply and fill):
                     self.bstat[BS_FLUSH] += 1
             if snoop.next == INVALID:
                 self.bstat[BS_INV] += 1
@@ -678,18 +696,18 @@ class ReferenceMachine:
                     self.bstat[BS_WB] += 1
                     victim_wb = True
                 frame.state = evict.next
-        if action in (BUS_RD, BUS_RDX):
+        if fill:
             if source is not None:
                 frame.data = list(source)
                 self.bstat[BS_C2C] += 1
             else:
                 frame.data = self.read_line(line)
         frame.tag = line
-        frame.state = entry.shared if (shared and req.event == EV_LOAD) else entry.next
+        frame.state = entry.shared if shared else entry.next
         cache.touch(frame)
         # timing
-        if action == BUS_UPGR:
-            latency = cfg.bus_latency
+        if not fill:
+            latency = cfg.bus_latency   # address only: an upgrade, or an update
         else:
             latency = cfg.c2c_latency if source is not None else cfg.mem_latency
         if victim_wb:
@@ -698,13 +716,15 @@ class ReferenceMachine:
         self.bus.busy = True
         self.bus.busy_until = t + latency
         self.bus.request = req
+        req.action = action
         self.bstat[BS_BUSY] += latency
         req.frame = frame
         if cfg.timeline_window > 0:
-            row = self.timeline.setdefault(t // cfg.timeline_window, [0, 0, 0, 0])
-            row[action - 1] += 1
+            row = self.timeline.setdefault(t // cfg.timeline_window,
+                                           [0] * len(TIMELINE_TYPES))
+            row[TIMELINE_COLUMN[action]] += 1
             if victim_wb:
-                row[3] += 1
+                row[TL_WB] += 1
         if self.check:
             self.check_line(line, t, req.core, req.addr)
 
@@ -763,7 +783,7 @@ class ReferenceMachine:
         if w <= 0:
             return None
         rows = max((cycles + w - 1) // w, 1, max(self.timeline, default=-1) + 1)
-        arr = np.zeros((rows, 4), dtype=np.int64)
+        arr = np.zeros((rows, len(TIMELINE_TYPES)), dtype=np.int64)
         for k, row in self.timeline.items():
             arr[k] = row
         return arr

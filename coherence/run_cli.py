@@ -27,7 +27,8 @@ def add_subparsers(sub) -> None:
     p = sub.add_parser("protocol", help="show the coherence protocols' transition tables")
     psub = p.add_subparsers(dest="action", required=True)
     s = psub.add_parser("show", help="print a protocol's table as Markdown")
-    s.add_argument("name", help="msi, mesi or moesi")
+    s.add_argument("name", help="a protocol family: msi, mesi, moesi, mesif or dragon")
+    s.add_argument("--interconnect", default="bus", help="the interconnect (default bus)")
     s.set_defaults(func=cmd_protocol_show)
     s = psub.add_parser("list", help="list the built-in protocols")
     s.set_defaults(func=cmd_protocol_list)
@@ -50,7 +51,12 @@ def add_machine_options(p, cores: bool = True, protocol: bool = True) -> None:
         p.add_argument("--cores", type=int, default=None,
                        help="number of cores (default: as many as the program uses)")
     if protocol:
-        p.add_argument("--protocol", default="mesi", help="msi, mesi or moesi (default mesi)")
+        p.add_argument("--protocol", default="mesi",
+                       help="protocol family: msi, mesi, moesi, mesif or dragon (default mesi; "
+                            "`coherence protocol list` lists them)")
+    p.add_argument("--interconnect", default="bus",
+                   help="the interconnect the protocol runs on (default bus: the atomic "
+                        "snooping bus)")
     p.add_argument("--model", default="sc", help="sc or tso (default sc)")
     p.add_argument("--arbitration", default="round-robin",
                    help="round-robin, fixed or random (default round-robin)")
@@ -65,7 +71,7 @@ def config_from_args(args, cores: int, protocol=None, **extra):
     """The SystemConfig of :func:`add_machine_options`' options (``protocol`` overrides)."""
     from .config import SystemConfig
     return SystemConfig(cores=cores, protocol=args.protocol if protocol is None else protocol,
-                        model=args.model,
+                        interconnect=args.interconnect, model=args.model,
                         arbitration=args.arbitration, l1_size=args.l1_size,
                         l1_ways=args.l1_ways, line_size=args.line_size,
                         store_buffer=args.store_buffer, max_cycles=args.max_cycles, **extra)
@@ -143,12 +149,16 @@ def cmd_compile(args) -> int:
 
 def cmd_protocol_show(args) -> int:
     from .protocols import get_protocol
-    print(get_protocol(args.name).to_markdown())
+    print(get_protocol(args.name, args.interconnect).to_markdown())
     return 0
 
 
 def cmd_protocol_list(args) -> int:
-    from .protocols import PROTOCOLS
-    for name, p in PROTOCOLS.items():
-        print(f"{name:6s} {''.join(p.states):6s} {p.description}")
+    from .protocols import REGISTRY
+    head = ("family", "interconnect", "states", "transactions", "description")
+    rows = [head] + [(fam, net, " ".join(p.states), ", ".join(p.bus_actions), p.description)
+                     for (fam, net), p in REGISTRY.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
     return 0

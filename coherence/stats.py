@@ -14,15 +14,19 @@ CS_INSTR, CS_LOADS, CS_STORES, CS_RMWS, CS_HITS, CS_MISSES, CS_STALL, CS_FWD = \
     range(len(CORE_STATS))
 NCORESTATS = len(CORE_STATS)
 
-# Bus counters (the kernels' ``bstat`` array).
-BUS_STATS = ("BusRd", "BusRdX", "BusUpgr", "Flush", "WriteBack", "c2c_transfers",
+# Bus counters (the kernels' ``bstat`` array): one per transaction, then the rest.  Every
+# result has all of them (0 for a transaction its protocol never issues).
+BUS_STATS = ("BusRd", "BusRdX", "BusUpgr", "BusUpd", "Flush", "WriteBack", "c2c_transfers",
              "invalidations", "busy_cycles")
-BS_RD, BS_RDX, BS_UPGR, BS_FLUSH, BS_WB, BS_C2C, BS_INV, BS_BUSY = range(len(BUS_STATS))
+BS_RD, BS_RDX, BS_UPGR, BS_UPD, BS_FLUSH, BS_WB, BS_C2C, BS_INV, BS_BUSY = \
+    range(len(BUS_STATS))
 NBUSSTATS = len(BUS_STATS)
+TRANSACTIONS = BUS_STATS[:4]
 
-# Timeline columns.
-TIMELINE_TYPES = ("BusRd", "BusRdX", "BusUpgr", "WriteBack")
-TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB = range(len(TIMELINE_TYPES))
+# Timeline columns (the kernels' array); a result lists its protocol's transactions and the
+# victims' write-backs.
+TIMELINE_TYPES = ("BusRd", "BusRdX", "BusUpgr", "BusUpd", "WriteBack")
+TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_BUSUPD, TL_WB = range(len(TIMELINE_TYPES))
 
 STATUSES = ("halted", "max_cycles", "no_progress")
 
@@ -87,6 +91,7 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         registers = [{f"r{i}": int(v) for i, v in enumerate(row)} for row in np.asarray(regs)]
     cores = [{name: int(cstat[c, i]) for i, name in enumerate(CORE_STATS)}
              for c in range(cstat.shape[0])]
+    actions = set(config.protocol.bus_actions)
     bus = {name: int(bstat[i]) for i, name in enumerate(BUS_STATS)}
     totals = {name: sum(c[name] for c in cores) for name in CORE_STATS}
     totals["ipc"] = round(totals["instructions"] / cycles, 6) if cycles else 0.0
@@ -96,8 +101,10 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         window = config.timeline_window
         counts = np.asarray(timeline)
         nwin = max((cycles + window - 1) // window, 1)
-        counts = counts[:nwin]
-        tl = {"window": window, "types": list(TIMELINE_TYPES),
+        cols = [i for i, name in enumerate(TIMELINE_TYPES)
+                if name in actions or name not in TRANSACTIONS]
+        counts = counts[:nwin][:, cols]
+        tl = {"window": window, "types": [TIMELINE_TYPES[i] for i in cols],
               "counts": [[int(x) for x in row] for row in counts]}
     return RunResult(cycles=int(cycles), status=status, memory=memory, registers=registers,
                      stats={"cores": cores, "bus": bus, "totals": totals}, seed=int(seed),

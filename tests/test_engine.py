@@ -29,7 +29,7 @@ def example(name, cores=None):
     return coherence.load_program(f"{ROOT}/examples/{name}", cores=cores)
 
 
-@pytest.mark.parametrize("protocol", ["msi", "mesi", "moesi"])
+@pytest.mark.parametrize("protocol", ["msi", "mesi", "moesi", "mesif", "dragon"])
 @pytest.mark.parametrize("model", ["sc", "tso"])
 def test_examples_compute_the_right_answer(protocol, model):
     cfg = dict(protocol=protocol, model=model)
@@ -354,3 +354,93 @@ def test_a_program_is_checked_where_it_is_made():
             prog(*rows, refs=refs)
     ok = prog(encode(OP_LD, rd=1, addr=0), refs=[0])
     assert run(ok, SystemConfig(cores=1)).registers[0]["r1"] == 0
+
+
+def test_dragon_updates_the_other_copies_instead_of_invalidating_them():
+    p = assemble(""".data
+x: 0
+.core 0
+  ld r1, [x]
+  delay 100
+  st [x], 5
+.core 1
+  ld r1, [x]
+  delay 300
+  ld r2, [x]
+""")
+    r = run(p, SystemConfig(cores=2, protocol="dragon"), check=True, watch=["x"])
+    assert r.registers[1]["r2"] == 5 and r.memory["x"] == 5
+    bus = r.stats["bus"]
+    assert bus["BusUpd"] == 1 and bus["invalidations"] == 0 and bus["BusRdX"] == 0
+    # core 1 missed once (its first load); its second load hit the updated copy
+    assert r.stats["cores"][1]["misses"] == 1 and r.stats["cores"][1]["hits"] == 1
+    final = {c: st for _t, c, st in r.line_states["x"]}
+    assert final == {0: "Sm", 1: "Sc"}   # the writer owns the dirty shared line
+    # the same program on MESI invalidates core 1's copy: its second load misses
+    r = run(p, SystemConfig(cores=2, protocol="mesi"), check=True)
+    assert r.registers[1]["r2"] == 5 and r.stats["cores"][1]["misses"] == 2
+
+
+def test_dragon_write_miss_reads_the_line_from_its_owner_and_updates_it():
+    p = assemble(""".data
+x: 0
+.core 0
+  st [x], 7
+.core 1
+  delay 100
+  st [x], 8
+.core 2
+  delay 300
+  ld r1, [x]
+""")
+    r = run(p, SystemConfig(cores=3, protocol="dragon"), check=True, watch=["x"])
+    assert r.memory["x"] == 8 and r.registers[2]["r1"] == 8
+    final = {}
+    for _t, c, st in r.line_states["x"]:
+        final[c] = st
+    # core 1's write miss: core 0 (M) supplied the line and took the word (Sc); core 1 owns
+    # it (Sm); core 2's read is supplied by the owner
+    assert final == {0: "Sc", 1: "Sm", 2: "Sc"}
+    assert r.stats["bus"]["c2c_transfers"] == 2
+
+
+def test_mesif_forward_state_answers_shared_reads():
+    p = assemble(""".data
+x: 3
+.core 0
+  ld r1, [x]
+.core 1
+  delay 100
+  ld r1, [x]
+.core 2
+  delay 200
+  ld r1, [x]
+""")
+    r = run(p, SystemConfig(cores=3, protocol="mesif"), check=True, watch=["x"])
+    final = {}
+    for _t, c, st in r.line_states["x"]:
+        final[c] = st
+    assert final == {0: "S", 1: "S", 2: "F"}   # the newest reader holds F
+    assert r.stats["bus"]["c2c_transfers"] == 2   # E, then F, supplied the later reads
+    r = run(p, SystemConfig(cores=3, protocol="mesi"), check=True)
+    assert r.stats["bus"]["c2c_transfers"] == 0   # MESI: memory answers clean reads
+
+
+def test_protocols_are_chosen_by_family_and_interconnect():
+    assert SystemConfig(protocol="dragon", interconnect="bus").protocol.name == "dragon"
+    with pytest.raises(CoherenceError, match=r"unknown protocol 'mosi' for interconnect 'bus', "
+                                             r"expected one of: msi, mesi, moesi, mesif, dragon"):
+        SystemConfig(protocol="mosi")
+    with pytest.raises(CoherenceError, match="unknown interconnect 'ring'"):
+        SystemConfig(interconnect="ring")
+    assert SystemConfig().to_dict()["interconnect"] == "bus"
+
+
+def test_table_entries_may_name_sets_of_states_and_events():
+    from coherence.protocols import MESI
+    table = {k: v for k, v in MESI.table.items() if k[1] != "BusUpd" or k[0] == "I"}
+    table[(("S", "E", "M"), "BusUpd")] = Impossible("no updates here")
+    p = Protocol("mesi-sets", MESI.states, table)
+    assert p.table[("E", "BusUpd")] == Impossible("no updates here")
+    with pytest.raises(CoherenceError, match=r"two entries for \(S, BusUpd\)"):
+        Protocol("twice", MESI.states, {**table, ("S", ("BusUpd", "BusRd")): T("S")})

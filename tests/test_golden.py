@@ -31,12 +31,23 @@ def test_the_golden_file_covers_what_it_claims():
     assert {c["config"].get("model", "sc") for c in CASES} == {"sc", "tso"}
 
 
+def recorded(got, expected):
+    """``got`` restricted to what the golden file recorded: a field added to the results
+    since (e.g. the config's ``interconnect``) is not a change of what was recorded; every
+    recorded field must be identical, lists element for element."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return {k: recorded(got[k], v) if k in got else None for k, v in expected.items()}
+    if isinstance(expected, list) and isinstance(got, list) and len(got) == len(expected):
+        return [recorded(g, e) for g, e in zip(got, expected)]
+    return got
+
+
 @pytest.mark.parametrize("chunk", range(8))
 def test_engine_results_equal_the_golden_ones(chunk):
     mismatches = []
     for case in CASES[chunk::8]:
         got = outcome(case)
-        if got != case["expected"]:
+        if recorded(got, case["expected"]) != case["expected"]:
             mismatches.append(case["name"])
     assert not mismatches, f"{len(mismatches)} cases differ from the golden file: {mismatches[:10]}"
 

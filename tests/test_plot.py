@@ -45,10 +45,21 @@ def _no_show(monkeypatch):
     plt.close("all")
 
 
+def _run(protocol):
+    """One small program (two writers and a reader on one line) under one protocol."""
+    prog = coherence.assemble(_PROGRAM)
+    return coherence.run(prog, SystemConfig(cores=3, protocol=protocol, timeline_window=20,
+                                            l1_size=64, l1_ways=1, line_size=32),
+                         watch=["x", "y"])
+
+
 @pytest.fixture(scope="module")
 def runs():
-    """One small program (two writers and a reader on one line) under the three protocols."""
-    prog = coherence.assemble("""
+    """The program under the three invalidation protocols."""
+    return {p.upper(): _run(p) for p in ("msi", "mesi", "moesi")}
+
+
+_PROGRAM = ("""
         .data
         x: 0
         y: 0
@@ -71,10 +82,6 @@ def runs():
             sub r10, r10, 1
             bne r10, 0, c
         """)
-    return {p.upper(): coherence.run(prog, SystemConfig(cores=3, protocol=p, timeline_window=20,
-                                                        l1_size=64, l1_ways=1, line_size=32),
-                                     watch=["x", "y"])
-            for p in ("msi", "mesi", "moesi")}
 
 
 def test_import_coherence_does_not_import_matplotlib():
@@ -85,22 +92,38 @@ def test_import_coherence_does_not_import_matplotlib():
     assert r.returncode == 0, r.stderr
 
 
+# The invalidation protocols issue every transaction but the update protocols' BusUpd.
+SHOWN = [t for t in plot.TRANSACTION_TYPES if t != "BusUpd"]
+
+
 def test_bus_transactions_stacks_each_runs_counters(runs, tmp_path):
     fig = plot.plot_bus_transactions(runs)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["MSI", "MESI", "MOESI"]
     assert ax.get_ylabel() == "bus transactions"
-    assert {t.get_text() for t in ax.get_legend().get_texts()} == set(plot.TRANSACTION_TYPES)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == set(SHOWN)
     # One container per type, one bar per run: each bar is that run's counter, stacked.
-    assert [c.get_label() for c in ax.containers] == list(plot.TRANSACTION_TYPES)
-    for t, container in zip(plot.TRANSACTION_TYPES, ax.containers):
+    assert [c.get_label() for c in ax.containers] == SHOWN
+    for t, container in zip(SHOWN, ax.containers):
         assert [p.get_height() for p in container] == [r.stats["bus"][t] for r in runs.values()]
     tops = [max(c[i].get_y() + c[i].get_height() for c in ax.containers) for i in range(3)]
-    assert tops == [sum(r.stats["bus"][t] for t in plot.TRANSACTION_TYPES)
-                    for r in runs.values()]
+    assert tops == [sum(r.stats["bus"][t] for t in SHOWN) for r in runs.values()]
     assert min(tops) > 0
     path = plot.save_figure(fig, tmp_path / "bus.png")
     check_png(path)
+
+
+def test_bus_transactions_of_an_update_and_an_invalidation_protocol(runs):
+    dragon = _run("dragon")
+    fig = plot.plot_bus_transactions({"MESI": runs["MESI"], "Dragon": dragon})
+    ax = fig.axes[0]
+    labels = [c.get_label() for c in ax.containers]
+    assert labels == list(plot.TRANSACTION_TYPES)   # the union of both protocols'
+    upd = ax.containers[labels.index("BusUpd")]
+    rdx = ax.containers[labels.index("BusRdX")]
+    assert [p.get_height() for p in upd] == [0, dragon.stats["bus"]["BusUpd"]] and \
+        dragon.stats["bus"]["BusUpd"] > 0
+    assert [p.get_height() for p in rdx][1] == 0    # Dragon never invalidates
 
 
 def test_bus_transactions_accepts_lists_dicts_and_any_counter(runs):
@@ -109,7 +132,7 @@ def test_bus_transactions_accepts_lists_dicts_and_any_counter(runs):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["MSI", "MESI", "MOESI"]
     fig = plot.plot_bus_transactions([(k, r.to_dict()) for k, r in runs.items()])
-    assert len(fig.axes[0].patches) == 3 * len(plot.TRANSACTION_TYPES)
+    assert len(fig.axes[0].patches) == 3 * len(SHOWN)
     with pytest.raises(CoherenceError, match="no bus counter 'BusFoo'"):
         plot.plot_bus_transactions(runs, types=["BusFoo"])
     with pytest.raises(CoherenceError, match="no runs"):

@@ -15,6 +15,7 @@ from coherence.errors import CoherenceError, InvariantViolation, ProtocolError
 from coherence.isa import (OP_ADD, OP_BNE, OP_CAS, OP_DELAY, OP_FAA, OP_HALT, OP_JMP, OP_LD,
                            OP_MFENCE, OP_MOV, OP_ST, OP_XCHG, encode)
 from coherence.program import Program, Symbol
+from coherence.stats import BS_FLUSH, BS_WB
 from coherence.protocols import MESI, Impossible, Protocol, T
 from coherence.reference import (Rng, prepare_program, run_reference, run_trace_reference,
                                  splitmix64)
@@ -278,7 +279,7 @@ def test_mesi_m_read_by_other_writes_back():
     assert cycles == 114
     assert line_state(m, linked, 0, "x", c) == "S"
     assert raw_mem(m, linked, "x") == 3               # M,BusRd -> S supplies and writes back
-    assert m.bstat[3] == 1                            # Flush counted once (supply + wb)
+    assert m.bstat[BS_FLUSH] == 1                            # Flush counted once (supply + wb)
 
 
 def test_moesi_owner_evicts_with_writeback():
@@ -289,7 +290,7 @@ def test_moesi_owner_evicts_with_writeback():
     c = cfg(cores=2, protocol="moesi", l1_size=64, l1_ways=1)
     m, linked, status, cycles = run_machine(p, c)
     assert raw_mem(m, linked, "x") == 3
-    assert m.bstat[4] == 1                            # WriteBack
+    assert m.bstat[BS_WB] == 1                            # WriteBack
     assert line_state(m, linked, 0, "x", c) == "I"
     assert line_state(m, linked, 1, "x", c) == "S"
 
@@ -320,7 +321,7 @@ def test_lru_hit_refreshes_stamp():
                 [("a", 0), ("b", 0), ("c", 0)])
     c = cfg(l1_size=128, l1_ways=2, line_size=64)
     m, linked, status, cycles = run_machine(p, c)
-    assert m.bstat[4] == 0
+    assert m.bstat[BS_WB] == 0
     assert line_state(m, linked, 0, "a", c) == "M"
     assert line_state(m, linked, 0, "b", c) == "I"
     # st 0..40, ld b 41..81, ld a hit at 82 (ready 83), ld c 83..123, halt 124 -> 125

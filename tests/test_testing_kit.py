@@ -11,6 +11,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import coherence
 from coherence import MESI, MOESI, MSI, SystemConfig
+from coherence.protocols import DRAGON, MESIF
 from coherence.testing import (LitmusCase, ProtocolCheckFailure, configs, litmus_programs,
                                program_texts, programs, protocol_machine, sc_outcomes, traces)
 
@@ -119,7 +120,7 @@ def _run(machine, examples=60, steps=12):
         suppress_health_check=list(HealthCheck)))
 
 
-@pytest.mark.parametrize("protocol", [MSI, MESI, MOESI], ids=lambda p: p.name)
+@pytest.mark.parametrize("protocol", [MSI, MESI, MOESI, MESIF, DRAGON], ids=lambda p: p.name)
 def test_the_machine_passes_on_the_real_tables(protocol):
     _run(protocol_machine(protocol, max_steps=12))
 

@@ -16,21 +16,22 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit_inline, jit_leaf
-from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, C_BUS, C_ERR, C_NEXT, C_SHARED,
-                               C_SUPPLY, C_WB, EV_EVICT, EV_LOAD, SNOOP_EVENT_OF_ACTION)
-from ..stats import (BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, TL_BUSRD,
-                     TL_BUSRDX, TL_BUSUPGR, TL_WB)
+from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPD, C_BUS, C_ERR, C_NEXT, C_SHARED,
+                               C_SUPPLY, C_WB, EV_EVICT, SNOOP_EVENT_OF_ACTION)
+from ..stats import (BS_UPD, TL_BUSUPD, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR,
+                     BS_WB, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, set_state, stamp, victim
-from ._layout import (ARB_RANDOM, ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL,
-                      B_WAY, ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT,
-                      GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT, P_CHECK,
-                      P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN, P_WAYS,
-                      P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand, set_err)
+from ._layout import (B_ACTION, ARB_RANDOM, ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR,
+                      B_UNTIL, B_WAY, ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR,
+                      GRANT_HIT, GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT,
+                      P_C2CLAT, P_CHECK, P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS,
+                      P_TLWIN, P_WAYS, P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand,
+                      set_err)
 
 #: The bus counter and the timeline column of each bus action.
-STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR], dtype=np.int64)
-TIMELINE_OF_ACTION = np.array([-1, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR], dtype=np.int64)
+STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR, BS_UPD], dtype=np.int64)
+TIMELINE_OF_ACTION = np.array([-1, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_BUSUPD], dtype=np.int64)
 for _a in (STAT_OF_ACTION, TIMELINE_OF_ACTION):
     _a.setflags(write=False)
 
@@ -79,6 +80,26 @@ def complete_due(net, t):
         return -1, -1
     b[B_BUSY] = 0
     return b[B_PORT], b[B_WAY]
+
+
+@jit_inline
+def finish(m, p, t, w):
+    """After the completed transaction's access is performed (in frame ``w`` of port p's
+    cache): an update (BusUpd) gives the written word to every other copy of the line,
+    which stays valid.  Nothing to do for the other transactions."""
+    if m.net.b[B_ACTION] != BUS_UPD or m.p[P_DATA] == 0:
+        return
+    c = p >> 1
+    l1 = m.l1
+    addr = m.net.port[p, Q_ADDR]
+    line = addr >> m.p[P_LSHIFT]
+    s = line & (m.p[P_SETS] - 1)
+    off = (addr >> 3) & (m.p[P_WPL] - 1)
+    for c2 in range(m.p[P_CORES]):
+        if c2 != c:
+            w2 = find(l1, c2, s, line, m.p[P_WAYS])
+            if w2 >= 0:
+                l1.data[c2, s, w2, off] = l1.data[c, s, w, off]
 
 
 @jit_inline
@@ -140,7 +161,7 @@ def grant_only(m, p, t, w, v):
 # ------------------------------------------------------------------------ the transaction
 
 @jit_inline
-def _snoop(m, c, s, line, addr, action, own, t):
+def _snoop(m, c, s, line, addr, action, own, fill, t):
     """Every other cache that holds the line looks it up with the snooped event, in core
     order.  Returns (ok, shared, source cache, source way): ``shared`` when another cache
     held the line, the source is the first cache that supplies it (-1: memory).  ``own``:
@@ -170,7 +191,7 @@ def _snoop(m, c, s, line, addr, action, own, t):
         if table[st2, sev, C_ERR] != 0:
             set_err(m.log.err, ERR_PROTOCOL, t, c2, addr, st2, sev, 0)
             return False, shared, src, srcw
-        sup = table[st2, sev, C_SUPPLY] != 0
+        sup = fill and table[st2, sev, C_SUPPLY] != 0  # only a fill takes data
         if sup and src < 0:
             src = c2
             srcw = w2
@@ -244,7 +265,9 @@ def _grant(m, p, t, w, v):
         stamp(l1, c, s, w)
         return GRANT_HIT
     bstat[STAT_OF_ACTION[action]] += 1
-    ok, shared, src, srcw = _snoop(m, c, s, line, addr, action, w >= 0, t)
+    # A read brings the line; so does an update (BusUpd) from a cache that lacks it.
+    fill = action == BUS_RD or action == BUS_RDX or (action == BUS_UPD and w < 0)
+    ok, shared, src, srcw = _snoop(m, c, s, line, addr, action, w >= 0, fill, t)
     if not ok:
         return GRANT_ERROR
     wb = False
@@ -253,7 +276,7 @@ def _grant(m, p, t, w, v):
         if w < 0:
             return GRANT_ERROR
         install(l1, m.net.sf, m.p[P_SETS], c, s, w, line)
-    if action == BUS_RD or action == BUS_RDX:
+    if fill:
         if src >= 0:
             bstat[BS_C2C] += 1
         if m.p[P_DATA] != 0:
@@ -263,11 +286,11 @@ def _grant(m, p, t, w, v):
                     l1.data[c, s, w, k] = l1.data[src, s, srcw, k]
                 else:
                     l1.data[c, s, w, k] = m.mem.words[line * wpl + k]
-    nst = table[st, ev, C_SHARED] if ev == EV_LOAD and shared else table[st, ev, C_NEXT]
+    nst = table[st, ev, C_SHARED] if shared else table[st, ev, C_NEXT]
     set_state(l1, m.log, m.net.sf, c, s, w, nst, t)  # may be invalid: the completion says so
     stamp(l1, c, s, w)
-    if action == BUS_UPGR:
-        lat = m.p[P_BUSLAT]
+    if not fill:
+        lat = m.p[P_BUSLAT]  # an address-only transaction: an upgrade, or an update
     elif src >= 0:
         lat = m.p[P_C2CLAT]
     else:
@@ -280,6 +303,7 @@ def _grant(m, p, t, w, v):
     b[B_UNTIL] = t + lat
     b[B_PORT] = p
     b[B_WAY] = w
+    b[B_ACTION] = action
     bstat[BS_BUSY] += lat
     tlwin = m.p[P_TLWIN]
     if tlwin > 0:

@@ -82,8 +82,8 @@ def _served_alone(m, t, safe):
     post a request; the other cores run through the same cycles afterwards, in the run-ahead
     loop, and see caches these transactions did not touch.  The protocol must have no error
     entry a core's accesses or a victim could reach (``safe``: served_alone_safe), so
-    nothing here fails.  When a miss cannot be served this way (a line another cache may hold, the end of
-    the timeline), its request stays pending and the cycle loop resumes at its cycle, whose
+    nothing here fails.  When a miss cannot be served this way (a line another cache may
+    hold, the end of the timeline), its request stays pending and the cycle loop resumes at its cycle, whose
     phase 3 grants it; a completion at or past the other cores' next miss, max_cycles or the
     no-progress limit is left to the cycle loop, the bus busy."""
     ncores = m.p[P_CORES]
@@ -133,6 +133,7 @@ def _served_alone(m, t, safe):
             return min(_clip(m), until), at  # the cycle loop completes it (or reports it)
         p, w = _bus.complete_due(m.net, until)
         _core.complete(m, p, until, w)
+        _bus.finish(m, p, until, w)
         last = until
         lo = until + 1
 
@@ -202,8 +203,10 @@ def _cycle_loop(lean):
                 return STATUS_TLFULL, t
             # Phase 1: completion.
             p, w = _bus.complete_due(m.net, t)
-            if p >= 0 and not _core.complete(m, p, t, w):
-                return STATUS_ERROR, t
+            if p >= 0:
+                if not _core.complete(m, p, t, w):
+                    return STATUS_ERROR, t
+                _bus.finish(m, p, t, w)
             # Phase 2: each core (its drain unit, then the core itself) in cycle t.
             for c in range(ncores):
                 if lean:

@@ -118,9 +118,10 @@ EVENT_OF_KIND = np.array([EV_LOAD, EV_STORE, EV_STORE], dtype=np.int64)
 EVENT_OF_KIND.setflags(write=False)
 
 #: bus[]: the atomic bus's state.  B_WAY is the frame the transaction in flight filled (no
-#: other grant can touch it before the completion, so it is not searched for again).
-BUS = ("busy", "until", "port", "rr_pointer", "way", "pending")
-B_BUSY, B_UNTIL, B_PORT, B_RR, B_WAY, B_NPEND = range(len(BUS))
+#: other grant can touch it before the completion, so it is not searched for again);
+#: B_ACTION its bus action (an update's word goes to the other copies at the completion).
+BUS = ("busy", "until", "port", "rr_pointer", "way", "pending", "action")
+B_BUSY, B_UNTIL, B_PORT, B_RR, B_WAY, B_NPEND, B_ACTION = range(len(BUS))
 
 #: err[]: what went wrong, where and when.
 ERR = ("kind", "cycle", "core", "addr", "a", "b", "detail")

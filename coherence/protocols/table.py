@@ -2,7 +2,10 @@
 
 A protocol maps every (state, event) pair to a :class:`Transition` or an :class:`Impossible`
 entry.  Events are the processor's ``Load``/``Store``/``Evict`` and the snooped
-``BusRd``/``BusRdX``/``BusUpgr``.  Atomic read-modify-writes use the ``Store`` row.  States are
+``BusRd``/``BusRdX``/``BusUpgr``/``BusUpd``.  Atomic read-modify-writes use the ``Store`` row.
+As in SLICC, one entry may stand for several pairs: a key's state and event may each be a
+name or a tuple (or set) of names, e.g. ``(("S", "E"), "BusRdX")``; every pair must still be
+covered exactly once (two entries for one pair are an error, like a missing one).  States are
 named by the protocol; each says what it means (:class:`State`: permission, dirty, owner),
 either by a :class:`State` object or, for the usual names I, S, E, O and M, by their usual
 meaning (:data:`STANDARD_STATES`).  A state with another name and no State object gets its
@@ -11,11 +14,13 @@ dirty if its Evict writes back, owner if it is dirty or supplies a snooped BusRd
 
 Meaning of a transition's fields:
 
-* processor events: ``next`` is the state after the access; ``shared`` (Load misses only) is the
-  state taken instead when another cache held the line at the snoop; ``bus`` is the transaction
-  issued (``None`` = a hit, no bus); ``writeback`` (Evict only) writes the line to memory.
+* processor events: ``next`` is the state after the access; ``shared`` (Load and Store
+  entries that issue a transaction) is the state taken instead when another cache held the
+  line at the snoop; ``bus`` is the transaction issued (``None`` = a hit, no bus);
+  ``writeback`` (Evict only) writes the line to memory.
 * snooped events: ``next`` is the state after the snoop, ``supply`` puts the line on the bus
-  (a cache-to-cache transfer), ``writeback`` also updates memory.
+  (a cache-to-cache transfer; only when the transaction brings the requester the line: a
+  BusRd, a BusRdX, or a BusUpd from a cache that lacks it), ``writeback`` also updates memory.
 """
 
 from __future__ import annotations
@@ -27,14 +32,18 @@ import numpy as np
 
 from ..errors import CoherenceError
 
-EVENTS = ("Load", "Store", "Evict", "BusRd", "BusRdX", "BusUpgr")
-EV_LOAD, EV_STORE, EV_EVICT, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR = range(len(EVENTS))
+EVENTS = ("Load", "Store", "Evict", "BusRd", "BusRdX", "BusUpgr", "BusUpd")
+EV_LOAD, EV_STORE, EV_EVICT, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR, EV_BUSUPD = range(len(EVENTS))
 PROCESSOR_EVENTS = EVENTS[:3]
 SNOOP_EVENTS = EVENTS[3:]
-BUS_ACTIONS = (None, "BusRd", "BusRdX", "BusUpgr")
-BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR = range(len(BUS_ACTIONS))
+#: The atomic bus's transactions.  BusUpd (update protocols such as Dragon) broadcasts the
+#: written word: the other copies take it and stay valid; a requester without the line reads
+#: it in the same transaction.
+BUS_ACTIONS = (None, "BusRd", "BusRdX", "BusUpgr", "BusUpd")
+BUS_NONE, BUS_RD, BUS_RDX, BUS_UPGR, BUS_UPD = range(len(BUS_ACTIONS))
 #: The event a bus action is snooped as, by action (BUS_NONE has none).
-SNOOP_EVENT_OF_ACTION = np.array([-1, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR], dtype=np.int64)
+SNOOP_EVENT_OF_ACTION = np.array([-1, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR, EV_BUSUPD],
+                                 dtype=np.int64)
 SNOOP_EVENT_OF_ACTION.setflags(write=False)
 
 # Columns of the compiled table, shape (states, events, columns).
@@ -91,6 +100,13 @@ STANDARD_STATES = {s.name: s for s in (
           description="Owned: dirty, other caches may hold Shared copies; this one answers"),
     State("M", "read-write", dirty=True, owner=True,
           description="Modified: the only copy, dirty"),
+    State("F", "read", owner=True,
+          description="Forward: a clean shared copy; this cache answers reads (MESIF)"),
+    State("Sc", "read",
+          description="Shared-clean: a copy another cache (Sm) may own (Dragon)"),
+    State("Sm", "read", dirty=True, owner=True,
+          description="Shared-modified: dirty, other copies may exist; this one writes it "
+                      "back (Dragon)"),
 )}
 
 
@@ -106,13 +122,15 @@ class Compiled(NamedTuple):
 
 @dataclass(frozen=True)
 class Transition:
-    """A legal (state, event) entry; see the module docstring for the fields."""
+    """A legal (state, event) entry; see the module docstring for the fields.
+    ``description`` says what the entry does and why (shown by ``protocol show``)."""
 
     next: str
     bus: str | None = None
     supply: bool = False
     writeback: bool = False
     shared: str | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,9 +140,10 @@ class Impossible:
     reason: str = "impossible"
 
 
-def T(next: str, bus: str | None = None, *, supply=False, writeback=False, shared=None):
+def T(next: str, bus: str | None = None, *, supply=False, writeback=False, shared=None,
+      description=""):
     """Short constructor for table literals."""
-    return Transition(next, bus, supply, writeback, shared)
+    return Transition(next, bus, supply, writeback, shared, description)
 
 
 class Protocol:
@@ -142,8 +161,8 @@ class Protocol:
         declared = [s if isinstance(s, State) else str(s) for s in states]
         #: The state names as declared (the order of the Markdown table).
         self.states = tuple(s.name if isinstance(s, State) else s for s in declared)
-        self.table = dict(table)
         self.description = description
+        self.table = self._expand(table)
         self._validate()
         #: The state names by number: I first (number INVALID), then the rest as declared.
         self.state_names = ("I",) + tuple(s for s in self.states if s != "I")
@@ -157,6 +176,29 @@ class Protocol:
 
     def _err(self, msg):
         raise CoherenceError(f"protocol {self.name!r}: {msg}")
+
+    def _expand(self, table: dict) -> dict:
+        """The table with every key a single (state, event) pair (sets of states or events
+        expanded); two entries for one pair are an error."""
+        out = {}
+        for key, entry in dict(table).items():
+            if not isinstance(key, tuple) or len(key) != 2:
+                self._err(f"table key {key!r} is not (state, event)")
+            states, events = (k if isinstance(k, (tuple, list, set, frozenset)) else (k,)
+                              for k in key)
+            for st in states:
+                for ev in events:
+                    if (st, ev) in out:
+                        self._err(f"two entries for ({st}, {ev}): {out[(st, ev)]!r} and "
+                                  f"{entry!r}, expected one")
+                    out[(st, ev)] = entry
+        return out
+
+    @property
+    def bus_actions(self) -> tuple:
+        """The transactions this protocol issues, in the order of :data:`BUS_ACTIONS`."""
+        used = {e.bus for e in self.table.values() if isinstance(e, Transition) and e.bus}
+        return tuple(a for a in BUS_ACTIONS[1:] if a in used)
 
     def _derived(self, name: str) -> State:
         """The meaning of a state the protocol names but does not describe: from its table."""
@@ -214,8 +256,9 @@ class Protocol:
                               f"(use writeback=True for dirty lines)")
                 if e in ("Load", "Store") and entry.writeback:
                     self._err(f"entry ({s}, {e}): write-backs happen on Evict or snoops")
-                if entry.shared is not None and e != "Load":
-                    self._err(f"entry ({s}, {e}): 'shared' applies to Load only")
+                if entry.shared is not None and (e not in ("Load", "Store") or entry.bus is None):
+                    self._err(f"entry ({s}, {e}): 'shared' applies to Load and Store entries "
+                              f"that issue a transaction")
         for e in SNOOP_EVENTS:
             ent = self.table[("I", e)]
             if not isinstance(ent, Transition) or ent.next != "I" or ent.supply or ent.writeback:
@@ -288,6 +331,11 @@ class Protocol:
                   "is updated; `error` marks a pair that cannot happen.  Meaning: the "
                   "permission a copy in the state gives, `dirty` (newer than memory), "
                   "`owner` (this cache answers for the line)."]
+        notes = [(s, e, self.table[(s, e)].description) for s in self.states for e in EVENTS
+                 if isinstance(self.table[(s, e)], Transition)
+                 and self.table[(s, e)].description]
+        if notes:
+            lines += ["", "Notes:", ""] + [f"* ({s}, {e}): {d}" for s, e, d in notes]
         return "\n".join(lines)
 
     def __repr__(self):
