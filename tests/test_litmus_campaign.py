@@ -40,7 +40,7 @@ def test_sb_shows_the_tso_relaxation_only_on_a_tso_core():
 
 
 @pytest.mark.parametrize("model", ["sc", "tso"])
-@pytest.mark.parametrize("protocol", ["msi", "mesi", "moesi"])
+@pytest.mark.parametrize("protocol", ["msi", "mesi", "moesi", "mesif", "dragon"])
 def test_the_emulator_never_shows_a_state_its_model_forbids(model, protocol):
     for t in suite_tests():
         c = run_campaign(t, model=model, protocol=protocol, iterations=1500, seed=7)
