@@ -272,6 +272,8 @@ class ReferenceMachine:
                       for s in range(len(compiled.states))]
         self.state_names = compiled.states
         self.meaning = compiled.meaning
+        #: How often each (state, event) entry was taken (gem5 Ruby's transition counts).
+        self.tcount = [[0] * len(EVENTS) for _ in compiled.states]
         self.wpl = config.words_per_line
         self.word_shift = (config.line_size // 8).bit_length() - 1   # word -> line
         self.check = check
@@ -524,6 +526,7 @@ class ReferenceMachine:
             if frame is None:
                 self.absent(req, t)
             core.stats[CS_HITS] += 1
+            self.tcount[state][req.event] += 1
             self.access(req, frame, t)
             frame.state = entry.next
             cache.touch(frame)
@@ -642,6 +645,7 @@ class ReferenceMachine:
             frame = cache.lookup(self.line_of(req.addr))
             state = INVALID if frame is None else frame.state
             entry = self.lookup(state, req.event, t, req.core, req.addr)
+            self.tcount[state][req.event] += 1  # the request's entry is taken at its grant
             if entry.bus == BUS_NONE:
                 if frame is None:
                     self.absent(req, t)
@@ -669,6 +673,7 @@ class ReferenceMachine:
             if f2 is None:
                 continue
             shared = True
+            self.tcount[f2.state][SNOOP_EVENT[action]] += 1
             snoop = self.lookup(f2.state, SNOOP_EVENT[action], t, c2, req.addr,
                                 f" (snooping core {req.core}'s {BUS_NAMES[action]})")
             if snoop.supply and fill:
@@ -689,6 +694,7 @@ class ReferenceMachine:
         if frame is None:
             frame = cache.victim(line)
             if frame.state != INVALID:
+                self.tcount[frame.state][EV_EVICT] += 1
                 evict = self.lookup(frame.state, EV_EVICT, t, req.core, req.addr,
                                     f" (evicting line {frame.tag})")
                 if evict.writeback:
@@ -807,6 +813,8 @@ def _check_cores(ncode: int, config: SystemConfig, what: str) -> None:
 def _result(machine: ReferenceMachine, status, cycles, seed, *, memory_words, addresses,
             symbols, with_registers) -> RunResult:
     return build_result(status=status, cycles=cycles, regs=machine.regs(),
+                        transitions=(np.array(machine.tcount, dtype=np.int64)
+                                     if machine.track_data else None),
                         memory_words=memory_words, addresses=addresses, symbols=symbols,
                         cstat=machine.cstat(), bstat=np.array(machine.bstat, dtype=np.int64),
                         seed=seed, config=machine.config,

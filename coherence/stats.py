@@ -73,7 +73,8 @@ class RunResult:
 
 
 def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dict, symbols,
-                 cstat, bstat, seed: int, config, timeline=None, with_registers=True) -> RunResult:
+                 cstat, bstat, seed: int, config, timeline=None, with_registers=True,
+                 transitions=None) -> RunResult:
     """Assemble a RunResult from the raw arrays that both implementations produce.
 
     ``symbols`` is the program's symbol list (each with ``name`` and ``words``);
@@ -106,6 +107,15 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         counts = counts[:nwin][:, cols]
         tl = {"window": window, "types": [TIMELINE_TYPES[i] for i in cols],
               "counts": [[int(x) for x in row] for row in counts]}
+    stats = {"cores": cores, "bus": bus, "totals": totals}
+    if transitions is not None:
+        # gem5 Ruby's transition counts: how often each (state, event) entry was taken (hits
+        # at issue, a request's entry at its grant, each snooper's, each victim's Evict).
+        # Programs only: a trace's runs of hits are the engine's fastest path, and counting
+        # each one cost a fifth of its speed.
+        names = config.protocol.state_names
+        from .protocols.table import EVENTS
+        stats["transitions"] = {f"{names[s]},{EVENTS[e]}": int(n)
+                                for (s, e), n in np.ndenumerate(np.asarray(transitions)) if n}
     return RunResult(cycles=int(cycles), status=status, memory=memory, registers=registers,
-                     stats={"cores": cores, "bus": bus, "totals": totals}, seed=int(seed),
-                     config=config.to_dict(), timeline=tl)
+                     stats=stats, seed=int(seed), config=config.to_dict(), timeline=tl)

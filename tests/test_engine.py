@@ -444,3 +444,23 @@ def test_table_entries_may_name_sets_of_states_and_events():
     assert p.table[("E", "BusUpd")] == Impossible("no updates here")
     with pytest.raises(CoherenceError, match=r"two entries for \(S, BusUpd\)"):
         Protocol("twice", MESI.states, {**table, ("S", ("BusUpd", "BusRd")): T("S")})
+
+
+def test_transition_counts_say_which_entries_were_taken():
+    """gem5 Ruby's per-(state, event) counts: a hit at issue, a request's entry at its grant,
+    each snooper's entry, each victim's Evict."""
+    p = assemble(""".data
+x: 0
+.core 0
+  ld r1, [x]
+  ld r2, [x]
+.core 1
+  delay 100
+  st [x], 1
+""")
+    r = run(p, SystemConfig(cores=2, protocol="mesi"))
+    # core 0: (I, Load) granted (-> E), then (E, Load) hit; core 1: (I, Store) granted, and
+    # core 0 snoops its BusRdX in E
+    assert r.stats["transitions"] == {"I,Load": 1, "E,Load": 1, "I,Store": 1, "E,BusRdX": 1}
+    r = run(p, SystemConfig(cores=2, protocol="dragon"))
+    assert r.stats["transitions"] == {"I,Load": 1, "E,Load": 1, "I,Store": 1, "E,BusUpd": 1}

@@ -92,6 +92,7 @@ class Machine:
             ("sf", (1 << 14 if trace else 0,), np.int32, 0),
             ("mem", (words,), i8, 0), ("golden", (words,), i8, 0),
             ("err", (len(L.ERR),), i8, 0), ("wlogn", (1,), i8, 0),
+            ("tcount", compiled.table.shape[:2], i8, 0),
             # What the hot loop only reads, but at fixed addresses every step.
             ("table", compiled.table.shape, np.int8, compiled.table),
             ("meaning", compiled.meaning.shape, np.int8, compiled.meaning),
@@ -250,6 +251,7 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
         m.raise_error(_where(program))
     memory = m.coherent_memory()
     result = build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
+                          transitions=m.tcount,
                           memory_words=memory, addresses=linked.addresses,
                           symbols=program.symbols, cstat=m.cstat, bstat=m.bstat, seed=seed,
                           config=config,
@@ -309,7 +311,8 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     status, cycles = m.simulate()
     if status == L.STATUS_ERROR:
         m.raise_error()
-    return build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs, memory_words=m.mem,
+    return build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
+                        memory_words=m.mem,
                         addresses={}, symbols=[], cstat=m.cstat, bstat=m.bstat, seed=seed,
                         config=config, timeline=m.timeline if config.timeline_window else None,
                         with_registers=False)

@@ -191,6 +191,7 @@ def _snoop(m, c, s, line, addr, action, own, fill, t):
         if table[st2, sev, C_ERR] != 0:
             set_err(m.log.err, ERR_PROTOCOL, t, c2, addr, st2, sev, 0)
             return False, shared, src, srcw
+        m.log.transitions[st2, sev] += 1
         sup = fill and table[st2, sev, C_SUPPLY] != 0  # only a fill takes data
         if sup and src < 0:
             src = c2
@@ -226,6 +227,7 @@ def _make_room(m, c, s, t, v):
         if table[vst, EV_EVICT, C_ERR] != 0:
             set_err(m.log.err, ERR_PROTOCOL, t, c, vl << m.p[P_LSHIFT], vst, EV_EVICT, 0)
             return -1, wb
+        m.log.transitions[vst, EV_EVICT] += 1
         if table[vst, EV_EVICT, C_WB] != 0:
             wb = True
             m.net.stats[BS_WB] += 1
@@ -258,6 +260,7 @@ def _grant(m, p, t, w, v):
     if table[st, ev, C_ERR] != 0:
         set_err(m.log.err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
         return GRANT_ERROR
+    m.log.transitions[st, ev] += 1
     action = table[st, ev, C_BUS]
     if action == BUS_NONE:
         # The request became a hit while it waited: served now, without the bus.

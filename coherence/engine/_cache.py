@@ -105,6 +105,7 @@ def attempt(m, c, t, kind, addr):
         return ATTEMPT_ERROR
     if table[st, ev, C_BUS] == BUS_NONE:
         m.cpu.stats[c, CS_HITS] += 1
+        m.log.transitions[st, ev] += 1
         set_state(l1, m.log, m.net.sf, c, s, w, table[st, ev, C_NEXT], t)
         stamp(l1, c, s, w)
         return w

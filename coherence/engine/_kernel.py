@@ -83,8 +83,8 @@ def _served_alone(m, t, safe):
     loop, and see caches these transactions did not touch.  The protocol must have no error
     entry a core's accesses or a victim could reach (``safe``: served_alone_safe), so
     nothing here fails.  When a miss cannot be served this way (a line another cache may
-    hold, the end of the timeline), its request stays pending and the cycle loop resumes at its cycle, whose
-    phase 3 grants it; a completion at or past the other cores' next miss, max_cycles or the
+    hold, the end of the timeline), its request stays pending and the cycle loop resumes at
+    its cycle, whose phase 3 grants it; a completion at or past the other cores' next miss, max_cycles or the
     no-progress limit is left to the cycle loop, the bus busy."""
     ncores = m.p[P_CORES]
     k = m.cpu.k
@@ -303,6 +303,7 @@ def _reset(m, init_mem):
     m.net.port[:] = 0
     m.net.b[:] = 0
     m.net.stats[:] = 0
+    m.log.transitions[:] = 0
     m.sb.head[:] = 0
     m.sb.count[:] = 0
     m.sb.ready[:] = 0

@@ -17,7 +17,8 @@ m.sb   the TSO store buffers (rings) and their drain units
 m.net  the interconnect: request ports (``Q_*``), its state (``B_*``), counters,
        timeline, snoop filter
 m.mem  memory and the golden copy (the latest value of every word in coherence order)
-m.log  the error record (``E_*``) and the line-state log of watched lines
+m.log  the error record (``E_*``), the line-state log of watched lines, and how often
+       each (state, event) entry of the protocol was taken
 ====== ============================================================================
 
 Codes the helpers return have names here too; the couplings between enumerations that the
@@ -50,7 +51,7 @@ Flat = namedtuple("Flat", [
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "bus", "bstat", "timeline", "sf",
     "mem", "golden",
-    "err", "watch", "wlog", "wlogn",
+    "err", "watch", "wlog", "wlogn", "tcount",
 ])
 
 Proto = namedtuple("Proto", "table meaning hit")
@@ -60,7 +61,7 @@ Cores = namedtuple("Cores", "k regs stats")
 StoreBuffers = namedtuple("StoreBuffers", "addr val head count ready draining")
 Net = namedtuple("Net", "port b stats timeline sf")
 Memory = namedtuple("Memory", "words golden")
-Log = namedtuple("Log", "err watch wlog wlogn")
+Log = namedtuple("Log", "err watch wlog wlogn transitions")
 Machine = namedtuple("Machine", "p rng clk pr prog l1 cpu sb net mem log")
 
 
@@ -77,7 +78,7 @@ def bundles(f):
                                 f.draining),
                    Net(f.port, f.bus, f.bstat, f.timeline, f.sf),
                    Memory(f.mem, f.golden),
-                   Log(f.err, f.watch, f.wlog, f.wlogn))
+                   Log(f.err, f.watch, f.wlog, f.wlogn, f.tcount))
 
 
 #: params[] (the configuration, set by ``coherence.engine.Machine``).
