@@ -71,8 +71,8 @@ from .protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPD, BUS_UPGR, EV_B
                               C_NEXT, C_SHARED, C_SUPPLY, C_WB, EV_BUSRD, EV_BUSRDX, EV_BUSUPGR,
                               EV_EVICT, EV_LOAD, EV_STORE, EVENTS, INVALID, M_DIRTY, M_OWNER,
                               M_READ, M_WRITE)
-from .stats import (BS_UPD, TIMELINE_TYPES, TL_BUSRD, TL_BUSRDX, TL_BUSUPD, TL_BUSUPGR, TL_WB,
-                    BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, CS_FWD,
+from .stats import (latency_row, BS_UPD, TIMELINE_TYPES, TL_BUSRD, TL_BUSRDX, TL_BUSUPD, TL_BUSUPGR,
+                    TL_WB, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR, BS_WB, CS_FWD,
                     CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_RMWS, CS_STALL, CS_STORES, NBUSSTATS,
                     NCORESTATS, RunResult, build_result)
 
@@ -227,6 +227,7 @@ class Core:
         self.halted = False
         self.block_t = 0            # cycle the core last blocked (wait set)
         self.stats = [0] * NCORESTATS
+        self.latencies = []         # of its requests, posting to performing
 
 
 class Request:
@@ -243,6 +244,7 @@ class Request:
         self.drain = drain          # a store buffer head (port 2c+1)
         self.frame = None           # the frame given at grant
         self.action = None          # the bus action granted
+        self.posted = 0             # the cycle it was posted
 
     @property
     def event(self) -> int:
@@ -540,6 +542,7 @@ class ReferenceMachine:
                 self.retire(core, core.pc + 1, t + cfg.hit_latency)
         else:
             core.stats[CS_MISSES] += 1
+            req.posted = t
             self.ports[req.port] = req
             if req.drain:
                 self.buffers[req.core].draining = True
@@ -593,6 +596,7 @@ class ReferenceMachine:
         """Perform a request that waited (bus completion or re-evaluated hit) at cycle t."""
         core = self.cores[req.core]
         self.access(req, frame, t)
+        core.latencies.append(t - req.posted)
         if req.drain:
             buf = self.buffers[req.core]
             buf.entries.popleft()
@@ -813,6 +817,7 @@ def _check_cores(ncode: int, config: SystemConfig, what: str) -> None:
 def _result(machine: ReferenceMachine, status, cycles, seed, *, memory_words, addresses,
             symbols, with_registers) -> RunResult:
     return build_result(status=status, cycles=cycles, regs=machine.regs(),
+                        latencies=[latency_row(c.latencies) for c in machine.cores],
                         transitions=(np.array(machine.tcount, dtype=np.int64)
                                      if machine.track_data else None),
                         memory_words=memory_words, addresses=addresses, symbols=symbols,

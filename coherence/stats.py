@@ -72,9 +72,36 @@ class RunResult:
         return self.stats["bus"]
 
 
+#: Request latencies by bit length (0, 1, 2-3, 4-7, ...), and their sum: one row per core.
+LAT_BUCKETS = 32
+
+
+def latency_row(latencies) -> np.ndarray:
+    """The row of one core's request latencies: counts by bit length, then the sum."""
+    row = np.zeros(LAT_BUCKETS + 1, dtype=np.int64)
+    for x in latencies:
+        row[min(int(x).bit_length(), LAT_BUCKETS - 1)] += 1
+    row[LAT_BUCKETS] = sum(latencies)
+    return row
+
+
+def latency_summary(row) -> dict:
+    """A core's request latencies (posting to performing, a :func:`latency_row`) as their
+    count, mean and a histogram by powers of two ("0", "1", "2-3", "4-7", ...)."""
+    row = np.asarray(row, dtype=np.int64)
+    counts, total = row[:LAT_BUCKETS], int(row[LAT_BUCKETS])
+    n = int(counts.sum())
+    hist = {}
+    for b, k in enumerate(counts.tolist()):
+        if k:
+            lo, hi = (0, 0) if b == 0 else (1 << (b - 1), (1 << b) - 1)
+            hist[str(lo) if lo == hi else f"{lo}-{hi}"] = int(k)
+    return {"count": n, "mean": round(total / n, 3) if n else 0.0, "histogram": hist}
+
+
 def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dict, symbols,
                  cstat, bstat, seed: int, config, timeline=None, with_registers=True,
-                 transitions=None) -> RunResult:
+                 transitions=None, latencies=None) -> RunResult:
     """Assemble a RunResult from the raw arrays that both implementations produce.
 
     ``symbols`` is the program's symbol list (each with ``name`` and ``words``);
@@ -92,6 +119,9 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         registers = [{f"r{i}": int(v) for i, v in enumerate(row)} for row in np.asarray(regs)]
     cores = [{name: int(cstat[c, i]) for i, name in enumerate(CORE_STATS)}
              for c in range(cstat.shape[0])]
+    if latencies is not None:
+        for c, row in enumerate(np.asarray(latencies)):
+            cores[c]["miss_latency"] = latency_summary(row)
     actions = set(config.protocol.bus_actions)
     bus = {name: int(bstat[i]) for i, name in enumerate(BUS_STATS)}
     totals = {name: sum(c[name] for c in cores) for name in CORE_STATS}

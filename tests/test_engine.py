@@ -464,3 +464,18 @@ x: 0
     assert r.stats["transitions"] == {"I,Load": 1, "E,Load": 1, "I,Store": 1, "E,BusRdX": 1}
     r = run(p, SystemConfig(cores=2, protocol="dragon"))
     assert r.stats["transitions"] == {"I,Load": 1, "E,Load": 1, "I,Store": 1, "E,BusUpd": 1}
+
+
+def test_miss_latencies_per_core():
+    p = assemble(".data\nx: 0\ny: 0\n.core 0\n  ld r1, [x]\n  ld r2, [x]\n.core 1\n"
+                 "  ld r1, [y]\n")
+    cfg = SystemConfig(cores=2, protocol="mesi", mem_latency=40)
+    r = run(p, cfg)
+    # core 0's miss is granted at 0 and completes at 40; core 1's waits for the bus, is
+    # granted at 40 and completes at 80: 80 cycles; core 0's second load hits
+    assert r.stats["cores"][0]["miss_latency"] == {"count": 1, "mean": 40.0,
+                                                    "histogram": {"32-63": 1}}
+    assert r.stats["cores"][1]["miss_latency"] == {"count": 1, "mean": 80.0,
+                                                    "histogram": {"64-127": 1}}
+    t = run_trace([np.zeros(1, np.uint8)], [np.zeros(1, np.int64)], cfg.replace(cores=1))
+    assert t.stats["cores"][0]["miss_latency"]["mean"] == 40.0

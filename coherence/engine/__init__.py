@@ -76,6 +76,7 @@ class Machine:
             ("clock", (len(L.CLOCK),), i8, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
             ("cstat", (C, NCORESTATS), i8, 0), ("lruc", (C,), i8, 0),
+            ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0),
             ("tags", (C, S, W), i8, -1), ("cst", (C, S, W), np.int8, 0),
             ("lru", (C, S, W), i8, 0),
             ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
@@ -251,7 +252,7 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
         m.raise_error(_where(program))
     memory = m.coherent_memory()
     result = build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
-                          transitions=m.tcount,
+                          transitions=m.tcount, latencies=m.mlat,
                           memory_words=memory, addresses=linked.addresses,
                           symbols=program.symbols, cstat=m.cstat, bstat=m.bstat, seed=seed,
                           config=config,
@@ -312,7 +313,7 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     if status == L.STATUS_ERROR:
         m.raise_error()
     return build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
-                        memory_words=m.mem,
+                        latencies=m.mlat, memory_words=m.mem,
                         addresses={}, symbols=[], cstat=m.cstat, bstat=m.bstat, seed=seed,
                         config=config, timeline=m.timeline if config.timeline_window else None,
                         with_registers=False)

@@ -300,6 +300,7 @@ def _reset(m, init_mem):
     m.cpu.k[:] = 0
     m.cpu.regs[:] = 0
     m.cpu.stats[:] = 0
+    m.cpu.latency[:] = 0
     m.net.port[:] = 0
     m.net.b[:] = 0
     m.net.stats[:] = 0

@@ -12,7 +12,7 @@ m.clk  the clock: current cycle, started flag, last progress (``CL_*``)
 m.pr   the protocol: table, state meanings, hit table (``coherence.protocols.table``)
 m.prog the instruction streams: a program's code, or a trace's write flags and addresses
 m.l1   the private caches: tags, states, LRU stamps and clocks, data, look-ahead marks
-m.cpu  the cores: state columns (``K_*``), registers, counters
+m.cpu  the cores: state columns (``K_*``), registers, counters, miss latencies
 m.sb   the TSO store buffers (rings) and their drain units
 m.net  the interconnect: request ports (``Q_*``), its state (``B_*``), counters,
        timeline, snoop filter
@@ -39,7 +39,7 @@ import numpy as np
 
 from .._jit import jit_inline, jit_leaf, jit_typed
 from ..protocols.table import EV_LOAD, EV_STORE
-from ..stats import CS_LOADS, CS_STORES
+from ..stats import CS_LOADS, CS_STORES, LAT_BUCKETS
 
 #: Every array of a machine, in boundary order.
 Flat = namedtuple("Flat", [
@@ -47,7 +47,7 @@ Flat = namedtuple("Flat", [
     "table", "meaning", "hit",
     "code", "start", "length", "twrite", "taddr",
     "tags", "cst", "lru", "lruc", "cdata", "look", "lookw", "touched", "ntouched",
-    "core", "regs", "cstat",
+    "core", "regs", "cstat", "mlat",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "bus", "bstat", "timeline", "sf",
     "mem", "golden",
@@ -57,7 +57,7 @@ Flat = namedtuple("Flat", [
 Proto = namedtuple("Proto", "table meaning hit")
 Prog = namedtuple("Prog", "code start length twrite taddr")
 L1 = namedtuple("L1", "tags state lru clock data look lookw touched ntouched")
-Cores = namedtuple("Cores", "k regs stats")
+Cores = namedtuple("Cores", "k regs stats latency")
 StoreBuffers = namedtuple("StoreBuffers", "addr val head count ready draining")
 Net = namedtuple("Net", "port b stats timeline sf")
 Memory = namedtuple("Memory", "words golden")
@@ -73,7 +73,7 @@ def bundles(f):
                    Prog(f.code, f.start, f.length, f.twrite, f.taddr),
                    L1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.look, f.lookw, f.touched,
                       f.ntouched),
-                   Cores(f.core, f.regs, f.cstat),
+                   Cores(f.core, f.regs, f.cstat, f.mlat),
                    StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,
                                 f.draining),
                    Net(f.port, f.bus, f.bstat, f.timeline, f.sf),
@@ -143,6 +143,11 @@ GRANT_NONE, GRANT_BUS, GRANT_HIT, GRANT_ERROR = range(len(GRANTS))
 #: An access looked up in the cache: a hit returns its way (>= 0), else one of these.
 ATTEMPT_MISS = -1
 ATTEMPT_ERROR = -2
+
+#: latency[c, b]: core c's requests (its port and its drain unit's) that waited between
+#: 2**(b-1) and 2**b - 1 cycles from posting to being performed (b = the latency's bit
+#: length, 0 for none); latency[c, LAT_SUM] is the sum of those latencies.
+LAT_SUM = LAT_BUCKETS
 
 #: A core's or the interconnect's "never".
 INF = np.int64(1) << np.int64(62)
