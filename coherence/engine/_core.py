@@ -32,14 +32,18 @@ def _retire(cpu, rng, ijit, c, npc, ready):
     cpu.k[c, K_READY] = ready + rand(rng, ijit)
 
 
+_BIT_LENGTH = np.array([x.bit_length() for x in range(4096)], dtype=np.int64)
+_BIT_LENGTH.setflags(write=False)
+
+
 @jit_leaf
 def _count_latency(latency, c, lat):
-    """One request of core c waited ``lat`` cycles: its histogram bucket and the sum."""
-    b = 0
-    x = lat
-    while x > 0 and b < LAT_BUCKETS - 1:
-        x >>= 1
-        b += 1
+    """One request of core c waited ``lat`` cycles: its histogram bucket (the bit length of
+    ``lat``, from a table for the usual latencies) and the sum."""
+    if lat < _BIT_LENGTH.shape[0]:
+        b = _BIT_LENGTH[lat]
+    else:
+        b = min(int(np.log2(lat)) + 1, LAT_BUCKETS - 1)
     latency[c, b] += 1
     latency[c, LAT_SUM] += lat
 
