@@ -3,10 +3,16 @@
     python benchmarks/ab.py [REF] [--rounds N] [--quick]
 
 REF (default HEAD~1) is checked out into a temporary git worktree; the two versions run one
-after the other, alternately, N rounds (default 2), each in processes of its own with a numba
+after the other, alternately, N rounds (default 3), each in processes of its own with a numba
 cache of its own (the first round of each compiles).  Printed: every figure of each version
-(the best over the rounds; higher is better for all) and their ratio.  The benchmark of the
-current checkout is used for both, so the two run the same workloads.
+(the median and the best over the rounds; higher is better for all) and the ratio of the
+medians.  The benchmark of the current checkout is used for both, so the two run the same
+workloads.
+
+Why rounds of separate processes: on the AMD EPYC VM this was developed on, the same kernel
+runs up to 30% slower in some processes than in others (it depends on where the address
+space layout puts things: with ASLR off it is steady), so one process's figure is not a
+measurement of the code alone.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +56,7 @@ def run(src_root: str, cache: str, quick: bool) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("ref", nargs="?", default="HEAD~1")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,22 +64,24 @@ def main():
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", tree,
                         args.ref], check=True)
         try:
-            best = {"A": {}, "B": {}}
+            seen = {"A": {}, "B": {}}
             for _ in range(args.rounds):
                 for side, root in (("A", tree), ("B", ROOT)):
                     for k, v in run(root, os.path.join(tmp, f"cache-{side}"),
                                     args.quick).items():
-                        best[side][k] = max(best[side].get(k, 0.0), v)
+                        seen[side].setdefault(k, []).append(v)
         finally:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", tree])
-    print(f"A = {args.ref}, B = this checkout; best of {args.rounds} rounds, higher is better")
-    print(f"{'figure':42s} {'A':>10s} {'B':>10s} {'B/A':>7s}")
+    print(f"A = {args.ref}, B = this checkout; {args.rounds} rounds; median (best); higher is "
+          f"better")
+    print(f"{'figure':42s} {'A':>16s} {'B':>16s} {'B/A':>6s}")
     for label, _ in FIGURES:
-        a, b = best["A"].get(label), best["B"].get(label)
-        if a is None or b is None:
-            print(f"{label:42s} {a if a is not None else '-':>10} {b if b is not None else '-':>10}")
+        a, b = seen["A"].get(label), seen["B"].get(label)
+        if not a or not b:
+            print(f"{label:42s} {'-' if not a else a[0]:>16} {'-' if not b else b[0]:>16}")
             continue
-        print(f"{label:42s} {a:10.2f} {b:10.2f} {b / a:7.2f}")
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"{label:42s} {ma:8.2f} ({max(a):5.2f}) {mb:8.2f} ({max(b):5.2f}) {mb / ma:6.2f}")
 
 
 if __name__ == "__main__":
