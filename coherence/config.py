@@ -19,6 +19,7 @@ JIT_OPTIONS = dict(
 )
 
 MODELS = ("sc", "tso")
+STATS_LEVELS = ("basic", "full")
 ARBITRATIONS = ("round-robin", "fixed", "random")
 
 
@@ -41,7 +42,9 @@ class SystemConfig:
     generator seeded by the run's seed, so a run is a pure function of (program, config, seed).
     ``max_cycles`` and ``progress_window`` are the watchdog: a run ends with status
     ``max_cycles``, or ``no_progress`` when no store is performed and no core halts for
-    ``progress_window`` cycles (0 turns that check off).
+    ``progress_window`` cycles (0 turns that check off).  ``stats="full"`` also collects
+    each core's miss-latency histogram and (programs) gem5-style per-(state, event) transition
+    counts, at a few percent of speed.
     """
 
     cores: int = 4
@@ -65,6 +68,7 @@ class SystemConfig:
     max_cycles: int = 50_000_000
     progress_window: int = 1_000_000
     timeline_window: int = 0
+    stats: str = "basic"
 
     def __post_init__(self):
         object.__setattr__(self, "interconnect", str(self.interconnect).lower())
@@ -107,6 +111,8 @@ class SystemConfig:
                      "progress_window", "timeline_window"):
             if getattr(self, name) < 0:
                 bad(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.stats not in STATS_LEVELS:
+            bad(f"stats must be one of {', '.join(STATS_LEVELS)}, got {self.stats!r}")
         if self.max_cycles < 1:
             bad(f"max_cycles must be >= 1, got {self.max_cycles}")
 

@@ -65,6 +65,9 @@ def add_machine_options(p, cores: bool = True, protocol: bool = True) -> None:
     p.add_argument("--line-size", type=int, default=64, help="line bytes (default 64)")
     p.add_argument("--store-buffer", type=int, default=8, help="TSO store-buffer entries")
     p.add_argument("--max-cycles", type=int, default=50_000_000, help="watchdog limit")
+    p.add_argument("--stats", default="basic", choices=("basic", "full"),
+                   help="full: also miss-latency histograms and per-(state, event) transition "
+                        "counts (a few percent slower)")
 
 
 def config_from_args(args, cores: int, protocol=None, **extra):
@@ -74,7 +77,8 @@ def config_from_args(args, cores: int, protocol=None, **extra):
                         interconnect=args.interconnect, model=args.model,
                         arbitration=args.arbitration, l1_size=args.l1_size,
                         l1_ways=args.l1_ways, line_size=args.line_size,
-                        store_buffer=args.store_buffer, max_cycles=args.max_cycles, **extra)
+                        store_buffer=args.store_buffer, max_cycles=args.max_cycles,
+                        stats=args.stats, **extra)
 
 
 def cmd_run(args) -> int:

@@ -119,7 +119,8 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         registers = [{f"r{i}": int(v) for i, v in enumerate(row)} for row in np.asarray(regs)]
     cores = [{name: int(cstat[c, i]) for i, name in enumerate(CORE_STATS)}
              for c in range(cstat.shape[0])]
-    if latencies is not None:
+    full = getattr(config, "stats", "basic") == "full"
+    if latencies is not None and full:
         for c, row in enumerate(np.asarray(latencies)):
             cores[c]["miss_latency"] = latency_summary(row)
     actions = set(config.protocol.bus_actions)
@@ -138,7 +139,7 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         tl = {"window": window, "types": [TIMELINE_TYPES[i] for i in cols],
               "counts": [[int(x) for x in row] for row in counts]}
     stats = {"cores": cores, "bus": bus, "totals": totals}
-    if transitions is not None:
+    if transitions is not None and full:
         # gem5 Ruby's transition counts: how often each (state, event) entry was taken (hits
         # at issue, a request's entry at its grant, each snooper's, each victim's Evict).
         # Programs only: a trace's runs of hits are the engine's fastest path, and counting

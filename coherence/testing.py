@@ -121,6 +121,7 @@ def configs(draw, cores: int = 4, protocols=None, models=("sc", "tso"), small: b
         jitter=draw(st.integers(0, 5)), drain_delay=draw(st.integers(0, 10)),
         issue_jitter=draw(st.sampled_from([0, 0, 3])),
         timeline_window=draw(st.sampled_from([0, 7, 50])),
+        stats=draw(st.sampled_from(["basic", "full"])),
         max_cycles=200_000, progress_window=0)
 
 

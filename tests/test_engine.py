@@ -458,18 +458,19 @@ x: 0
   delay 100
   st [x], 1
 """)
-    r = run(p, SystemConfig(cores=2, protocol="mesi"))
+    r = run(p, SystemConfig(cores=2, protocol="mesi", stats="full"))
     # core 0: (I, Load) granted (-> E), then (E, Load) hit; core 1: (I, Store) granted, and
     # core 0 snoops its BusRdX in E
     assert r.stats["transitions"] == {"I,Load": 1, "E,Load": 1, "I,Store": 1, "E,BusRdX": 1}
-    r = run(p, SystemConfig(cores=2, protocol="dragon"))
+    r = run(p, SystemConfig(cores=2, protocol="dragon", stats="full"))
     assert r.stats["transitions"] == {"I,Load": 1, "E,Load": 1, "I,Store": 1, "E,BusUpd": 1}
+    assert "transitions" not in run(p, SystemConfig(cores=2)).stats   # stats="basic"
 
 
 def test_miss_latencies_per_core():
     p = assemble(".data\nx: 0\ny: 0\n.core 0\n  ld r1, [x]\n  ld r2, [x]\n.core 1\n"
                  "  ld r1, [y]\n")
-    cfg = SystemConfig(cores=2, protocol="mesi", mem_latency=40)
+    cfg = SystemConfig(cores=2, protocol="mesi", mem_latency=40, stats="full")
     r = run(p, cfg)
     # core 0's miss is granted at 0 and completes at 40; core 1's waits for the bus, is
     # granted at 40 and completes at 80: 80 cycles; core 0's second load hits
@@ -479,3 +480,6 @@ def test_miss_latencies_per_core():
                                                     "histogram": {"64-127": 1}}
     t = run_trace([np.zeros(1, np.uint8)], [np.zeros(1, np.int64)], cfg.replace(cores=1))
     assert t.stats["cores"][0]["miss_latency"]["mean"] == 40.0
+    assert "miss_latency" not in run(p, cfg.replace(stats="basic")).stats["cores"][0]
+    with pytest.raises(CoherenceError, match="stats must be one of basic, full"):
+        cfg.replace(stats="all")

@@ -66,6 +66,7 @@ class Machine:
         p[L.P_TLWIN] = cfg.timeline_window
         p[L.P_TRACE] = bool(trace)
         p[L.P_IJIT] = cfg.issue_jitter
+        p[L.P_FULL] = cfg.stats == "full"
         compiled = cfg.protocol.compiled()
         nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
         i8 = np.int64

@@ -22,8 +22,8 @@ from ..stats import (BS_UPD, TL_BUSUPD, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD
                      BS_WB, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, set_state, stamp, victim
-from ._layout import (B_ACTION, ARB_RANDOM, ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR,
-                      B_UNTIL, B_WAY, ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR,
+from ._layout import (P_FULL, B_ACTION, ARB_RANDOM, ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT,
+                      B_RR, B_UNTIL, B_WAY, ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR,
                       GRANT_HIT, GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT,
                       P_C2CLAT, P_CHECK, P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS,
                       P_TLWIN, P_WAYS, P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand,
@@ -191,7 +191,8 @@ def _snoop(m, c, s, line, addr, action, own, fill, t):
         if table[st2, sev, C_ERR] != 0:
             set_err(m.log.err, ERR_PROTOCOL, t, c2, addr, st2, sev, 0)
             return False, shared, src, srcw
-        m.log.transitions[st2, sev] += 1
+        if m.p[P_FULL] != 0:
+            m.log.transitions[st2, sev] += 1
         sup = fill and table[st2, sev, C_SUPPLY] != 0  # only a fill takes data
         if sup and src < 0:
             src = c2
@@ -227,7 +228,8 @@ def _make_room(m, c, s, t, v):
         if table[vst, EV_EVICT, C_ERR] != 0:
             set_err(m.log.err, ERR_PROTOCOL, t, c, vl << m.p[P_LSHIFT], vst, EV_EVICT, 0)
             return -1, wb
-        m.log.transitions[vst, EV_EVICT] += 1
+        if m.p[P_FULL] != 0:
+            m.log.transitions[vst, EV_EVICT] += 1
         if table[vst, EV_EVICT, C_WB] != 0:
             wb = True
             m.net.stats[BS_WB] += 1
@@ -260,7 +262,8 @@ def _grant(m, p, t, w, v):
     if table[st, ev, C_ERR] != 0:
         set_err(m.log.err, ERR_PROTOCOL, t, c, addr, st, ev, 0)
         return GRANT_ERROR
-    m.log.transitions[st, ev] += 1
+    if m.p[P_FULL] != 0:
+        m.log.transitions[st, ev] += 1
     action = table[st, ev, C_BUS]
     if action == BUS_NONE:
         # The request became a hit while it waited: served now, without the bus.

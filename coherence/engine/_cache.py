@@ -10,8 +10,8 @@ from __future__ import annotations
 from .._jit import jit_inline, jit_leaf
 from ..protocols.table import BUS_NONE, C_BUS, C_ERR, C_NEXT
 from ..stats import CS_HITS, CS_MISSES
-from ._layout import (ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF, P_LSHIFT,
-                      P_SETS, P_WAYS, set_err)
+from ._layout import (P_FULL, ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF,
+                      P_LSHIFT, P_SETS, P_WAYS, set_err)
 
 # The invalid state is number 0 in every compiled protocol (coherence.protocols.table).
 INVALID = 0
@@ -105,7 +105,8 @@ def attempt(m, c, t, kind, addr):
         return ATTEMPT_ERROR
     if table[st, ev, C_BUS] == BUS_NONE:
         m.cpu.stats[c, CS_HITS] += 1
-        m.log.transitions[st, ev] += 1
+        if m.p[P_FULL] != 0:
+            m.log.transitions[st, ev] += 1
         set_state(l1, m.log, m.net.sf, c, s, w, table[st, ev, C_NEXT], t)
         stamp(l1, c, s, w)
         return w

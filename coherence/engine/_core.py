@@ -16,11 +16,11 @@ from ..isa import (F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, OP_ADD, O
 from ..stats import CS_FWD, CS_INSTR, CS_LOADS, CS_RMWS, CS_STALL, CS_STORES
 from . import _bus
 from ._cache import ATTEMPT_ERROR, ATTEMPT_MISS, attempt, find
-from ._layout import (LAT_BUCKETS, LAT_SUM, Q_TIME, ACT_ERROR, ERR_ABSENT, ERR_ADDRESS, ERR_LOADVAL,
-                      INF, K_HALTED, K_LOOK, K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, KIND_RMW,
-                      KIND_STORE, LOOK_NONE, P_CHECK, P_DATA, P_DRAIN, P_HIT, P_IJIT, P_LSHIFT,
-                      P_SB, P_SETS, P_TRACE, P_TSO, P_WAYS, P_WPL, Q_ADDR, W_BUS, W_DRAIN, W_NONE,
-                      W_SBFULL, progress, rand, set_err)
+from ._layout import (P_FULL, LAT_BUCKETS, LAT_SUM, Q_TIME, ACT_ERROR, ERR_ABSENT, ERR_ADDRESS,
+                      ERR_LOADVAL, INF, K_HALTED, K_LOOK, K_PC, K_READY, K_TBLOCK, K_WAIT,
+                      KIND_LOAD, KIND_RMW, KIND_STORE, LOOK_NONE, P_CHECK, P_DATA, P_DRAIN, P_HIT,
+                      P_IJIT, P_LSHIFT, P_SB, P_SETS, P_TRACE, P_TSO, P_WAYS, P_WPL, Q_ADDR, W_BUS,
+                      W_DRAIN, W_NONE, W_SBFULL, progress, rand, set_err)
 
 
 @jit_leaf
@@ -163,7 +163,8 @@ def complete(m, p, T, w):
         return False
     if not _perform(m, p, T, s, w, addr):
         return False
-    _count_latency(m.cpu.latency, c, T - m.net.port[p, Q_TIME])
+    if m.p[P_FULL] != 0:
+        _count_latency(m.cpu.latency, c, T - m.net.port[p, Q_TIME])
     if p & 1:
         _pop_drain(m.sb, m.cpu, m.p[P_SB], c, T)
         if m.sb.count[c] > 0:

@@ -84,8 +84,8 @@ def _served_alone(m, t, safe):
     entry a core's accesses or a victim could reach (``safe``: served_alone_safe), so
     nothing here fails.  When a miss cannot be served this way (a line another cache may
     hold, the end of the timeline), its request stays pending and the cycle loop resumes at
-    its cycle, whose phase 3 grants it; a completion at or past the other cores' next miss, max_cycles or the
-    no-progress limit is left to the cycle loop, the bus busy."""
+    its cycle, whose phase 3 grants it; a completion at or past the other cores' next miss,
+    max_cycles or the no-progress limit is left to the cycle loop, the bus busy."""
     ncores = m.p[P_CORES]
     k = m.cpu.k
     l1 = m.l1
