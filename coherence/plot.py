@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from .errors import CoherenceError
 
 __all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
+           "plot_message_sequence",
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
            "plot_scaling", "plot_scaling_comparison", "run_scaling", "save_run_figure",
@@ -426,6 +427,79 @@ def plot_line_states(result, symbols=None, ax=None, cores=None, start: int = 0,
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="state")
     note = " (log truncated)" if getattr(result, "line_states_truncated", False) else ""
     ax.set_title(title or f"Cache-line states over time, {str(cfg['protocol']).upper()}{note}")
+    return fig
+
+
+def plot_message_sequence(result, symbol=None, ax=None, start: int = 0, end: int | None = None,
+                          max_transactions: int = 40, title=None):
+    """A message-sequence chart of one watched line's bus transactions over time.
+
+    One lane per core and one for memory, time running down.  Each transaction is drawn at
+    its cycle as a request from its core broadcast on the bus (a dashed line across the
+    lanes, labelled with the bus action), and at its completion as the data arriving from
+    where it came (an arrow from the supplying core's lane or memory's; an address-only
+    transaction gets a dotted acknowledgement); a victim's write-back is an arrow to memory.
+    Each core's state changes are written on its lane.  ``result`` must come from
+    ``coherence.run(..., watch=[symbol])``; ``start``/``end`` pick a range of cycles, and at
+    most ``max_transactions`` transactions from ``start`` are drawn.  Returns the figure.
+    """
+    log = result.get("transactions") if isinstance(result, Mapping) else \
+        getattr(result, "transactions", None)
+    states = result.get("line_states") if isinstance(result, Mapping) else \
+        getattr(result, "line_states", None)
+    if not log:
+        raise CoherenceError("the run has no transaction log; run it with "
+                             "coherence.run(program, config, watch=['symbol', ...])")
+    symbol = next(iter(log)) if symbol is None else symbol
+    if symbol not in log:
+        raise CoherenceError(f"symbol {symbol!r} was not watched, expected one of "
+                             f"{', '.join(log)}")
+    cfg = _get(result, "config")
+    ncores = int(cfg["cores"])
+    end = int(_get(result, "cycles")) if end is None else int(end)
+    if end <= start:
+        raise CoherenceError(f"empty cycle range {start}..{end}, expected start < end")
+    shown = [x for x in log[symbol] if start <= x[0] < end][:max_transactions]
+    if shown:
+        end = min(end, max(max(x[4] for x in shown), shown[-1][0]) + 1)
+    lanes = list(range(ncores)) + ["memory"]
+    x_of = {lane: i for i, lane in enumerate(lanes)}
+    fig, ax = _figure_ax(ax, (1.6 * len(lanes) + 2.5, 0.32 * len(shown) + 3))
+    for i, lane in enumerate(lanes):
+        ax.axvline(i, color="#bbbbbb", linewidth=1, zorder=0)
+    for t, core, action, source, until in shown:
+        xc = x_of[core]
+        color = BUS_COLORS.get(action, "black")
+        if action == "WriteBack":
+            ax.annotate("", xy=(x_of["memory"], until), xytext=(xc, t),
+                        arrowprops=dict(arrowstyle="->", color=color, linewidth=1.2))
+            ax.text((xc + x_of["memory"]) / 2, t, "WB", fontsize=7, color=color,
+                    ha="center", va="bottom")
+            continue
+        ax.plot([-0.3, len(lanes) - 0.7], [t, t], linestyle="--", color=color, linewidth=0.8)
+        ax.plot([xc], [t], marker="o", color=color, markersize=5)
+        ax.text(xc - 0.08, t, f"{action}", fontsize=7, color=color, ha="right", va="bottom")
+        if source is None:
+            ax.annotate("", xy=(xc, until), xytext=(xc + 0.35, t),
+                        arrowprops=dict(arrowstyle="->", color=color, linestyle=":"))
+        else:
+            ax.annotate("", xy=(xc, until), xytext=(x_of[source], t),
+                        arrowprops=dict(arrowstyle="->", color=color, linewidth=1.2))
+            ax.text((xc + x_of[source]) / 2, (t + until) / 2, "data", fontsize=6,
+                    color=color, ha="center", va="center",
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+    for t, core, st in (states or {}).get(symbol, []):
+        if start <= t < end:
+            ax.text(x_of[core] + 0.06, t, st, fontsize=7, ha="left", va="top",
+                    color="#333333")
+    ax.set_xticks(range(len(lanes)), [f"core {c}" for c in range(ncores)] + ["memory"])
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.9, len(lanes) - 0.4)
+    ax.set_ylim(end, start)   # time runs down
+    ax.set_ylabel("cycle")
+    ax.set_title(title or f"Transactions on {symbol}'s line, {str(cfg['protocol']).upper()}"
+                 + (f" (first {len(shown)})" if len(shown) == max_transactions else ""),
+                 pad=24)
     return fig
 
 

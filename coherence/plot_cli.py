@@ -22,10 +22,11 @@ _WINDOW = 100
 
 
 def add_subparser(sub) -> None:
-    """Register ``plot`` and its sub-subcommands ``compare`` and ``scaling``."""
+    """Register ``plot`` and its sub-subcommands ``compare``, ``scaling`` and ``sequence``."""
     p = sub.add_parser("plot", help="figures comparing several runs (protocols, core counts)",
                        description="Figures comparing several runs of one program.")
-    psub = p.add_subparsers(dest="plot_command", required=True, metavar="{compare,scaling}")
+    psub = p.add_subparsers(dest="plot_command", required=True,
+                            metavar="{compare,scaling,sequence}")
 
     c = psub.add_parser("compare", help="one program under several protocols",
                         description="Run FILE once per protocol and plot bus transactions "
@@ -52,6 +53,20 @@ def add_subparser(sub) -> None:
     s.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     s.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
     s.set_defaults(func=cmd_scaling)
+
+    q = psub.add_parser("sequence", help="a message-sequence chart of one symbol's line",
+                        description="Run FILE and draw the bus transactions on SYMBOL's cache "
+                                    "line over time: cores and memory as lanes, requests, "
+                                    "data and write-backs as arrows, states annotated.")
+    q.add_argument("file", help="assembly source (.s)")
+    q.add_argument("--symbol", required=True, help="the symbol whose line to follow")
+    add_machine_options(q)
+    q.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
+    q.add_argument("--start", type=int, default=0, help="first cycle drawn (default 0)")
+    q.add_argument("--max", type=int, default=40, dest="max_transactions",
+                   help="transactions drawn at most (default 40)")
+    q.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
+    q.set_defaults(func=cmd_sequence)
 
 
 def _split(text: str, option: str) -> list[str]:
@@ -104,6 +119,23 @@ def cmd_compare(args) -> int:
         bus = r.stats["bus"]
         total = sum(bus.get(t, 0) for t in plot.TRANSACTION_TYPES)
         print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_sequence(args) -> int:
+    from . import load_program, plot, run
+    program = load_program(args.file, cores=args.cores)
+    cores = args.cores if args.cores is not None else max(program.cores, 1)
+    if args.max_transactions < 1:
+        raise CoherenceError(f"--max must be at least 1, got {args.max_transactions}")
+    result = run(program, config_from_args(args, cores), seed=args.seed, watch=[args.symbol])
+    fig = plot.plot_message_sequence(result, args.symbol, start=args.start,
+                                     max_transactions=args.max_transactions)
+    plot.save_figure(fig, args.out)
+    n = len(result.transactions[args.symbol])
+    print(f"{args.symbol}: {n:,} transactions in {result.cycles:,} cycles; drew up to "
+          f"{args.max_transactions} from cycle {args.start}")
     print(f"wrote {args.out}")
     return 0
 

@@ -53,6 +53,7 @@ class RunResult:
     timeline: dict | None = None
     line_states: dict | None = field(default=None, repr=False)
     line_states_truncated: bool = False
+    transactions: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """A JSON-able dict of everything (the optional line-state log excluded)."""

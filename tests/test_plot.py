@@ -512,3 +512,41 @@ def test_cli_plot_needs_a_subcommand_and_an_output():
     assert r.returncode == 2 and "Traceback" not in r.stderr
     r = run_cli("plot", "compare", "examples/false_sharing.s")
     assert r.returncode == 2 and "--out" in r.stderr
+
+
+def test_message_sequence_chart_of_one_line(tmp_path):
+    r = coherence.run(coherence.assemble(_PROGRAM), SystemConfig(cores=3, protocol="moesi"),
+                      watch=["x"])
+    log = r.transactions["x"]
+    assert log and all(a in ("BusRd", "BusRdX", "BusUpgr", "WriteBack") for _, _, a, _, _ in log)
+    t, core, action, source, until = log[0]
+    assert (t, action, source) == (1, "BusRdX", "memory") and until > t
+    assert sum(r.stats["bus"][a] for a in ("BusRd", "BusRdX", "BusUpgr")) >= len(log)
+    fig = plot.plot_message_sequence(r, "x", max_transactions=10)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["core 0", "core 1", "core 2",
+                                                            "memory"]
+    arrows = [a for a in ax.texts if a.get_text() == ""]   # annotations draw the arrows
+    assert len(arrows) == 10   # one per transaction: data, acknowledgement or write-back
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]   # time runs down
+    check_png(plot.save_figure(fig, tmp_path / "msc.png"))
+    with pytest.raises(CoherenceError, match="no transaction log"):
+        plot.plot_message_sequence(runs_without_watch())
+    with pytest.raises(CoherenceError, match="'y' was not watched"):
+        plot.plot_message_sequence(r, "y")
+
+
+def runs_without_watch():
+    return coherence.run(coherence.assemble(_PROGRAM), SystemConfig(cores=3))
+
+
+def test_cli_plot_sequence(tmp_path):
+    out = tmp_path / "seq.png"
+    r = run_cli("plot", "sequence", "examples/producer_consumer.s", "--symbol", "flag",
+                "--protocol", "dragon", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "transactions" in r.stdout and out.exists()
+    check_png(str(out))
+    r = run_cli("plot", "sequence", "examples/producer_consumer.s", "--symbol", "flag",
+                "--max", "0", "--out", str(out))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--max" in r.stderr

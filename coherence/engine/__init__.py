@@ -10,7 +10,7 @@ from ..config import SystemConfig
 from ..errors import CoherenceError, InvariantViolation, ProtocolError
 from ..isa import NFIELDS, NREGS
 from ..program import Program
-from ..protocols.table import EVENTS
+from ..protocols.table import BUS_ACTIONS, EVENTS
 from ..stats import NBUSSTATS, NCORESTATS, TIMELINE_TYPES, RunResult, build_result
 from . import _kernel as K
 from ._arena import allocate
@@ -93,7 +93,7 @@ class Machine:
             # The snoop filter (see _bus._snoop): the trace kernel's only (empty: off).
             ("sf", (1 << 14 if trace else 0,), np.int32, 0),
             ("mem", (words,), i8, 0), ("golden", (words,), i8, 0),
-            ("err", (len(L.ERR),), i8, 0), ("wlogn", (1,), i8, 0),
+            ("err", (len(L.ERR),), i8, 0), ("wlogn", (1,), i8, 0), ("mlogn", (1,), i8, 0),
             ("tcount", compiled.table.shape[:2], i8, 0),
             # What the hot loop only reads, but at fixed addresses every step.
             ("table", compiled.table.shape, np.int8, compiled.table),
@@ -106,7 +106,8 @@ class Machine:
         self.arrays.update(
             twrite=twrite if twrite is not None else np.zeros(0, np.uint8),
             taddr=taddr if taddr is not None else np.zeros(0, np.int64),
-            watch=np.zeros(0, dtype=np.int64), wlog=np.zeros((0, 4), dtype=np.int64))
+            watch=np.zeros(0, dtype=np.int64), wlog=np.zeros((0, 4), dtype=np.int64),
+            mlog=np.zeros((0, len(L.MLOG)), dtype=np.int64))
         assert set(self.arrays) == set(L.Flat._fields)
 
     def __getattr__(self, name):
@@ -124,6 +125,8 @@ class Machine:
         """Log every state change of these line numbers (up to ``capacity`` changes)."""
         self.arrays["watch"] = np.asarray(lines, dtype=np.int64)
         self.arrays["wlog"] = np.zeros((capacity if len(lines) else 0, 4), dtype=np.int64)
+        self.arrays["mlog"] = np.zeros((capacity if len(lines) else 0, len(L.MLOG)),
+                                       dtype=np.int64)
 
     def lean(self) -> bool:
         """A trace on SC cores without issue jitter, check or watched lines: the trace kernel
@@ -231,7 +234,10 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     at every load; a violation raises :class:`~coherence.errors.InvariantViolation`.
     ``watch`` names symbols whose cache line's state in every core is logged at each change:
     ``result.line_states[symbol]`` is then a list of ``(cycle, core, state)`` (all lines
-    start in I), for line-state plots.
+    start in I), for line-state plots, and ``result.transactions[symbol]`` a list of
+    ``(cycle, core, action, source, completes)`` for the line's bus transactions (``source``:
+    the core that supplied the data, ``"memory"``, or None for an address-only transaction;
+    action ``"WriteBack"``: a victim written back), for message-sequence charts.
     """
     if config is None:
         config = SystemConfig(cores=max(program.cores, 1))
@@ -265,6 +271,15 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
         result.line_states = {name: [(int(t), int(c), names[st]) for t, c, k, st in log
                                      if k == i] for i, name in enumerate(watch)}
         result.line_states_truncated = n > len(m.wlog)
+        n = int(m.mlogn[0])
+        mlog = m.mlog[:min(n, len(m.mlog))]
+        actions = BUS_ACTIONS[:L.MLOG_WRITEBACK] + ("WriteBack",)
+        source = {L.MLOG_MEMORY: "memory", L.MLOG_NO_DATA: None}
+        result.transactions = {
+            name: [(int(t), int(c), actions[a], source.get(int(src), int(src)), int(u))
+                   for t, c, k, a, src, u in mlog if k == i]
+            for i, name in enumerate(watch)}
+        result.line_states_truncated |= n > len(m.mlog)
     return result
 
 

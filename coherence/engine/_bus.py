@@ -22,12 +22,12 @@ from ..stats import (BS_UPD, TL_BUSUPD, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD
                      BS_WB, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, set_state, stamp, victim
-from ._layout import (P_FULL, B_ACTION, ARB_RANDOM, ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT,
-                      B_RR, B_UNTIL, B_WAY, ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR,
-                      GRANT_HIT, GRANT_NONE, INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT,
-                      P_C2CLAT, P_CHECK, P_CORES, P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS,
-                      P_TLWIN, P_WAYS, P_WBLAT, P_WPL, Q_ADDR, Q_KIND, Q_PEND, next_random, rand,
-                      set_err)
+from ._layout import (MLOG_MEMORY, MLOG_NO_DATA, MLOG_WRITEBACK, P_FULL, B_ACTION, ARB_RANDOM,
+                      ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
+                      ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
+                      INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT, P_CHECK, P_CORES,
+                      P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN, P_WAYS, P_WBLAT, P_WPL,
+                      Q_ADDR, Q_KIND, Q_PEND, next_random, rand, set_err)
 
 #: The bus counter and the timeline column of each bus action.
 STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR, BS_UPD], dtype=np.int64)
@@ -160,6 +160,22 @@ def grant_only(m, p, t, w, v):
 
 # ------------------------------------------------------------------------ the transaction
 
+@jit_leaf
+def _log_transaction(log, t, c, line, action, source, until):
+    """A transaction on a watched line, for the message-sequence chart (MLOG in _layout)."""
+    for k in range(log.watch.shape[0]):
+        if log.watch[k] == line:
+            n = log.mlogn[0]
+            if n < log.mlog.shape[0]:
+                log.mlog[n, 0] = t
+                log.mlog[n, 1] = c
+                log.mlog[n, 2] = k
+                log.mlog[n, 3] = action
+                log.mlog[n, 4] = source
+                log.mlog[n, 5] = until
+            log.mlogn[0] = n + 1
+
+
 @jit_inline
 def _snoop(m, c, s, line, addr, action, own, fill, t):
     """Every other cache that holds the line looks it up with the snooped event, in core
@@ -237,6 +253,8 @@ def _make_room(m, c, s, t, v):
                 wpl = m.p[P_WPL]
                 for k in range(wpl):
                     m.mem.words[vl * wpl + k] = l1.data[c, s, w, k]
+        if wb and m.log.watch.shape[0] > 0:
+            _log_transaction(m.log, t, c, vl, MLOG_WRITEBACK, c, t)
         set_state(l1, m.log, m.net.sf, c, s, w, INVALID, t)
     return w, wb
 
@@ -311,6 +329,9 @@ def _grant(m, p, t, w, v):
     b[B_WAY] = w
     b[B_ACTION] = action
     bstat[BS_BUSY] += lat
+    if m.log.watch.shape[0] > 0:
+        _log_transaction(m.log, t, c, line, action, (src if src >= 0 else MLOG_MEMORY)
+                         if fill else MLOG_NO_DATA, t + lat)
     tlwin = m.p[P_TLWIN]
     if tlwin > 0:
         widx = t // tlwin

@@ -17,8 +17,8 @@ m.sb   the TSO store buffers (rings) and their drain units
 m.net  the interconnect: request ports (``Q_*``), its state (``B_*``), counters,
        timeline, snoop filter
 m.mem  memory and the golden copy (the latest value of every word in coherence order)
-m.log  the error record (``E_*``), the line-state log of watched lines, and how often
-       each (state, event) entry of the protocol was taken
+m.log  the error record (``E_*``), the logs of watched lines (state changes, and the
+       transactions: MLOG_*), and how often each (state, event) entry was taken
 ====== ============================================================================
 
 Codes the helpers return have names here too; the couplings between enumerations that the
@@ -51,7 +51,7 @@ Flat = namedtuple("Flat", [
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "bus", "bstat", "timeline", "sf",
     "mem", "golden",
-    "err", "watch", "wlog", "wlogn", "tcount",
+    "err", "watch", "wlog", "wlogn", "tcount", "mlog", "mlogn",
 ])
 
 Proto = namedtuple("Proto", "table meaning hit")
@@ -61,7 +61,7 @@ Cores = namedtuple("Cores", "k regs stats latency")
 StoreBuffers = namedtuple("StoreBuffers", "addr val head count ready draining")
 Net = namedtuple("Net", "port b stats timeline sf")
 Memory = namedtuple("Memory", "words golden")
-Log = namedtuple("Log", "err watch wlog wlogn transitions")
+Log = namedtuple("Log", "err watch wlog wlogn transitions mlog mlogn")
 Machine = namedtuple("Machine", "p rng clk pr prog l1 cpu sb net mem log")
 
 
@@ -78,7 +78,7 @@ def bundles(f):
                                 f.draining),
                    Net(f.port, f.bus, f.bstat, f.timeline, f.sf),
                    Memory(f.mem, f.golden),
-                   Log(f.err, f.watch, f.wlog, f.wlogn, f.tcount))
+                   Log(f.err, f.watch, f.wlog, f.wlogn, f.tcount, f.mlog, f.mlogn))
 
 
 #: params[] (the configuration, set by ``coherence.engine.Machine``).
@@ -148,6 +148,16 @@ ATTEMPT_ERROR = -2
 #: 2**(b-1) and 2**b - 1 cycles from posting to being performed (b = the latency's bit
 #: length, 0 for none); latency[c, LAT_SUM] is the sum of those latencies.
 LAT_SUM = LAT_BUCKETS
+
+#: mlog[n, ...]: a transaction on a watched line (the message-sequence chart): its cycle, the
+#: requesting core, the watched line's index, the bus action (MLOG_WRITEBACK: a victim's
+#: write-back to memory), where the data came from (a core, MLOG_MEMORY, or MLOG_NO_DATA
+#: for an address-only transaction) and the cycle it completes.
+MLOG = ("t", "core", "line", "action", "source", "until")
+MLOG_T, MLOG_CORE, MLOG_LINE, MLOG_ACTION, MLOG_SOURCE, MLOG_UNTIL = range(len(MLOG))
+MLOG_WRITEBACK = 5
+MLOG_MEMORY = -1
+MLOG_NO_DATA = -2
 
 #: A core's or the interconnect's "never".
 INF = np.int64(1) << np.int64(62)
