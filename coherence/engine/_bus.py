@@ -21,7 +21,7 @@ from ..protocols.table import (BUS_NONE, BUS_RD, BUS_RDX, BUS_UPD, C_BUS, C_ERR,
 from ..stats import (BS_UPD, TL_BUSUPD, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD, BS_RDX, BS_UPGR,
                      BS_WB, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
-from ._cache import INVALID, find, install, set_state, stamp, victim
+from ._cache import INVALID, find, install, log_row, set_state, stamp, victim
 from ._layout import (MLOG_MEMORY, MLOG_NO_DATA, MLOG_WRITEBACK, P_FULL, B_ACTION, ARB_RANDOM,
                       ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
                       ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
@@ -165,15 +165,8 @@ def _log_transaction(log, t, c, line, action, source, until):
     """A transaction on a watched line, for the message-sequence chart (MLOG in _layout)."""
     for k in range(log.watch.shape[0]):
         if log.watch[k] == line:
-            n = log.mlogn[0]
-            if n < log.mlog.shape[0]:
-                log.mlog[n, 0] = t
-                log.mlog[n, 1] = c
-                log.mlog[n, 2] = k
-                log.mlog[n, 3] = action
-                log.mlog[n, 4] = source
-                log.mlog[n, 5] = until
-            log.mlogn[0] = n + 1
+            log_row(log.mlog, log.mlogn, (np.int64(t), np.int64(c), np.int64(k),
+                                          np.int64(action), np.int64(source), np.int64(until)))
 
 
 @jit_inline

@@ -7,6 +7,8 @@ caches whose tag falls in each bucket; :func:`install` and :func:`set_state` kee
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._jit import jit_inline, jit_leaf
 from ..protocols.table import BUS_NONE, C_BUS, C_ERR, C_NEXT
 from ..stats import CS_HITS, CS_MISSES
@@ -66,20 +68,27 @@ def install(l1, sf, sets, c, s, w, line):
 
 
 @jit_leaf
+def log_row(rows, count, values):
+    """Append ``values`` (a tuple of ints) to a log while there is room; the count goes on,
+    so that the caller can tell the log was cut short."""
+    n = count[0]
+    if n < rows.shape[0]:
+        for j in range(len(values)):
+            rows[n, j] = values[j]
+    count[0] = n + 1
+
+
+@jit_leaf
 def set_state(l1, log, sf, c, s, w, nst, t):
     """Change a frame's state; log it when its line is watched (for line-state plots).  A
     frame that becomes invalid loses its tag (and its count in the snoop filter ``sf``)."""
     line = l1.tags[c, s, w]
     if l1.state[c, s, w] != nst:
+        # Every watched symbol on the line gets the entry (symbols may share a line).
         for k in range(log.watch.shape[0]):
             if log.watch[k] == line:
-                n = log.wlogn[0]
-                if n < log.wlog.shape[0]:
-                    log.wlog[n, 0] = t
-                    log.wlog[n, 1] = c
-                    log.wlog[n, 2] = k
-                    log.wlog[n, 3] = nst
-                log.wlogn[0] = n + 1
+                log_row(log.wlog, log.wlogn, (np.int64(t), np.int64(c), np.int64(k),
+                                              np.int64(nst)))
     l1.state[c, s, w] = nst
     if nst == INVALID and line >= 0:
         l1.tags[c, s, w] = -1
