@@ -483,3 +483,23 @@ def test_miss_latencies_per_core():
     assert "miss_latency" not in run(p, cfg.replace(stats="basic")).stats["cores"][0]
     with pytest.raises(CoherenceError, match="stats must be one of basic, full"):
         cfg.replace(stats="all")
+
+
+def test_hit_code_packs_the_hit_table_exactly():
+    """The trace path's packed hit table decodes to the protocol's table for every pair."""
+    from coherence.engine import _hit_code
+    from coherence.protocols import PROTOCOLS
+    for proto in PROTOCOLS.values():
+        hit = proto.compiled().hit
+        code = _hit_code(hit)
+        assert code >= 0, proto.name
+        for st in range(hit.shape[0]):
+            for ev in range(2):
+                k = 2 * st + ev
+                got = (code >> (16 + 3 * k)) & 7 if (code >> k) & 1 else -1
+                assert got == hit[st, ev], (proto.name, st, ev)
+    big = np.full((9, 2), -1, dtype=np.int8)
+    assert _hit_code(big) == -1
+    top = np.full((8, 2), -1, dtype=np.int8)
+    top[7, 1] = 7
+    assert _hit_code(top) == -1

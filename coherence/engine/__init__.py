@@ -26,6 +26,23 @@ _ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
                 L.ERR_LOADVAL: "load_value"}
 
 
+def _hit_code(hit) -> int:
+    """The hit table packed in one integer for the trace path's loop, which then reads no
+    table: bit 2*state+event says the pair hits, bits 16+3*(2*state+event) its next state.
+    -1 when it does not fit a signed 64-bit word (more than 8 states, or state 7 reached by
+    a store hit from state 7); the loop reads the table then."""
+    if hit.shape[0] > 8:
+        return -1
+    code = 0
+    for st in range(hit.shape[0]):
+        for ev in range(2):
+            if hit[st, ev] >= 0:
+                k = 2 * st + ev
+                code |= 1 << k
+                code |= int(hit[st, ev]) << (16 + 3 * k)
+    return code if code < 1 << 63 else -1
+
+
 def splitmix64(seed: int) -> int:
     """The RNG's initial state for a seed (never 0, which xorshift could not leave)."""
     z = (int(seed) + 0x9E3779B97F4A7C15) & _MASK
@@ -67,6 +84,7 @@ class Machine:
         p[L.P_TRACE] = bool(trace)
         p[L.P_IJIT] = cfg.issue_jitter
         p[L.P_FULL] = cfg.stats == "full"
+        p[L.P_HITCODE] = _hit_code(cfg.protocol.compiled().hit)
         compiled = cfg.protocol.compiled()
         nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
         i8 = np.int64

@@ -85,10 +85,11 @@ def bundles(f):
 PARAMS = ("cores", "sets", "ways", "line_shift", "words_per_line", "store_buffer",
           "arbitration", "hit_latency", "bus_latency", "mem_latency", "c2c_latency",
           "wb_latency", "start_skew", "jitter", "drain_delay", "max_cycles", "progress_window",
-          "tso", "check", "track_data", "timeline_window", "trace", "issue_jitter", "full_stats")
+          "tso", "check", "track_data", "timeline_window", "trace", "issue_jitter", "full_stats",
+          "hit_code")
 (P_CORES, P_SETS, P_WAYS, P_LSHIFT, P_WPL, P_SB, P_ARB, P_HIT, P_BUSLAT, P_MEMLAT, P_C2CLAT,
  P_WBLAT, P_SKEW, P_JITTER, P_DRAIN, P_MAXCYC, P_WINDOW, P_TSO, P_CHECK, P_DATA, P_TLWIN,
- P_TRACE, P_IJIT, P_FULL) = range(len(PARAMS))
+ P_TRACE, P_IJIT, P_FULL, P_HITCODE) = range(len(PARAMS))
 ARBITRATIONS = ("round-robin", "fixed", "random")
 ARB_RR, ARB_FIXED, ARB_RANDOM = range(len(ARBITRATIONS))
 

@@ -15,9 +15,9 @@ from ..protocols.table import C_ERR, EV_EVICT, EV_LOAD, EV_STORE
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
 from . import _bus
 from ._cache import INVALID, find
-from ._layout import (Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT,
-                      K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN,
-                      P_HIT, P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
+from ._layout import (P_HITCODE, Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC,
+                      K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE,
+                      LOOK_SCAN, P_HIT, P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
 
 
 @jit_helper
@@ -148,6 +148,7 @@ def trace_run(m, c, lo, hi):
     end = prog.start[c] + prog.length[c]
     clock = l1.clock[c]
     stores = 0
+    hc = m.p[P_HITCODE]
     # Accesses before the look-ahead cursor are hits whose way first_miss kept.
     seen = prog.start[c] + k[c, K_LOOKPC] if k[c, K_LOOK] != LOOK_NONE else i0
     ring = l1.lookw.shape[1]
@@ -162,7 +163,11 @@ def trace_run(m, c, lo, hi):
         w = l1.lookw[c, i & (ring - 1)] if i < seen else find(l1, c, s, line, ways)
         wr = np.int64(prog.twrite[i] != 0)
         st = l1.state[c, s, w] if w >= 0 else INVALID
-        nst = hit[st, wr]
+        if hc >= 0:
+            kk = 2 * st + wr
+            nst = (hc >> (16 + 3 * kk)) & 7 if (hc >> kk) & 1 else np.int64(-1)
+        else:
+            nst = np.int64(hit[st, wr])
         if nst < 0:
             if table[st, wr, C_ERR] != 0:
                 set_err(m.log.err, ERR_PROTOCOL, tau, c, prog.taddr[i], st, wr, 0)
