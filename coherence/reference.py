@@ -633,16 +633,19 @@ class ReferenceMachine:
         cfg = self.config
         nports = len(self.ports)
         while not self.bus.busy:
-            pending = [p for p in range(nports) if self.ports[p] is not None]
+            # One candidate per core: its load port before its drain port.
+            pending = [c for c in range(nports // 2)
+                       if self.ports[2 * c] is not None or self.ports[2 * c + 1] is not None]
             if not pending:
                 return
             if cfg.arbitration == "fixed":
-                p = pending[0]
+                c = pending[0]
             elif cfg.arbitration == "random":
-                p = pending[self.rng.next() % len(pending)]
+                c = pending[self.rng.next() % len(pending)]
             else:
-                p = next((q for q in pending if q >= self.bus.pointer), pending[0])
-                self.bus.pointer = (p + 1) % nports
+                c = next((q for q in pending if q >= self.bus.pointer), pending[0])
+                self.bus.pointer = (c + 1) % (nports // 2)
+            p = 2 * c if self.ports[2 * c] is not None else 2 * c + 1
             req = self.ports[p]
             self.ports[p] = None
             cache = self.caches[req.core]

@@ -272,8 +272,10 @@ def test_run_trace_counts_and_invariants():
 
 def test_run_batch_histogram_matches_single_runs_semantics():
     p = assemble(SB)
+    # issue_jitter lets a load wait past its own store's drain: without it the bus serves a
+    # core's load before its drain, and SB's 1/1 cannot happen.
     cfg = SystemConfig(cores=2, model="tso", start_skew=30, drain_delay=60,
-                       arbitration="random", jitter=10)
+                       arbitration="random", jitter=10, issue_jitter=40)
     vals, statuses = run_batch(p, cfg, 2000, seed=1,
                                observe=[("reg", 0, 1), ("reg", 1, 1), ("mem", "x")])
     assert vals.shape == (2000, 3) and set(statuses) == {"halted"}

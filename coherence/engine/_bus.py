@@ -113,29 +113,37 @@ def arbitrate(m, t):
     if b[B_BUSY] != 0 or b[B_NPEND] == 0:
         return GRANT_NONE, -1
     port = m.net.port
-    nports = 2 * m.p[P_CORES]
+    ncores = m.p[P_CORES]
     arb = m.p[P_ARB]
-    win = -1
+    # The bus arbitrates between cores; a core whose load (or RMW) and store-buffer drain are
+    # both pending sends the load first, as a real L1 serves demand misses before the store
+    # buffer's write-backs (docs/machine.md, phase 3).
+    c = -1
     if arb == ARB_RANDOM:
-        k = np.int64(next_random(m.rng) % np.uint64(b[B_NPEND]))
-        for q in range(nports):
-            if port[q, Q_PEND] != 0:
+        n = 0
+        for q in range(ncores):
+            if port[2 * q, Q_PEND] != 0 or port[2 * q + 1, Q_PEND] != 0:
+                n += 1
+        k = np.int64(next_random(m.rng) % np.uint64(n))
+        for q in range(ncores):
+            if port[2 * q, Q_PEND] != 0 or port[2 * q + 1, Q_PEND] != 0:
                 if k == 0:
-                    win = q
+                    c = q
                     break
                 k -= 1
     else:
-        # Round-robin scans from the pointer, fixed priority from port 0.
+        # Round-robin scans the cores from the pointer, fixed priority from core 0.
         first = b[B_RR] if arb == ARB_RR else 0
-        for k in range(nports):
+        for k in range(ncores):
             q = first + k
-            if q >= nports:
-                q -= nports
-            if port[q, Q_PEND] != 0:
-                win = q
+            if q >= ncores:
+                q -= ncores
+            if port[2 * q, Q_PEND] != 0 or port[2 * q + 1, Q_PEND] != 0:
+                c = q
                 break
         if arb == ARB_RR:
-            b[B_RR] = win + 1 if win + 1 < nports else 0
+            b[B_RR] = c + 1 if c + 1 < ncores else 0
+    win = 2 * c if port[2 * c, Q_PEND] != 0 else 2 * c + 1
     port[win, Q_PEND] = 0
     b[B_NPEND] -= 1
     return _grant(m, win, t, np.int64(-2), np.int64(-1)), win
@@ -152,7 +160,8 @@ def grant_only(m, p, t, w, v):
     if arb == ARB_RANDOM:
         next_random(m.rng)  # one draw, as for any choice
     elif arb == ARB_RR:
-        b[B_RR] = p + 1 if p + 1 < 2 * m.p[P_CORES] else 0
+        c = p >> 1
+        b[B_RR] = c + 1 if c + 1 < m.p[P_CORES] else 0
     m.net.port[p, Q_PEND] = 0
     b[B_NPEND] -= 1
     return _grant(m, p, t, w, v)
