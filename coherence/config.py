@@ -21,6 +21,8 @@ JIT_OPTIONS = dict(
 MODELS = ("sc", "tso")
 STATS_LEVELS = ("basic", "full")
 ARBITRATIONS = ("round-robin", "fixed", "random")
+# Fields that take one value for every core or a tuple with one per core.
+PER_CORE = ("drain_delay", "issue_jitter")
 
 
 def _pow2(x: int) -> bool:
@@ -40,6 +42,8 @@ class SystemConfig:
     (``start_skew``, ``jitter`` on bus latencies, ``drain_delay`` of store-buffer entries,
     ``issue_jitter`` extra cycles after each instruction, ``arbitration="random"``) draws from a
     generator seeded by the run's seed, so a run is a pure function of (program, config, seed).
+    ``drain_delay`` and ``issue_jitter`` are one number for every core or a tuple with one per
+    core (a core that is often interrupted, a store buffer that drains late).
     ``max_cycles`` and ``progress_window`` are the watchdog: a run ends with status
     ``max_cycles``, or ``no_progress`` when no store is performed and no core halts for
     ``progress_window`` cycles (0 turns that check off).  ``stats="full"`` also collects
@@ -63,8 +67,8 @@ class SystemConfig:
     wb_latency: int = 10
     start_skew: int = 0
     jitter: int = 0
-    drain_delay: int = 0
-    issue_jitter: int = 0
+    drain_delay: int | tuple = 0
+    issue_jitter: int | tuple = 0
     max_cycles: int = 50_000_000
     progress_window: int = 1_000_000
     timeline_window: int = 0
@@ -76,19 +80,33 @@ class SystemConfig:
         object.__setattr__(self, "protocol", proto)
         object.__setattr__(self, "model", str(self.model).lower())
         object.__setattr__(self, "arbitration", str(self.arbitration).lower())
+        for name in PER_CORE:
+            v = getattr(self, name)
+            if isinstance(v, (list, tuple)):
+                object.__setattr__(self, name, tuple(v))
         self._validate()
 
     def _validate(self):
         def bad(msg):
             raise CoherenceError(f"invalid SystemConfig: {msg}")
 
+        def integer(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
         for name in ("cores", "l1_size", "l1_ways", "line_size", "store_buffer", "hit_latency",
                      "bus_latency", "mem_latency", "c2c_latency", "wb_latency", "start_skew",
-                     "jitter", "drain_delay", "issue_jitter", "max_cycles", "progress_window",
-                     "timeline_window"):
+                     "jitter", "max_cycles", "progress_window", "timeline_window"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int):
+            if not integer(v):
                 bad(f"{name} must be an integer, got {v!r}")
+        for name in PER_CORE:
+            v = getattr(self, name)
+            if isinstance(v, tuple):
+                if not all(integer(x) for x in v):
+                    bad(f"{name} must be an integer or a tuple of integers, got {v!r}")
+            elif not integer(v):
+                bad(f"{name} must be an integer or a tuple of integers (one per core), "
+                    f"got {v!r}")
         if not 1 <= self.cores <= 64:
             bad(f"cores must be in 1..64, got {self.cores}")
         if self.model not in MODELS:
@@ -107,14 +125,24 @@ class SystemConfig:
         for name in ("hit_latency", "bus_latency", "mem_latency", "c2c_latency"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be at least 1 cycle, got {getattr(self, name)}")
-        for name in ("wb_latency", "start_skew", "jitter", "drain_delay", "issue_jitter",
-                     "progress_window", "timeline_window"):
+        for name in ("wb_latency", "start_skew", "jitter", "progress_window", "timeline_window"):
             if getattr(self, name) < 0:
                 bad(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in PER_CORE:
+            v = getattr(self, name)
+            if isinstance(v, tuple) and len(v) != self.cores:
+                bad(f"{name} has {len(v)} values, expected one per core ({self.cores})")
+            if min(self.per_core(name)) < 0:
+                bad(f"{name} must be >= 0, got {v}")
         if self.stats not in STATS_LEVELS:
             bad(f"stats must be one of {', '.join(STATS_LEVELS)}, got {self.stats!r}")
         if self.max_cycles < 1:
             bad(f"max_cycles must be >= 1, got {self.max_cycles}")
+
+    def per_core(self, name: str) -> tuple:
+        """A per-core field (``drain_delay``, ``issue_jitter``) as one value per core."""
+        v = getattr(self, name)
+        return v if isinstance(v, tuple) else (v,) * self.cores
 
     @property
     def sets(self) -> int:

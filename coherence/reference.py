@@ -269,6 +269,8 @@ class ReferenceMachine:
         self.config = config
         self.N = config.cores
         self.tso = config.model == "tso"
+        self.issue_jitter = config.per_core("issue_jitter")
+        self.drain_delay = config.per_core("drain_delay")
         compiled = config.protocol.compiled()
         self.table = [[Entry(compiled.table[s, e]) for e in range(len(EVENTS))]
                       for s in range(len(compiled.states))]
@@ -339,7 +341,7 @@ class ReferenceMachine:
     def retire(self, core: Core, pc: int, ready: int) -> None:
         core.pc = pc
         core.stats[CS_INSTR] += 1
-        core.ready = ready + self.rng.rand(self.config.issue_jitter)
+        core.ready = ready + self.rng.rand(self.issue_jitter[core.index])
 
     def operand_b(self, core: Core, row) -> int:
         return core.regs[row[F_B]] if row[F_BREG] else row[F_B]
@@ -498,7 +500,7 @@ class ReferenceMachine:
                 core.block_t = t
                 return
             if buf.empty:
-                buf.drain_ready = t + 1 + self.rng.rand(cfg.drain_delay)
+                buf.drain_ready = t + 1 + self.rng.rand(self.drain_delay[c])
             buf.entries.append((addr >> 3, value))
             core.stats[CS_STORES] += 1
             self.retire(core, nxt, t + 1)
@@ -536,7 +538,8 @@ class ReferenceMachine:
                 buf = self.buffers[req.core]
                 buf.entries.popleft()
                 if buf.entries:
-                    buf.drain_ready = t + cfg.hit_latency + self.rng.rand(cfg.drain_delay)
+                    buf.drain_ready = (t + cfg.hit_latency
+                                       + self.rng.rand(self.drain_delay[req.core]))
                 self.release(core, t)
             else:
                 self.retire(core, core.pc + 1, t + cfg.hit_latency)
@@ -602,7 +605,7 @@ class ReferenceMachine:
             buf.entries.popleft()
             buf.draining = False
             if buf.entries:
-                buf.drain_ready = t + 1 + self.rng.rand(self.config.drain_delay)
+                buf.drain_ready = t + 1 + self.rng.rand(self.drain_delay[req.core])
             self.release(core, t)
         else:
             core.stats[CS_STALL] += t - core.block_t

@@ -118,8 +118,11 @@ def configs(draw, cores: int = 4, protocols=None, models=("sc", "tso"), small: b
         hit_latency=draw(st.integers(1, 3)), bus_latency=draw(st.integers(1, 5)),
         mem_latency=draw(st.integers(1, 30)), c2c_latency=draw(st.integers(1, 15)),
         wb_latency=draw(st.integers(0, 10)), start_skew=draw(st.integers(0, 20)),
-        jitter=draw(st.integers(0, 5)), drain_delay=draw(st.integers(0, 10)),
-        issue_jitter=draw(st.sampled_from([0, 0, 3])),
+        jitter=draw(st.integers(0, 5)),
+        # One value for every core, or one per core.
+        drain_delay=draw(st.integers(0, 10) | st.tuples(*[st.integers(0, 30)] * cores)),
+        issue_jitter=draw(st.sampled_from([0, 0, 3])
+                          | st.tuples(*[st.sampled_from([0, 2, 9])] * cores)),
         timeline_window=draw(st.sampled_from([0, 7, 50])),
         stats=draw(st.sampled_from(["basic", "full"])),
         max_cycles=200_000, progress_window=0)
@@ -465,8 +468,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         write-back, jitter, TSO drain, the random issue delay of it and its ``delay``), with
         slack."""
         return (cfg.hit_latency + max(cfg.bus_latency, cfg.mem_latency, cfg.c2c_latency)
-                + cfg.wb_latency + cfg.jitter + cfg.drain_delay
-                + 2 * getattr(cfg, "issue_jitter", 0) + 4)
+                + cfg.wb_latency + cfg.jitter + max(cfg.per_core("drain_delay"))
+                + 2 * max(cfg.per_core("issue_jitter")) + 4)
 
     def program_text(self) -> str:
         """The assembly of the operations so far.

@@ -1,5 +1,7 @@
 """The engine: semantics on hand-checked programs, invariants, watchdog, determinism."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -505,3 +507,82 @@ def test_hit_code_packs_the_hit_table_exactly():
     top = np.full((8, 2), -1, dtype=np.int8)
     top[7, 1] = 7
     assert _hit_code(top) == -1
+
+
+def test_per_core_noise_is_validated_and_reaches_each_core():
+    """drain_delay / issue_jitter take one value per core: a core whose buffer drains late
+    lets the other core's load see the old value (SB's 0/0 needs only one late drain)."""
+    with pytest.raises(CoherenceError, match="drain_delay has 3 values, expected one per core"):
+        SystemConfig(cores=2, drain_delay=(1, 2, 3))
+    with pytest.raises(CoherenceError, match="issue_jitter must be >= 0"):
+        SystemConfig(cores=2, issue_jitter=(1, -1))
+    with pytest.raises(CoherenceError, match="tuple of integers"):
+        SystemConfig(cores=2, drain_delay=(1, 2.5))
+    cfg = SystemConfig(cores=2, drain_delay=[0, 7])
+    assert cfg.drain_delay == (0, 7) and cfg.per_core("issue_jitter") == (0, 0)
+    p = assemble(SB)
+    obs = [("reg", 0, 1), ("reg", 1, 1)]
+    # A late buffer keeps its store from the other core's load; an eager one does not.
+    zeros = {}
+    for delays in ((0, 1000), (1000, 0)):
+        cfg = SystemConfig(cores=2, model="tso", drain_delay=delays, start_skew=200)
+        vals, _ = run_batch(p, cfg, 400, seed=3, observe=obs)
+        zeros[delays] = (vals == 0).sum(axis=0).tolist()  # reads of 0 by core 0, core 1
+    (a0, a1), (b0, b1) = zeros[(0, 1000)], zeros[(1000, 0)]
+    assert a0 - a1 > 80 and b1 - b0 > 80, zeros
+
+
+def test_runs_cut_into_slices_give_the_same_results(monkeypatch):
+    """Kernels return to Python every SLICE loop steps and batches go in calls of a few runs
+    (so that Ctrl-C is seen); resuming is exact: tiny slices change nothing."""
+    import coherence.engine as E
+    prog = coherence.load_program(f"{ROOT}/examples/spinlock_ttas.s", cores=4)
+    cfg = SystemConfig(cores=4, protocol="moesi", model="tso", drain_delay=5, jitter=2,
+                       arbitration="random", timeline_window=50)
+    rng = np.random.default_rng(4)
+    writes = [(rng.random(3000) < 0.3).astype(np.uint8) for _ in range(4)]
+    addrs = [rng.integers(0, 256, 3000).astype(np.int64) * 8 for _ in range(4)]
+    sb = assemble(SB)
+    bcfg = SystemConfig(cores=2, model="tso", start_skew=30, drain_delay=60, jitter=10)
+    obs = [("reg", 0, 1), ("reg", 1, 1), ("mem", "x")]
+
+    def everything():
+        r = run(prog, cfg, seed=2)
+        t = run_trace(writes, addrs, SystemConfig(cores=4, l1_size=1024, l1_ways=2), seed=1)
+        vals, st = run_batch(sb, bcfg, 3000, seed=5, observe=obs)
+        return (r.cycles, r.stats, r.timeline, t.cycles, t.stats, vals.tolist(), st)
+
+    whole = everything()
+    monkeypatch.setattr(E, "SLICE", 7)
+    monkeypatch.setattr(E, "BATCH_FIRST_CALL", 3)
+    monkeypatch.setattr(E, "BATCH_CALL_SECONDS", 0.0)
+    assert everything() == whole
+
+
+def test_ctrl_c_stops_a_long_run_at_once():
+    """SIGINT during a run of hours: the command ends within seconds, exit 130, one line."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    # Stores keep the no-progress watchdog quiet: only --max-cycles would end it.
+    src = ".data\nx: 0\n.core 0\nloop: ld r1, [x]\n  add r2, r2, 1\n  st [x], r2\n  jmp loop\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".s", delete=False) as f:
+        f.write(src)
+    proc = subprocess.Popen([sys.executable, "-m", "coherence", "run", f.name, "--cores", "1",
+                             "--max-cycles", str(10**15)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(6)  # start-up and the kernels from the cache, then well into the run
+        assert proc.poll() is None, proc.communicate()
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        waited = time.monotonic() - t0
+    finally:
+        proc.kill()
+        os.unlink(f.name)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    print(f"stopped {waited:.2f} s after SIGINT")

@@ -3,6 +3,8 @@ wrap the result.  The kernels themselves are private (``_kernel``)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .._jit import ensure_compiled
@@ -24,6 +26,15 @@ _STATUS_NAMES = np.array(STATUS_NAMES, dtype=object)
 _MASK = (1 << 64) - 1
 _ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
                 L.ERR_LOADVAL: "load_value"}
+
+
+# Cycle-loop steps after which a kernel returns to Python (which resumes it at once, exactly):
+# a few tens of milliseconds of work at most, so Ctrl-C is seen within a fraction of a second.
+SLICE = 1 << 18
+# A batch goes through the kernel in calls of this many runs at first, growing while a call
+# takes under BATCH_CALL_SECONDS (the split changes nothing: the RNG stream is the machine's).
+BATCH_FIRST_CALL = 1024
+BATCH_CALL_SECONDS = 0.05
 
 
 def _hit_code(hit) -> int:
@@ -75,16 +86,19 @@ class Machine:
         p[L.P_HIT], p[L.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
         p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
         p[L.P_WBLAT] = cfg.wb_latency
-        p[L.P_SKEW], p[L.P_JITTER], p[L.P_DRAIN] = cfg.start_skew, cfg.jitter, cfg.drain_delay
+        p[L.P_SKEW], p[L.P_JITTER] = cfg.start_skew, cfg.jitter
+        noise = np.array([cfg.per_core("issue_jitter"), cfg.per_core("drain_delay")],
+                         dtype=np.int64).T
+        p[L.P_IJIT], p[L.P_DRAIN] = noise.max(axis=0)
         p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.max_cycles, cfg.progress_window
         p[L.P_TSO] = cfg.model == "tso"
         p[L.P_CHECK] = bool(check)
         p[L.P_DATA] = bool(track_data)
         p[L.P_TLWIN] = cfg.timeline_window
         p[L.P_TRACE] = bool(trace)
-        p[L.P_IJIT] = cfg.issue_jitter
         p[L.P_FULL] = cfg.stats == "full"
         p[L.P_HITCODE] = _hit_code(cfg.protocol.compiled().hit)
+        p[L.P_SLICE] = SLICE
         compiled = cfg.protocol.compiled()
         nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
         i8 = np.int64
@@ -95,7 +109,7 @@ class Machine:
             ("clock", (len(L.CLOCK),), i8, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
             ("cstat", (C, NCORESTATS), i8, 0), ("lruc", (C,), i8, 0),
-            ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0),
+            ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0), ("cnoise", noise.shape, i8, noise),
             ("tags", (C, S, W), i8, -1), ("cst", (C, S, W), np.int8, 0),
             ("lru", (C, S, W), i8, 0),
             ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
@@ -151,7 +165,7 @@ class Machine:
         runs it (the same machine: tests/test_reference_agreement.py holds both to it)."""
         cfg = self.config
         p = self.params
-        return bool(p[L.P_TRACE] and cfg.model == "sc" and cfg.issue_jitter == 0
+        return bool(p[L.P_TRACE] and cfg.model == "sc" and p[L.P_IJIT] == 0
                     and not p[L.P_CHECK] and len(self.watch) == 0)
 
     def simulate(self):
@@ -163,6 +177,8 @@ class Machine:
             args = self.flat() if lean else self.flat(sf=self.sf[:0])
             ensure_compiled(kernel, args)
             status, cycles = kernel(*args)
+            if status == L.STATUS_PAUSED:
+                continue  # Python saw any pending signal; the kernel resumes where it was
             if status != L.STATUS_TLFULL:
                 return int(status), int(cycles)
             grown = np.zeros((2 * len(self.timeline), len(TIMELINE_TYPES)), dtype=np.int64)
@@ -387,12 +403,23 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     init = linked.memory.copy()
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
-    args = (iterations, init, np.array(kinds, np.int64), np.array(a, np.int64),
-            np.array(b, np.int64), out, statuses) + m.flat()
-    ensure_compiled(K._batch, args)
-    done = K._batch(*args)
-    if done < iterations:
-        m.raise_error(_where(program))
+    tail = (init, np.array(kinds, np.int64), np.array(a, np.int64), np.array(b, np.int64),
+            out, statuses) + m.flat()
+    done, resume, chunk = 0, False, BATCH_FIRST_CALL
+    while done < iterations:
+        end = min(iterations, done + chunk)
+        args = (done, end, resume) + tail
+        ensure_compiled(K._batch, args)
+        t0 = time.perf_counter()
+        stop = K._batch(*args)
+        if stop < end:
+            if statuses[stop] != L.STATUS_PAUSED:
+                m.raise_error(_where(program))
+            done, resume = stop, True
+            continue
+        if time.perf_counter() - t0 < BATCH_CALL_SECONDS:
+            chunk *= 4
+        done, resume = end, False
     if status_codes:
         return out, statuses
     return out, _STATUS_NAMES[statuses].tolist()

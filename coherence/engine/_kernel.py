@@ -30,8 +30,9 @@ from ._check import coherent_memory, coherent_word
 from ._layout import (ACT_ERROR, B_WAY, K_TBLOCK, Q_ADDR, Q_WAY, W_BUS, CL_LASTPROG, CL_STARTED,
                       CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR, GRANT_HIT, INF, K_HALTED, K_READY,
                       K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW,
-                      P_TLWIN, P_TSO, P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC,
-                      STATUS_NOPROG, STATUS_TLFULL, W_NONE, Flat, bundles, rand, set_err)
+                      P_SLICE, P_TLWIN, P_TSO, P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED,
+                      STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_NONE, Flat,
+                      bundles, rand, set_err)
 
 
 @jit_inline
@@ -197,10 +198,18 @@ def _cycle_loop(lean):
             alone = _trace.served_alone_safe(m.pr)
         _start(m)
         t = m.clk[CL_T]
+        steps = 0
+        slice_ = m.p[P_SLICE]
         while True:
             if tlwin > 0 and t // tlwin >= m.net.timeline.shape[0]:
                 m.clk[CL_T] = t
                 return STATUS_TLFULL, t
+            # A long run returns to Python now and then (which resumes it here, exactly), so
+            # that Ctrl-C stops it within a fraction of a second.
+            steps += 1
+            if steps > slice_ > 0:
+                m.clk[CL_T] = t
+                return STATUS_PAUSED, t
             # Phase 1: completion.
             p, w = _bus.complete_due(m.net, t)
             if p >= 0:
@@ -313,25 +322,29 @@ def _reset(m, init_mem):
 
 
 @jit
-def _batch(iterations, init_mem, obs_kind, obs_a, obs_b, out, statuses, *flat):
-    """Run the program ``iterations`` times from a clean machine; one RNG stream for all.
+def _batch(first, end, resume, init_mem, obs_kind, obs_a, obs_b, out, statuses, *flat):
+    """Runs ``first .. end-1`` of a batch, each from a clean machine; one RNG stream for all
+    (the caller goes through a batch in slices of runs, so that it sees Ctrl-C).
 
     ``obs_kind[j]`` 0 = register obs_b of core obs_a, 1 = memory word obs_a; the final values
-    go to ``out[iteration, j]``.  Returns the number of iterations run (fewer on an error).
+    go to ``out[iteration, j]``.  Returns ``end``, or the first run not finished: one that
+    ended in an error, or one that paused (``statuses`` says which), which the next call
+    continues with ``resume`` set.
     """
     m = bundles(Flat(*flat))
-    for it in range(iterations):
-        _reset(m, init_mem)
+    for it in range(first, end):
+        if not (resume and it == first):
+            _reset(m, init_mem)
         status, cycles = _run_program(m)
         statuses[it] = status
-        if status == STATUS_ERROR:
+        if status == STATUS_ERROR or status == STATUS_PAUSED:
             return it
         for j in range(obs_kind.shape[0]):
             if obs_kind[j] == 0:
                 out[it, j] = m.cpu.regs[obs_a[j], obs_b[j]]
             else:
                 out[it, j] = coherent_word(m, obs_a[j])
-    return iterations
+    return end
 
 
 @jit

@@ -12,7 +12,8 @@ m.clk  the clock: current cycle, started flag, last progress (``CL_*``)
 m.pr   the protocol: table, state meanings, hit table (``coherence.protocols.table``)
 m.prog the instruction streams: a program's code, or a trace's write flags and addresses
 m.l1   the private caches: tags, states, LRU stamps and clocks, data, look-ahead marks
-m.cpu  the cores: state columns (``K_*``), registers, counters, miss latencies
+m.cpu  the cores: state columns (``K_*``), registers, counters, miss latencies, and
+       each core's own timing noise (``N_*``)
 m.sb   the TSO store buffers (rings) and their drain units
 m.net  the interconnect: request ports (``Q_*``), its state (``B_*``), counters,
        timeline, snoop filter
@@ -47,7 +48,7 @@ Flat = namedtuple("Flat", [
     "table", "meaning", "hit",
     "code", "start", "length", "twrite", "taddr",
     "tags", "cst", "lru", "lruc", "cdata", "look", "lookw", "touched", "ntouched",
-    "core", "regs", "cstat", "mlat",
+    "core", "regs", "cstat", "mlat", "cnoise",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "bus", "bstat", "timeline", "sf",
     "mem", "golden",
@@ -57,7 +58,7 @@ Flat = namedtuple("Flat", [
 Proto = namedtuple("Proto", "table meaning hit")
 Prog = namedtuple("Prog", "code start length twrite taddr")
 L1 = namedtuple("L1", "tags state lru clock data look lookw touched ntouched")
-Cores = namedtuple("Cores", "k regs stats latency")
+Cores = namedtuple("Cores", "k regs stats latency noise")
 StoreBuffers = namedtuple("StoreBuffers", "addr val head count ready draining")
 Net = namedtuple("Net", "port b stats timeline sf")
 Memory = namedtuple("Memory", "words golden")
@@ -73,7 +74,7 @@ def bundles(f):
                    Prog(f.code, f.start, f.length, f.twrite, f.taddr),
                    L1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.look, f.lookw, f.touched,
                       f.ntouched),
-                   Cores(f.core, f.regs, f.cstat, f.mlat),
+                   Cores(f.core, f.regs, f.cstat, f.mlat, f.cnoise),
                    StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,
                                 f.draining),
                    Net(f.port, f.bus, f.bstat, f.timeline, f.sf),
@@ -86,10 +87,10 @@ PARAMS = ("cores", "sets", "ways", "line_shift", "words_per_line", "store_buffer
           "arbitration", "hit_latency", "bus_latency", "mem_latency", "c2c_latency",
           "wb_latency", "start_skew", "jitter", "drain_delay", "max_cycles", "progress_window",
           "tso", "check", "track_data", "timeline_window", "trace", "issue_jitter", "full_stats",
-          "hit_code")
+          "hit_code", "slice")
 (P_CORES, P_SETS, P_WAYS, P_LSHIFT, P_WPL, P_SB, P_ARB, P_HIT, P_BUSLAT, P_MEMLAT, P_C2CLAT,
  P_WBLAT, P_SKEW, P_JITTER, P_DRAIN, P_MAXCYC, P_WINDOW, P_TSO, P_CHECK, P_DATA, P_TLWIN,
- P_TRACE, P_IJIT, P_FULL, P_HITCODE) = range(len(PARAMS))
+ P_TRACE, P_IJIT, P_FULL, P_HITCODE, P_SLICE) = range(len(PARAMS))
 ARBITRATIONS = ("round-robin", "fixed", "random")
 ARB_RR, ARB_FIXED, ARB_RANDOM = range(len(ARBITRATIONS))
 
@@ -104,6 +105,11 @@ CL_T, CL_STARTED, CL_LASTPROG = range(len(CLOCK))
 CORE = ("pc", "ready", "wait", "halted", "t_block", "look", "look_t", "look_pc")
 K_PC, K_READY, K_WAIT, K_HALTED, K_TBLOCK, K_LOOK, K_LOOKT, K_LOOKPC = range(len(CORE))
 LOOKS = ("none", "scan", "miss")
+#: noise[c, ...] columns: core c's issue jitter and store-buffer drain delay (SystemConfig's
+#: issue_jitter and drain_delay, which may differ per core).  params[P_IJIT] and [P_DRAIN]
+#: hold their maxima (zero: no core has any).
+NOISE = ("issue_jitter", "drain_delay")
+N_IJIT, N_DRAIN = range(len(NOISE))
 LOOK_NONE, LOOK_SCAN, LOOK_MISS = range(len(LOOKS))
 WAITS = ("none", "bus", "sbfull", "drain")
 W_NONE, W_BUS, W_SBFULL, W_DRAIN = range(len(WAITS))
@@ -134,8 +140,11 @@ ERRORS = ("none", "protocol", "absent", "swmr", "owner", "data", "load_value", "
  ERR_STUCK) = range(len(ERRORS))
 
 #: A kernel's status (the first three are the statuses of a RunResult).
-STATUSES = ("halted", "max_cycles", "no_progress", "error", "timeline_full")
-STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_ERROR, STATUS_TLFULL = range(len(STATUSES))
+# timeline_full and paused are the kernels' own: the run resumes where it stopped (the clock
+# is kept), after the timeline grows or after Python has had a chance to see an interrupt.
+STATUSES = ("halted", "max_cycles", "no_progress", "error", "timeline_full", "paused")
+(STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_ERROR, STATUS_TLFULL,
+ STATUS_PAUSED) = range(len(STATUSES))
 
 #: What one arbitration step did.
 GRANTS = ("none", "bus", "hit", "error")
