@@ -9,6 +9,11 @@
 3. Emulator campaigns: iterations/s for SB on one host core (target >= 200,000/s), and the
    classic suite at 100,000 iterations per test: TSO-allowed states never seen on a tso core
    (target 0) and SC-forbidden states seen on an sc core (must be 0).
+4. Campaign coverage at the default iteration count, on SC and TSO cores: allowed states never
+   seen (target 0) and forbidden states seen (must be 0), over herd's oracle tests, the
+   project's suite, a sample of the held-out 4-thread tests of ../shared/oracle/herd-ext and
+   diy-style 4-thread cycles generated here (coherence.litmus.cycles).  ``--coverage N``
+   sets the sample sizes (0: skip).
 """
 
 from __future__ import annotations
@@ -117,13 +122,70 @@ def bench_throughput(count: int, nthreads: int, per_thread: int, seed: int = 1,
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="best of N for the oracle set")
+    ap.add_argument("--coverage", type=int, default=150, metavar="N",
+                    help="tests per sampled set in the coverage figures (0: skip them)")
+    ap.add_argument("--only-coverage", action="store_true", help="print only the coverage")
     args = ap.parse_args(argv)
+    if args.only_coverage:
+        bench_coverage(args.coverage)
+        return 0
     bench_oracle(args.repeat)
     bench_throughput(200, 4, 2, target=True)  # 4 threads, 8 instructions: the target figure
     bench_throughput(20, 4, 4)     # 4 threads x 4 instructions: heavier, for scale
 
     bench_campaigns()
+    if args.coverage:
+        bench_coverage(args.coverage)
     return 0
+
+
+def _coverage(tests, label: str) -> None:
+    """Campaigns at the default iteration count over ``tests`` on both cores."""
+    from coherence.errors import CoherenceError
+    from coherence.litmus.campaign import DEFAULT_ITERATIONS, run_campaign
+    t0 = time.perf_counter()
+    figures = {}
+    worst = []
+    ran = 0
+    for t in tests:
+        try:
+            verdicts = {m: enumerate_states(t, m) for m in ("sc", "tso")}
+            runs = {m: run_campaign(t, model=m, verdicts=verdicts) for m in ("sc", "tso")}
+        except CoherenceError:
+            continue  # a construct the emulator cannot run (reported by `coherence litmus`)
+        ran += 1
+        for m, c in runs.items():
+            f = figures.setdefault(m, [0, 0, 0])
+            f[0] += len(verdicts[m].states)
+            f[1] += len(c.unseen)
+            f[2] += len(c.model_violations) + (len(c.sc_violations) if m == "sc" else 0)
+            if c.unseen:
+                worst.append(f"{t.name} ({m}: {len(c.unseen)})")
+    dt = time.perf_counter() - t0
+    cells = "; ".join(f"{m.upper()} core: {f[1]} of {f[0]} allowed states unseen, {f[2]} "
+                      f"forbidden seen" for m, f in figures.items())
+    print(f"   {label}: {ran} tests x {DEFAULT_ITERATIONS:,} iterations in {dt:.0f} s; {cells}")
+    if worst:
+        print(f"      unseen in: {', '.join(worst[:8])}{' ...' if len(worst) > 8 else ''}")
+
+
+def bench_coverage(n: int) -> None:
+    from coherence.litmus.cycles import cycle_test, random_cycles
+    print("== campaign coverage (default iterations) ==")
+    if ORACLE.is_dir():
+        _coverage([t for _p, t in load_suite([ORACLE / "tests"]) if not isinstance(t, str)],
+                  "herd oracle tests")
+    _coverage([t for _, t in load_suite([ROOT / "litmus" / "x86"]) if not isinstance(t, str)],
+              "litmus/x86")
+    ext = ROOT.parent / "shared" / "oracle" / "herd-ext" / "tests"
+    if ext.is_dir():
+        four = [t for _p, t in load_suite([ext]) if not isinstance(t, str)
+                and len(t.threads) == 4]
+        random.Random(0).shuffle(four)
+        _coverage(four[:n], f"held-out 4-thread tests (sample of {n} of {len(four)})")
+    gen = [parse_text(cycle_test(e), f"<cycle {i}>") for i, e in
+           enumerate(random_cycles(n, threads=4, seed=0))]
+    _coverage(gen, f"generated 4-thread diy cycles ({n})")
 
 
 def bench_campaigns() -> None:
