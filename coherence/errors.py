@@ -81,6 +81,17 @@ class InvariantViolation(AssertionError):
         return f"{self.kind} at {at}, core {self.core}, {addr}{tail}"
 
 
+def check_final_memory(memory, latest, cycle: int) -> None:
+    """``check=True``'s last check, when a run ends: the memory image (memory overwritten by
+    every dirty copy) holds the latest value of every word in coherence order; a value that
+    only an evicted copy held, evicted without a write-back, is lost.  Raises
+    :class:`InvariantViolation` (kind ``data``, core -1) at the first word that differs."""
+    for word, (have, want) in enumerate(zip(memory, latest)):
+        if have != want:
+            raise InvariantViolation("data", cycle=cycle, core=-1, address=8 * word,
+                                     found=int(have), expected=int(want))
+
+
 class ProtocolError(InvariantViolation):
     """A protocol table reached one of its Impossible entries during a run (``kind``
     ``"protocol"``, with ``protocol``, ``state``, ``event`` and ``reason``), or a transaction

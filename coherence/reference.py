@@ -62,7 +62,7 @@ from collections import deque
 import numpy as np
 
 from .config import SystemConfig
-from .errors import CoherenceError, InvariantViolation, ProtocolError
+from .errors import CoherenceError, InvariantViolation, ProtocolError, check_final_memory
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, NREGS,
                   OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY, OP_FAA, OP_HALT, OP_JMP,
                   OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE, OP_ST, OP_SUB, OP_XCHG,
@@ -863,6 +863,8 @@ def run_reference(program, config: SystemConfig, seed: int = 0, check: bool = Fa
     machine, linked = prepare_program(program, config, seed, check)
     status, cycles = machine.run()
     mem = machine.coherent_memory(len(linked.memory))
+    if check:
+        check_final_memory(mem, [machine.latest.get(w, 0) for w in range(len(mem))], cycles)
     return _result(machine, status, cycles, seed, memory_words=mem,
                    addresses=linked.addresses, symbols=program.symbols, with_registers=True)
 

@@ -586,3 +586,27 @@ def test_ctrl_c_stops_a_long_run_at_once():
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     print(f"stopped {waited:.2f} s after SIGINT")
+
+
+def test_check_catches_an_owner_dropped_without_write_back_at_the_end():
+    """A MOESI whose Owned line is evicted without a write-back loses the value; if nothing
+    reads it again, only the end-of-run check sees it (the engine and the reference alike)."""
+    from coherence.reference import run_reference
+    dropped = Protocol("moesi-owner-dropped", MOESI.states,
+                       {**MOESI.table, ("O", "Evict"): T("I")})
+    # Core 0 writes x (M), core 1 reads it (core 0: O), then core 0 evicts x by touching two
+    # lines of the same set in its one-set, two-way cache.
+    src = (".data\nx: 0\npad: .zero 7\ny: 0\npad2: .zero 7\nz: 0\n"
+           ".core 0\n  st [x], 5\n  delay 200\n  ld r1, [y]\n  ld r2, [z]\n"
+           ".core 1\n  delay 100\n  ld r1, [x]\n")
+    prog = assemble(src)
+    cfg = SystemConfig(cores=2, protocol=dropped, l1_size=128, l1_ways=2, line_size=64)
+    assert run(prog, cfg).memory["x"] == 0  # the lost value, unchecked
+    for runner in (run, run_reference):
+        with pytest.raises(InvariantViolation) as e:
+            runner(prog, cfg, check=True)
+        f = e.value.fields()
+        assert (f["kind"], f["core"], f["address"], f["found"], f["expected"]) == \
+            ("data", -1, 0, 0, 5)
+    good = cfg.replace(protocol="moesi")
+    assert run(prog, good, check=True).memory["x"] == 5

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._jit import ensure_compiled
 from ..config import SystemConfig
-from ..errors import CoherenceError, InvariantViolation, ProtocolError
+from ..errors import CoherenceError, InvariantViolation, ProtocolError, check_final_memory
 from ..isa import NFIELDS, NREGS
 from ..program import Program
 from ..protocols.table import BUS_ACTIONS, EVENTS
@@ -292,6 +292,9 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     if status == L.STATUS_ERROR:
         m.raise_error(_where(program))
     memory = m.coherent_memory()
+    if check:
+        n = len(linked.memory)
+        check_final_memory(memory[:n], m.golden[:n], cycles)
     result = build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
                           transitions=m.tcount, latencies=m.mlat,
                           memory_words=memory, addresses=linked.addresses,
