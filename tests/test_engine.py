@@ -610,3 +610,20 @@ def test_check_catches_an_owner_dropped_without_write_back_at_the_end():
             ("data", -1, 0, 0, 5)
     good = cfg.replace(protocol="moesi")
     assert run(prog, good, check=True).memory["x"] == 5
+
+
+def test_peterson_without_a_fence_loses_updates_on_tso_only():
+    """The central TSO lesson: the fence-less lock works on SC cores and breaks on TSO ones
+    under timing noise; the fenced one works on both."""
+    noise = dict(start_skew=20, jitter=6, drain_delay=40, arbitration="random")
+    broken = {}
+    for name in ("peterson", "peterson_fenced"):
+        prog = coherence.load_program(f"{ROOT}/examples/{name}.s")
+        for model in ("sc", "tso"):
+            vals, st = run_batch(prog, SystemConfig(cores=2, model=model, **noise), 100,
+                                 seed=0, observe=[("mem", "counter")])
+            assert set(st) == {"halted"}
+            broken[name, model] = int((vals[:, 0] != 400).sum())
+    assert broken[("peterson", "tso")] > 10
+    assert broken[("peterson", "sc")] == broken[("peterson_fenced", "sc")] == 0
+    assert broken[("peterson_fenced", "tso")] == 0
