@@ -974,7 +974,7 @@ RUN_FIGURE_SIZE = (1100, 800)   # pixels of save_run_figure's image (at 100 dpi)
 LINE_STATE_ROW = 28             # extra pixels per (watched line, core) row
 
 
-def save_run_figure(result, path, program=None, seed: int = 0) -> str:
+def save_run_figure(result, path, program=None, seed: int = 0, window=None) -> str:
     """Write a three-panel summary of one run to ``path`` (``coherence run --plot``).
 
     Top: bus traffic over time (needs a timeline, else the panel says how to get one);
@@ -982,7 +982,8 @@ def save_run_figure(result, path, program=None, seed: int = 0) -> str:
     bottom, when the run watched symbols (``run(..., watch=[...])``, ``--watch``): their
     line-state map.  The title names the program, machine, seed and outcome.  The image is
     :data:`RUN_FIGURE_SIZE` pixels, taller by :data:`LINE_STATE_ROW` per watched line and core.
-    Returns ``path``.
+    ``window`` ``(start, end)`` (end None: the run's end) zooms the line-state strip into those
+    cycles (``--window START:END``).  Returns ``path``.
     """
     plt = _pyplot()
     w, h = RUN_FIGURE_SIZE
@@ -994,7 +995,8 @@ def save_run_figure(result, path, program=None, seed: int = 0) -> str:
         if states:
             grid = fig.add_gridspec(3, 2, height_ratios=[1, 1.1, 0.12 * rows + 0.5],
                                     width_ratios=[1.25, 1])
-            plot_line_states(result, ax=fig.add_subplot(grid[2, :]))
+            start, end = window if window else (0, None)
+            plot_line_states(result, ax=fig.add_subplot(grid[2, :]), start=start, end=end)
         else:
             grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1.25, 1])
         top = fig.add_subplot(grid[0, :])

@@ -38,7 +38,8 @@ Readings of points the spec leaves open (keep the engine in line with these):
   many readers, one owner, every copy's data, memory when no copy is dirty; and the value
   read by every load and RMW performed from a cache.  What a state means (writable,
   readable, dirty, owner) comes from the protocol (:class:`~coherence.protocols.State`).
-* Watchdog: the run stops with ``max_cycles`` when ``next >= max_cycles`` ("the next cycle
+* Watchdog (``limit`` is ``config.cycle_limit(trace)``: ``max_cycles``, or when unset 50 M
+  cycles for a program and none for a trace): the run stops with ``max_cycles`` when ``next >= max_cycles`` ("the next cycle
   would exceed the budget": cycles 0..max_cycles-1 run at most, so a halted run always has
   ``cycles <= max_cycles``); ``next - last_progress > progress_window`` stops with
   ``no_progress``.  When one clock jump trips both, the smaller reported cycle count wins:
@@ -394,12 +395,13 @@ class ReferenceMachine:
             # the watchdog: cycles 0..max_cycles-1 run at most; when both trip on one jump,
             # the smaller reported cycle count wins (max_cycles on a tie)
             window = cfg.progress_window
-            over_max = nxt >= cfg.max_cycles
+            limit = cfg.cycle_limit(trace=not self.track_data)
+            over_max = nxt >= limit
             no_progress = window > 0 and nxt - self.last_progress > window
-            if no_progress and self.last_progress + window < cfg.max_cycles:
+            if no_progress and self.last_progress + window < limit:
                 return "no_progress", self.last_progress + window
             if over_max:
-                return "max_cycles", cfg.max_cycles
+                return "max_cycles", limit
             t = nxt
 
     def next_event(self, t: int):

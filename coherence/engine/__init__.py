@@ -7,7 +7,9 @@ import numpy as np
 
 from .._jit import ensure_compiled
 from ..config import SystemConfig
-from ..errors import CoherenceError, InvariantViolation, ProtocolError
+import warnings
+
+from ..errors import CoherenceError, InvariantViolation, PartialResultWarning, ProtocolError
 from ..isa import NFIELDS, NREGS
 from ..program import Program
 from ..protocols.table import BUS_ACTIONS, EVENTS
@@ -76,7 +78,7 @@ class Machine:
         p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
         p[L.P_WBLAT] = cfg.wb_latency
         p[L.P_SKEW], p[L.P_JITTER], p[L.P_DRAIN] = cfg.start_skew, cfg.jitter, cfg.drain_delay
-        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.max_cycles, cfg.progress_window
+        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.cycle_limit(trace), cfg.progress_window
         p[L.P_TSO] = cfg.model == "tso"
         p[L.P_CHECK] = bool(check)
         p[L.P_DATA] = bool(track_data)
@@ -86,7 +88,7 @@ class Machine:
         p[L.P_FULL] = cfg.stats == "full"
         p[L.P_HITCODE] = _hit_code(cfg.protocol.compiled().hit)
         compiled = cfg.protocol.compiled()
-        nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
+        nwin = min(-(-cfg.cycle_limit(trace) // cfg.timeline_window), 4096) if cfg.timeline_window else 0
         i8 = np.int64
         words = max(memory_words, 1)
         # (name, shape, dtype, fill): every array the kernels own, in one buffer (_arena).
@@ -235,6 +237,16 @@ def _layout(program: Program, config: SystemConfig):
     return linked, start, length
 
 
+def _warn_partial(status: str, cycles: int, what: str) -> None:
+    """A watchdog ending is a partial result: say so (the one project warning class)."""
+    if status != "halted":
+        how = ("it reached max_cycles" if status == "max_cycles" else
+               "nothing progressed for progress_window cycles")
+        warnings.warn(PartialResultWarning(
+            f"{what} stopped by the watchdog ({status}) at cycle {cycles:,}: {how}; the result "
+            f"is partial (status {status!r})", status, cycles), stacklevel=3)
+
+
 def _where(program):
     def where(core, pc):
         if core < len(program.lines) and pc < len(program.lines[core]):
@@ -298,6 +310,7 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
                    for t, c, k, a, src, u in mlog if k == i]
             for i, name in enumerate(watch)}
         result.line_states_truncated |= n > len(m.mlog)
+    _warn_partial(result.status, result.cycles, "run")
     return result
 
 
@@ -346,6 +359,7 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     status, cycles = m.simulate()
     if status == L.STATUS_ERROR:
         m.raise_error()
+    _warn_partial(STATUS_NAMES[status], cycles, "trace run")
     return build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
                         latencies=m.mlat, memory_words=m.mem,
                         addresses={}, symbols=[], cstat=m.cstat, bstat=m.bstat, seed=seed,
@@ -393,6 +407,14 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     done = K._batch(*args)
     if done < iterations:
         m.raise_error(_where(program))
+    partial = np.flatnonzero(statuses != STATUS_NAMES.index("halted"))
+    if len(partial):
+        first = int(partial[0])
+        status = STATUS_NAMES[int(statuses[first])]
+        warnings.warn(PartialResultWarning(
+            f"run_batch: {len(partial):,} of {iterations:,} runs stopped by the watchdog "
+            f"(the first, run {first}, by {status}); their values are partial (see the "
+            f"statuses)", status, None, runs=len(partial), first=first), stacklevel=2)
     if status_codes:
         return out, statuses
     return out, _STATUS_NAMES[statuses].tolist()
