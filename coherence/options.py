@@ -83,7 +83,9 @@ def add_machine_options(p, exclude=(), seed: bool = True) -> None:
 
 
 def _key_line(text: str, key: str) -> int | None:
-    m = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", text, re.MULTILINE)
+    """The line of ``key = ...`` (or of the table header ``[key]``)."""
+    m = re.search(rf"^[ \t]*(\[[ \t]*)?[\"']?{re.escape(key)}[\"']?[ \t]*(=|\])", text,
+                  re.MULTILINE)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
