@@ -201,7 +201,10 @@ def format_campaign(c: Campaign) -> str:
         cells = " ".join(f"{k}={v};" for k, v in state.items())
         lines.append(f"{n:<{width}}{'*>' if holds else ':>'}{cells}")
     lines.append("Ok" if c.ok else "No")
-    lines += ["", "Witnesses", f"Positive: {c.positive}, Negative: {c.negative}",
+    # litmus7, like herd, counts the runs that validate the whole condition as Positive, so
+    # for a ~exists test the two numbers are swapped (the Observation line is not).
+    pos, neg = (c.negative, c.positive) if c.quantifier == "~exists" else (c.positive, c.negative)
+    lines += ["", "Witnesses", f"Positive: {pos}, Negative: {neg}",
               f"Condition {c.condition} is {'' if c.ok else 'NOT '}validated",
               f"Observation {c.name} {c.observation} {c.positive} {c.negative}",
               f"Emulator {c.model.upper()} core, {c.protocol.upper()}, {c.iterations:,} "

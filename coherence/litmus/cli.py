@@ -136,7 +136,7 @@ def _progress(total: int, args):
 
 def run(args) -> int:
     """Run the ``litmus`` subcommand; returns the exit status."""
-    from .report import herd_block, skipped_json, summary_table, verdict_json
+    from .report import herd_block, herd_reference, skipped_json, summary_table, verdict_json
     from .suite import load_suite
     suite = load_suite(args.paths)
     if not suite:
@@ -172,6 +172,9 @@ def run(args) -> int:
     if bar is not None:
         bar.close()
 
+    # A suite prints one line per test (the table); -v, or a single test, adds herd's and
+    # litmus7's blocks before it.
+    blocks = args.verbose or len(suite) == 1
     rows, entries, out, campaigns = [], [], [], []
     for i, (path, test) in enumerate(suite):
         campaign = None
@@ -185,7 +188,7 @@ def run(args) -> int:
             rows.append((name, path, None, reason, None))
             for m in models:
                 entries.append(skipped_json(name, path, reason, m))
-            if not args.json:
+            if not args.json and blocks:
                 out.append(f"Test {name} skipped: {reason}\n\n")
             continue
         rows.append((test.name, path, verdicts, None, campaign))
@@ -197,7 +200,7 @@ def run(args) -> int:
                 else:
                     entry.update(campaign.to_json())
             entries.append(entry)
-        if not args.json:
+        if not args.json and blocks:
             out.append(herd_block(verdicts[shown]))
             if isinstance(campaign, str):
                 out.append(f"{campaign}\n\n")
@@ -212,11 +215,12 @@ def run(args) -> int:
                                  file=args.plot)
         from ..plot import save_litmus_figure
         save_litmus_figure(campaigns, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         json.dump({"tests": entries}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         sys.stdout.write("".join(out))
-        sys.stdout.write(summary_table(rows, models, shown))
+        sys.stdout.write(summary_table(rows, models, shown, herd=herd_reference))
     violated = any(c.model_violations for c in campaigns)
     return 1 if violated or any(r[3] is not None for r in rows) else 0
