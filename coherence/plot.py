@@ -753,12 +753,17 @@ def plot_gantt(result, ax=None, path=None):
         raise ValueError("no simulation to plot (a replay report has none)")
     names = sim.thread_names
     n = len(names)
-    if ax is None:
+    own = ax is None
+    if own:
+        # Constrained layout sizes the margins to the thread names (never clipped) and keeps
+        # the legend, outside the axes, clear of everything else.
         w, h = gantt_figure_size(n)
-        fig = plt.figure(figsize=(w / GANTT_DPI, h / GANTT_DPI), dpi=GANTT_DPI)
-        ax = fig.add_axes([0.1, 0.22 if n < 4 else 0.15, 0.87, 0.62 if n < 4 else 0.72])
+        fig = plt.figure(figsize=(w / GANTT_DPI, h / GANTT_DPI), dpi=GANTT_DPI,
+                         layout="constrained")
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
+    from matplotlib.ticker import MaxNLocator
     cmap = plt.get_cmap("tab10")
     status = sim.timeline_status
     status_names = sim.status_names
@@ -786,33 +791,49 @@ def plot_gantt(result, ax=None, path=None):
                 ax.broken_barh([(start, length)], (y - height / 2, height), facecolors=face,
                                edgecolors=edge, hatch=hatch, linewidth=0.5)
     end = max(sim.ticks, 1)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(list(reversed(names)))
+    ax.set_xlim(0, end * 1.02 + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ticks are whole ticks
+    ax.set_xlabel("tick")
+    title = (f"{sim.program.scenario.name}: {sim.policy}, seed {sim.seed}, {sim.ticks} ticks, "
+             f"{sim.end}")
+    ax.set_title(title, fontsize=10)
+    handles = [Patch(facecolor=cmap(0), label="running"),
+               Patch(facecolor="#c8c8c8", label="ready"),
+               Patch(facecolor="#f4b6b6", edgecolor="#c0392b", hatch="///", label="blocked"),
+               Patch(facecolor="#aed6f1", label="sleeping")]
+    if own:
+        fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8,
+                   frameon=False)
+    else:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                  frameon=False)
+    # Each finding's label gets a row of its own above the threads (12 points apart, so two
+    # labels never overlap), and the y range gets the headroom those rows need.
+    row_pt = 12
+    ax.set_ylim(-0.7, n - 0.3)
+    if findings:
+        if own:
+            fig.canvas.draw()  # the axes' final height, after the layout
+        height_px = ax.get_window_extent().height
+        need_px = (len(findings) * row_pt + 6) * fig.dpi / 72
+        span = n + 0.4
+        head = need_px * span / max(height_px - need_px, 0.25 * height_px)
+        ax.set_ylim(-0.7, n - 0.3 + head)
     for i, f in enumerate(findings):
         tick = f.tick if f.tick is not None else end
         tick = min(max(tick, 0), end)
         ax.axvline(tick, color="#8e44ad", linestyle="--", linewidth=1.2)
         right = tick > 0.7 * end
-        ax.annotate(f" {f.kind} " if not right else f"{f.kind} ", xy=(tick, 0.97 - 0.08 * i),
-                    xycoords=("data", "axes fraction"), color="#8e44ad", fontsize=8,
+        ax.annotate(f" {f.kind} " if not right else f"{f.kind} ", xy=(tick, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(0, -3 - row_pt * i),
+                    textcoords="offset points", color="#8e44ad", fontsize=8,
                     va="top", ha="right" if right else "left")
         for name in f.threads:
             if name in names and f.kind in ("deadlock", "lost-wakeup", "stuck"):
                 ax.plot([end], [n - 1 - names.index(name)], marker="X", color="#c0392b",
                         markersize=9)
-    ax.set_yticks(range(n))
-    ax.set_yticklabels(list(reversed(names)))
-    # Headroom above the threads: a row per finding marker, then the legend.
-    ax.set_ylim(-0.7, n - 0.3 + 0.25 * (1 + len(findings)) + 0.6)
-    ax.set_xlim(0, end * 1.02 + 0.5)
-    ax.set_xlabel("tick")
-    title = (f"{sim.program.scenario.name}: {sim.policy}, seed {sim.seed}, {sim.ticks} ticks, "
-             f"{sim.end}")
-    ax.set_title(title, fontsize=10)
-    ax.legend(handles=[Patch(facecolor=cmap(0), label="running"),
-                       Patch(facecolor="#c8c8c8", label="ready"),
-                       Patch(facecolor="#f4b6b6", edgecolor="#c0392b", hatch="///",
-                             label="blocked"),
-                       Patch(facecolor="#aed6f1", label="sleeping")],
-              loc="upper right", ncol=4, fontsize=8, frameon=False)
     if path is not None:
         fig.savefig(path, dpi=GANTT_DPI)
     return fig
