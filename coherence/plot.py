@@ -31,7 +31,7 @@ __all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
            "plot_scaling", "plot_scaling_comparison", "run_scaling", "save_run_figure",
-           "save_figure", "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
+           "save_figure", "plot_data_movement", "data_movement", "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
 
 # The bus transactions of a run: the three requests and the victims' write-backs (Flush and
 # c2c transfers are data responses to those requests, not transactions of their own).
@@ -212,6 +212,8 @@ def plot_bus_transactions(runs, ax=None, types=None, title=None):
         ax.text(xi, total + 0.01 * top, f"{total:,}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x, [label for label, _ in pairs])
     ax.set_ylim(0, top * 1.12)
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("bus transactions")
     ax.set_xlabel("run")
     ax.set_title(title or "Bus transactions by type")
@@ -219,6 +221,55 @@ def plot_bus_transactions(runs, ax=None, types=None, title=None):
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize=8, title="type")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    return fig
+
+
+#: What plot_data_movement draws: (label, where in a result's stats, key).
+DATA_MOVEMENT = (("Flush", "bus", "Flush"), ("cache-to-cache", "bus", "c2c_transfers"),
+                 ("memory reads", "memory", "reads"), ("memory writes", "memory", "writes"),
+                 ("invalidations", "bus", "invalidations"))
+
+
+def data_movement(result) -> dict:
+    """``{label: count}`` of :data:`DATA_MOVEMENT` for one run (the memory counters need
+    ``SystemConfig(stats="full")``; without them they are left out)."""
+    st = _get(result, "stats")
+    out = {}
+    for label, part, key in DATA_MOVEMENT:
+        if part in st and key in st[part]:
+            out[label] = int(st[part][key])
+    return out
+
+
+def plot_data_movement(runs, ax=None, title=None):
+    """Where the data went, one group of bars per kind, one bar per run: lines flushed by a
+    snooping cache, cache-to-cache transfers, lines read from and written to memory, and
+    invalidations: the counts in which protocols differ even when their bus transactions
+    are the same (MSI writes a line back on every M -> S downgrade, MOESI keeps it in O).
+    Memory reads and writes need ``stats="full"`` runs.  Returns the figure."""
+    from matplotlib.ticker import MaxNLocator
+    pairs = _runs(runs)
+    moves = [data_movement(r) for _, r in pairs]
+    kinds = [label for label, _, _ in DATA_MOVEMENT if all(label in m for m in moves)]
+    fig, ax = _figure_ax(ax, (max(5.0, 1.2 * len(kinds) + 2.5), 4.5))
+    width = 0.8 / max(len(pairs), 1)
+    cmap = _pyplot().get_cmap("tab10")
+    top = max([m[k] for m in moves for k in kinds] + [1])
+    for j, ((label, _), m) in enumerate(zip(pairs, moves)):
+        xs = [i - 0.4 + width * (j + 0.5) for i in range(len(kinds))]
+        vals = [m[k] for k in kinds]
+        ax.bar(xs, vals, width=width * 0.95, label=label, color=cmap(j % 10))
+        for x, v in zip(xs, vals):
+            ax.text(x, v + 0.01 * top, f"{v:,}", ha="center", va="bottom", fontsize=7,
+                    rotation=90 if len(pairs) > 2 else 0)
+    ax.set_xticks(range(len(kinds)), kinds, rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(0, top * 1.2)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("lines (invalidations: copies)")
+    ax.set_title(title or "Data movement")
+    ax.legend(fontsize=8, title="run", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return fig

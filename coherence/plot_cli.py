@@ -2,7 +2,9 @@
 
 * ``coherence plot compare FILE --protocols msi,mesi,moesi --out OUT.png`` runs one program
   under several protocols (same machine, same seed) and draws the bus transactions by type
-  side by side and the traffic of each run over time.
+  side by side, where the data went (flushes, cache-to-cache transfers, memory reads and
+  writes, invalidations: what differs between protocols even when their transactions do
+  not) and the traffic of each run over time.
 * ``coherence plot scaling FILE --cores-list 1,2,4,8 --out OUT.png`` runs a ``.core all``
   program on each core count and draws throughput (instructions per cycle) and bus
   utilization against the number of cores.
@@ -22,6 +24,8 @@ from .run_cli import _save, add_machine_options, resolve_machine
 
 # Windows of the traffic timeline recorded for the comparison (rebinned by the plot).
 _WINDOW = 100
+#: Pixels of the `plot compare` image: transactions, data movement, traffic over time.
+COMPARE_SIZE = (1600, 500)
 
 
 def add_subparser(sub) -> None:
@@ -113,15 +117,19 @@ def cmd_compare(args) -> int:
     note_seed(values)
     runs = {}
     for i, proto in enumerate(protocols):
-        values, config = resolve_machine(args, cores, protocol=proto, timeline_window=_WINDOW)
+        # stats="full": the memory reads and writes, where protocols differ most
+        values, config = resolve_machine(args, cores, protocol=proto, timeline_window=_WINDOW,
+                                         stats="full")
         if i == 0:
             _save(args, config, values.seed, values)
         runs[proto.name.upper()] = quiet_run(program, config, seed=values.seed)
     plt = plot._pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), dpi=100, layout="constrained",
-                                      width_ratios=[1, 1.6])
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(COMPARE_SIZE[0] / 100,
+                                                             COMPARE_SIZE[1] / 100), dpi=100,
+                                              layout="constrained", width_ratios=[1, 1, 1.6])
     try:
         plot.plot_bus_transactions(runs, ax=left)
+        plot.plot_data_movement(runs, ax=middle)
         plot.plot_traffic(runs, ax=right)
         fig.suptitle(f"{args.file}: {cores} cores, {config.model.upper()}, seed {values.seed} — "
                      + ", ".join(f"{k} {r.cycles:,} cycles" for k, r in runs.items()),
@@ -130,10 +138,14 @@ def cmd_compare(args) -> int:
         plt.close(fig)
         raise
     plot.save_figure(fig, args.out)
+    kinds = [label for label, _, _ in plot.DATA_MOVEMENT]
     for name, r in runs.items():
         bus = r.stats["bus"]
         total = sum(bus.get(t, 0) for t in plot.TRANSACTION_TYPES)
-        print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions")
+        moved = plot.data_movement(r)
+        extra = ", ".join(f"{moved[k]:,} {k}" for k in kinds if k in moved)
+        print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions; "
+              f"{extra}")
     print(f"wrote {args.out}")
     return 0
 
