@@ -140,9 +140,9 @@ def cmd_run(args) -> int:
         fixed["stats"] = "full"
     values, config = resolve_machine(args, cores, **fixed)
     window_range = parse_window(args.window) if args.window else None
-    if window_range and not args.plot:
-        raise CoherenceError("--window needs --plot (it is the cycles the line-state strip "
-                             "shows)")
+    if window_range and not (args.plot and args.watch):
+        raise CoherenceError("--window needs --plot and --watch SYMBOL (it is the cycles the "
+                             "line-state strip shows)")
     from .options import note_seed
     note_seed(values)
     _save(args, config, values.seed, values, to_stderr=args.json)
