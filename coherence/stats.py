@@ -184,5 +184,9 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
                                 for (s, e), n in np.ndenumerate(np.asarray(transitions)) if n}
         stats["memory"] = memory_traffic(bus, stats["transitions"], config.protocol,
                                          config.line_size)
+    cfg = config.to_dict()
+    if cfg.get("max_cycles") is None and with_registers:
+        # the limit the program ran under (unset: the default); a trace's stays None: none
+        cfg["max_cycles"] = config.cycle_limit(trace=False)
     return RunResult(cycles=int(cycles), status=status, memory=memory, registers=registers,
-                     stats=stats, seed=int(seed), config=config.to_dict(), timeline=tl)
+                     stats=stats, seed=int(seed), config=cfg, timeline=tl)
