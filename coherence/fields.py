@@ -47,8 +47,8 @@ class Field:
 PROGRAM_MAX_CYCLES = 50_000_000
 
 FIELDS: tuple[Field, ...] = (
-    Field("cores", int, 4, "cores", "number of cores, 1..64 (the CLI's default: as many as the "
-          "program uses)", "machine"),
+    Field("cores", int, 4, "cores", "number of cores, 1..64 (on the command line the default is "
+          "as many as the program uses)", "machine"),
     Field("protocol", str, "mesi", "", "coherence protocol family: msi, mesi, moesi, mesif, "
           "dragon (`coherence protocol list`), or a Protocol object (Python)", "machine"),
     Field("interconnect", str, "bus", "", "the interconnect the protocol runs on: bus (the "

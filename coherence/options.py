@@ -56,9 +56,11 @@ def add_machine_options(p, exclude=(), seed: bool = True) -> None:
         default = "unset" if f.default is None else f.default
         extra = {"choices": f.choices} if f.choices else {}
         meta = {"metavar": "N"} if f.kind is int else {}
-        if f.name == "cores":
-            default = "as many as the program uses"
-        elif f.unit and f.kind is int and f.default is not None:
+        if f.name == "cores":  # its meaning says the command line's default
+            g.add_argument(*f.flags, dest=f.name, type=_int, default=None, help=f.meaning,
+                           **meta)
+            continue
+        if f.unit and f.kind is int and f.default is not None:
             default = f"{default} {f.unit}"
         g.add_argument(*f.flags, dest=f.name, type=_int if f.kind is int else str,
                        default=None, help=f"{f.meaning} (default {default})", **meta, **extra)
@@ -276,11 +278,11 @@ def note_seed(values: Machine, runs: int | None = None) -> None:
     """One stderr line when a seed was asked for but nothing in the machine is random."""
     if runs is None and values.seed_given and not is_random(values):
         print(f"coherence: note: --seed {values.seed} has no effect: the machine has no "
-              f"randomised timing (add --noise NAME, e.g. --noise drain, or --skew, --jitter, "
+              f"randomised timing (add --noise NAME, e.g. --noise mild, or --skew, --jitter, "
               f"--drain-delay, --issue-jitter, --arbitration random)", file=sys.stderr)
     elif runs is not None and runs > 1 and not is_random(values):
         print(f"coherence: note: the machine has no randomised timing, so all {runs} runs "
-              f"are the same run (add --noise NAME, e.g. --noise drain)", file=sys.stderr)
+              f"are the same run (add --noise NAME, e.g. --noise mild)", file=sys.stderr)
 
 
 def command_line(argv=None) -> str:

@@ -21,8 +21,8 @@ watchdog (--progress-window). A stopped run also prints one stderr line saying w
 def add_subparsers(sub) -> None:
     import argparse
     p = sub.add_parser("run", help="run an assembly program on the emulated machine",
-                       description="Run an assembly program (docs/asm.md) and print a summary;"
-                                   " with --runs N, run it over seeds 0..N-1 and print a "
+                       description="Run an assembly program (docs/asm.md) and print a summary;\n"
+                                   "with --runs N, run it over seeds 0..N-1 and print a "
                                    "histogram of the final values.",
                        epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="assembly source (.s)")
@@ -41,7 +41,7 @@ def add_subparsers(sub) -> None:
     m = p.add_argument_group("many runs")
     m.add_argument("--runs", type=int, metavar="N",
                    help="run N times, over seeds 0..N-1 (default timing noise: --noise "
-                        "drain), and print a histogram of the final values")
+                        "mild), and print a histogram of the final values")
     m.add_argument("--observe", nargs="+", default=[], metavar="SYM|C:rN",
                    help="what --runs tallies: symbols and core registers such as 0:r1 "
                         "(default: every symbol)")
