@@ -155,7 +155,7 @@ def test_stats_file_is_gem5_style_and_matches_the_json(tmp_path):
     assert r.returncode == 2 and "is a directory" in r.stderr
 
 
-def test_line_state_strip_window(tmp_path):
+def test_line_state_strip_window(tmp_path, capsys):
     import matplotlib.image as mpimg
     whole, part = tmp_path / "whole.png", tmp_path / "part.png"
     base = ["run", "examples/spinlock_ttas.s", "--cores", "2", "--watch", "lock"]
@@ -165,9 +165,14 @@ def test_line_state_strip_window(tmp_path):
     assert r.returncode == 0, r.stderr
     a, b = mpimg.imread(whole), mpimg.imread(part)
     assert a.shape == b.shape and (a != b).any()
-    for bad, msg in (("3000:1000", "expected 0 <= START < END"), ("x:y", "expected START:END"),
-                     ("5", "expected START:END")):
-        r = run_cli(*base, "--plot", str(part), "--window", bad)
-        assert r.returncode == 2 and msg in r.stderr
-    r = run_cli(*base, "--window", "0:100")
-    assert r.returncode == 2 and "--window needs --plot and --watch" in r.stderr
+    r = run_cli(*base, "--plot", str(part), "--window", "3000:1000")
+    assert r.returncode == 2 and "expected 0 <= START < END" in r.stderr
+    from coherence.cli import main
+    assert main(base[:] + ["--window", "0:100"]) == 2
+    assert "--window needs --plot and --watch" in capsys.readouterr().err
+    from coherence.errors import CoherenceError
+    from coherence.run_cli import parse_window
+    assert parse_window("1000:") == (1000, None) and parse_window(":50") == (0, 50)
+    for bad in ("x:y", "5", "1:2:3"):
+        with pytest.raises(CoherenceError, match="expected START:END"):
+            parse_window(bad)
