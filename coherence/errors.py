@@ -124,3 +124,16 @@ class PartialResultWarning(UserWarning):
         self.cycle = cycle
         self.runs = runs
         self.first = first
+
+
+def warn_partial(status: str, cycle: int, what: str = "run", stacklevel: int = 3) -> None:
+    """Warn with :class:`PartialResultWarning` when ``status`` is a watchdog ending (the
+    engine's and the reference model's runs call it; "halted" is complete, no warning)."""
+    if status == "halted":
+        return
+    import warnings
+    how = ("it reached max_cycles" if status == "max_cycles" else
+           "nothing progressed for progress_window cycles")
+    warnings.warn(PartialResultWarning(
+        f"{what} stopped by the watchdog ({status}) at cycle {cycle:,}: {how}; the result is "
+        f"partial (status {status!r})", status, cycle), stacklevel=stacklevel + 1)

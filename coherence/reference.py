@@ -63,7 +63,7 @@ from collections import deque
 import numpy as np
 
 from .config import SystemConfig
-from .errors import CoherenceError, InvariantViolation, ProtocolError
+from .errors import CoherenceError, InvariantViolation, ProtocolError, warn_partial
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, NREGS,
                   OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY, OP_FAA, OP_HALT, OP_JMP,
                   OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE, OP_ST, OP_SUB, OP_XCHG,
@@ -858,6 +858,7 @@ def run_reference(program, config: SystemConfig, seed: int = 0, check: bool = Fa
     """
     machine, linked = prepare_program(program, config, seed, check)
     status, cycles = machine.run()
+    warn_partial(status, cycles, "reference run", stacklevel=2)
     mem = machine.coherent_memory(len(linked.memory))
     return _result(machine, status, cycles, seed, memory_words=mem,
                    addresses=linked.addresses, symbols=program.symbols, with_registers=True)
@@ -899,5 +900,6 @@ def run_trace_reference(writes, addrs, config: SystemConfig, seed: int = 0,
     ``addrs[c][i]``; no data is tracked (registers ``[]``, memory ``{}``)."""
     machine = prepare_trace(writes, addrs, config, seed, check)
     status, cycles = machine.run()
+    warn_partial(status, cycles, "reference trace run", stacklevel=2)
     return _result(machine, status, cycles, seed, memory_words=np.zeros(0, np.int64),
                    addresses={}, symbols=[], with_registers=False)

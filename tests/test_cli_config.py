@@ -266,3 +266,11 @@ def test_the_default_runs_noise_shows_sb_relaxed_outcome_on_tso_only():
     assert tso.get((0, 0), 0) >= 2            # at least 1% of the runs
     assert set(tso) == {(0, 0), (0, 1), (1, 0), (1, 1)}
     assert (0, 0) not in sc and sum(sc.values()) == 200
+
+
+def test_the_reference_model_warns_alike():
+    from coherence.reference import run_reference
+    prog = coherence.assemble(".data\nflag: 0\n.core 0\nw: ld r1, [flag]\n beq r1, 0, w\n")
+    with pytest.warns(PartialResultWarning, match="no_progress") as rec:
+        r = run_reference(prog, SystemConfig(cores=1, progress_window=50))
+    assert r.status == "no_progress" and rec[0].message.cycle == r.cycles == 50

@@ -9,7 +9,8 @@ from .._jit import ensure_compiled
 from ..config import SystemConfig
 import warnings
 
-from ..errors import CoherenceError, InvariantViolation, PartialResultWarning, ProtocolError
+from ..errors import (CoherenceError, InvariantViolation, PartialResultWarning, ProtocolError,
+                      warn_partial)
 from ..isa import NFIELDS, NREGS
 from ..program import Program
 from ..protocols.table import BUS_ACTIONS, EVENTS
@@ -239,12 +240,7 @@ def _layout(program: Program, config: SystemConfig):
 
 def _warn_partial(status: str, cycles: int, what: str) -> None:
     """A watchdog ending is a partial result: say so (the one project warning class)."""
-    if status != "halted":
-        how = ("it reached max_cycles" if status == "max_cycles" else
-               "nothing progressed for progress_window cycles")
-        warnings.warn(PartialResultWarning(
-            f"{what} stopped by the watchdog ({status}) at cycle {cycles:,}: {how}; the result "
-            f"is partial (status {status!r})", status, cycles), stacklevel=3)
+    warn_partial(status, cycles, what, stacklevel=3)
 
 
 def _where(program):
