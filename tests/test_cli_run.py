@@ -159,15 +159,15 @@ def test_line_state_strip_window(tmp_path, capsys):
     import matplotlib.image as mpimg
     whole, part = tmp_path / "whole.png", tmp_path / "part.png"
     base = ["run", "examples/spinlock_ttas.s", "--cores", "2", "--watch", "lock"]
-    r = run_cli(*base, "--plot", str(whole))
-    assert r.returncode == 0 and f"wrote {whole}" in r.stdout
+    from coherence.cli import main
+    assert main(base + ["--plot", str(whole)]) == 0
+    assert f"wrote {whole}" in capsys.readouterr().out
     r = run_cli(*base, "--plot", str(part), "--window", "1000:3000")
     assert r.returncode == 0, r.stderr
     a, b = mpimg.imread(whole), mpimg.imread(part)
     assert a.shape == b.shape and (a != b).any()
-    r = run_cli(*base, "--plot", str(part), "--window", "3000:1000")
-    assert r.returncode == 2 and "expected 0 <= START < END" in r.stderr
-    from coherence.cli import main
+    assert main(base + ["--plot", str(part), "--window", "3000:1000"]) == 2
+    assert "expected 0 <= START < END" in capsys.readouterr().err
     assert main(base[:] + ["--window", "0:100"]) == 2
     assert "--window needs --plot and --watch" in capsys.readouterr().err
     from coherence.errors import CoherenceError
