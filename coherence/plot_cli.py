@@ -108,7 +108,7 @@ def quiet_run(program, config, **kw):
 
 
 def cmd_compare(args) -> int:
-    from . import load_program, plot, run
+    from . import load_program, plot
     from .protocols import get_protocol
     protocols = [get_protocol(p) for p in _split(args.protocols, "--protocols")]
     values, _ = resolve_machine(args, 1, protocol=protocols[0])
@@ -151,7 +151,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sequence(args) -> int:
-    from . import load_program, plot, run
+    from . import load_program, plot
     values, _ = resolve_machine(args, 1)
     program = load_program(args.file, cores=values["cores"])
     cores = values["cores"] if values["cores"] is not None else max(program.cores, 1)
@@ -173,7 +173,6 @@ def cmd_sequence(args) -> int:
 
 def cmd_scaling(args) -> int:
     from . import plot
-    from .protocols import get_protocol
     cores_list = parse_cores_list(args.cores_list)
     values, base = resolve_machine(args, 1)
     proto = base.protocol
