@@ -222,3 +222,11 @@ def test_standalone_module_entry_point():
                        timeout=120)
     assert r.returncode == 0
     after_block(r.stdout)
+
+
+@pytest.mark.skipif(not ORACLE.is_dir(), reason=f"herd7 oracle not found at {ORACLE}")
+def test_the_table_checks_every_oracle_test_against_herds_verdicts_on_file():
+    r = litmus(ORACLE / "tests", "--enumerate-only", "-q")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[-1] == ("88 tests run; herd7 agrees on 88, differs on 0, 0 "
+                                         "without a herd verdict; 0 skipped")

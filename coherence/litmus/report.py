@@ -98,11 +98,11 @@ def _reference_files(directory: str) -> dict:
 def herd_reference(path: str) -> dict | None:
     """herd7's verdicts of the test at ``path`` as ``{model: (observation, positive,
     negative)}``, from an ``expected.tsv`` or ``verdicts.tsv`` in its folder or one of the
-    four above it; None when none lists it."""
+    seven above it; None when none lists it."""
     import os
     full = os.path.abspath(path)
     d = os.path.dirname(full)
-    for _ in range(5):
+    for _ in range(8):
         entry = _reference_files(d).get(os.path.relpath(full, d))
         if entry:
             return entry
