@@ -61,7 +61,7 @@ CAMPAIGN: tuple[str, ...] = ("none", "drain", "mild", "issue", "skewed", "skewed
                              "very-slow-drain")
 
 #: What ``coherence run --runs N`` uses when no ``--noise`` and no noise field is given.
-RUNS_DEFAULT = "mild"
+RUNS_DEFAULT = "wild"
 
 
 def get_noise(name: str) -> Noise:

@@ -278,11 +278,11 @@ def note_seed(values: Machine, runs: int | None = None) -> None:
     """One stderr line when a seed was asked for but nothing in the machine is random."""
     if runs is None and values.seed_given and not is_random(values):
         print(f"coherence: note: --seed {values.seed} has no effect: the machine has no "
-              f"randomised timing (add --noise NAME, e.g. --noise mild, or --skew, --jitter, "
+              f"randomised timing (add --noise NAME, e.g. --noise wild, or --skew, --jitter, "
               f"--drain-delay, --issue-jitter, --arbitration random)", file=sys.stderr)
     elif runs is not None and runs > 1 and not is_random(values):
         print(f"coherence: note: the machine has no randomised timing, so all {runs} runs "
-              f"are the same run (add --noise NAME, e.g. --noise mild)", file=sys.stderr)
+              f"are the same run (add --noise NAME, e.g. --noise wild)", file=sys.stderr)
 
 
 def command_line(argv=None) -> str:

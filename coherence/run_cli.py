@@ -41,7 +41,7 @@ def add_subparsers(sub) -> None:
     m = p.add_argument_group("many runs")
     m.add_argument("--runs", type=int, metavar="N",
                    help="run N times, over seeds 0..N-1 (default timing noise: --noise "
-                        "mild), and print a histogram of the final values")
+                        "wild), and print a histogram of the final values")
     m.add_argument("--observe", nargs="+", default=[], metavar="SYM|C:rN",
                    help="what --runs tallies: symbols and core registers such as 0:r1 "
                         "(default: every symbol)")

@@ -174,7 +174,7 @@ def test_runs_show_petersons_lost_updates_on_tso_and_none_with_the_fence():
     m = re.search(r"broken by (\d+) of 40 runs .*the first is seed (\d+): (coherence run .*)",
                   out)
     assert m and int(m.group(1)) > 0 and "No\n" in out
-    assert "Runs 40 (seeds 0..39): 2 cores, MESI, TSO, noise mild" in out
+    assert "Runs 40 (seeds 0..39): 2 cores, MESI, TSO, noise wild" in out
     # the printed replay command is that run: its counter is not 400
     replay = m.group(3).split()[1:]
     d = json.loads(here(*replay, "--json").stdout)
@@ -191,7 +191,7 @@ def test_runs_json_and_register_observations(capsys):
                 "counter", "0:r10", "1:r10", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["runs"] == 20 and d["noise"] == "mild" and d["observe"] == ["counter", "0:r10",
+    assert d["runs"] == 20 and d["noise"] == "wild" and d["observe"] == ["counter", "0:r10",
                                                                         "1:r10"]
     assert sum(h["count"] for h in d["histogram"]) == 20
     # %core: each core's copy of the `.core all` code got its own number
@@ -278,7 +278,7 @@ def test_the_default_runs_noise_shows_sb_relaxed_outcome_on_tso_only():
     tso, sc = states("tso"), states("sc")
     assert tso.get((0, 0), 0) >= 2            # at least 1% of the runs
     assert set(tso) == {(0, 0), (0, 1), (1, 0), (1, 1)}
-    assert (0, 0) not in sc and sum(sc.values()) == 200
+    assert set(sc) == {(0, 1), (1, 0), (1, 1)} and sum(sc.values()) == 200  # never 0/0
 
 
 def test_the_reference_model_warns_alike():
