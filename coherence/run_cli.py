@@ -195,7 +195,7 @@ def format_summary(result, source: str = "") -> str:
     """A readable report: machine, status, a per-core table, the bus table, final memory."""
     cfg = result.config
     lines = [f"{source}: {cfg['cores']} cores, {cfg['protocol'].upper()}, {cfg['model'].upper()}"
-             f", L1 {cfg['l1_size'] // 1024} KiB {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
+             f", L1 {_size(cfg['l1_size'])} {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
              f" seed {result.seed}",
              f"status: {result.status} after {result.cycles:,} cycles", ""]
     cols = ("instructions", "loads", "stores", "rmws", "hits", "misses", "stall_cycles",
@@ -219,6 +219,10 @@ def format_summary(result, source: str = "") -> str:
         mem = ", ".join(f"{k}={v}" for k, v in result.memory.items())
         lines.append(f"memory: {mem}")
     return "\n".join(lines)
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes // 1024} KiB" if nbytes >= 1024 and nbytes % 1024 == 0 else f"{nbytes} B"
 
 
 def _table(head, rows):

@@ -161,22 +161,29 @@ def cmd_runs(args) -> int:
     counts: dict[tuple, int] = {}
     statuses: dict[str, int] = {}
     broken, first_broken, partial = 0, None, []
+    done = 0
+    interrupted = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialResultWarning)
-        for seed in tqdm(range(n), file=sys.stderr, unit="run", disable=not show, leave=False,
-                         delay=0.5):
-            r = run(program, config, seed=seed, check=args.check)
-            statuses[r.status] = statuses.get(r.status, 0) + 1
-            if r.status != "halted":
-                partial.append((seed, r.status, r.cycles))
-                continue
-            state = tuple(_value(r, ob) for ob in observe)
-            key = tuple(tuple(v) if isinstance(v, list) else v for v in state)
-            counts[key] = counts.get(key, 0) + 1
-            if expect and any(_value(r, ob) != v for ob, v in expect):
-                broken += 1
-                if first_broken is None:
-                    first_broken = seed
+        try:
+            for seed in tqdm(range(n), file=sys.stderr, unit="run", disable=not show,
+                             leave=False, delay=0.5):
+                r = run(program, config, seed=seed, check=args.check)
+                done += 1
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+                if r.status != "halted":
+                    partial.append((seed, r.status, r.cycles))
+                    continue
+                state = tuple(_value(r, ob) for ob in observe)
+                key = tuple(tuple(v) if isinstance(v, list) else v for v in state)
+                counts[key] = counts.get(key, 0) + 1
+                if expect and any(_value(r, ob) != v for ob, v in expect):
+                    broken += 1
+                    if first_broken is None:
+                        first_broken = seed
+        except KeyboardInterrupt:
+            # Ctrl-C: what finished is still reported, and says it is partial.
+            interrupted = True
     rows = sorted(counts.items(), key=lambda kv: kv[0])
 
     def meets(state) -> bool | None:
@@ -191,7 +198,8 @@ def cmd_runs(args) -> int:
     name = os.path.splitext(os.path.basename(args.file))[0]
     replay = replay_command(args.file, values, first_broken, program.cores) if first_broken is not None else None
     if args.json:
-        doc = {"file": args.file, "runs": n, "seeds": [0, n - 1], "noise": values.noise,
+        doc = {"file": args.file, "runs": done, "requested": n, "interrupted": interrupted,
+               "seeds": [0, done - 1], "noise": values.noise,
                "config": config.to_dict(), "observe": names,
                "histogram": [{"state": dict(zip(names, [list(x) if isinstance(x, tuple) else x
                                                         for x in k])),
@@ -229,11 +237,16 @@ def cmd_runs(args) -> int:
             noise = f", noise {values.noise}"
         fields = " ".join(f"{k}={config.to_dict()[k]}" for k in
                           ("start_skew", "jitter", "drain_delay", "issue_jitter"))
-        lines.append(f"Runs {n:,} (seeds 0..{n - 1}): {config.cores} cores, "
+        how = f" of {n:,} requested, interrupted" if interrupted else ""
+        lines.append(f"Runs {done:,}{how} (seeds 0..{done - 1}): {config.cores} cores, "
                      f"{config.protocol.name.upper()}, {config.model.upper()}{noise} ({fields})")
         if set(statuses) - {"halted"}:
             lines.append("Statuses " + ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())))
         print("\n".join(lines))
+    if interrupted:
+        print(f"coherence: interrupted after {done:,} of {n:,} runs; the histogram is of "
+              f"those", file=sys.stderr)
+        return 130
     if partial:
         seed, status, cycles = partial[0]
         print(f"coherence: {len(partial):,} of {n:,} runs were stopped by the watchdog "

@@ -287,3 +287,18 @@ def test_the_reference_model_warns_alike():
     with pytest.warns(PartialResultWarning, match="no_progress") as rec:
         r = run_reference(prog, SystemConfig(cores=1, progress_window=50))
     assert r.status == "no_progress" and rec[0].message.cycle == r.cycles == 50
+
+
+def test_an_interrupted_runs_prints_what_it_finished(monkeypatch):
+    real = coherence.run
+
+    def run(program, config, seed=0, **kw):
+        if seed == 5:
+            raise KeyboardInterrupt   # the user's Ctrl-C during the sixth run
+        return real(program, config, seed=seed, **kw)
+    monkeypatch.setattr(coherence, "run", run)
+    r = here("run", "examples/peterson.s", "--runs", "50", "--expect", "counter=400")
+    assert r.returncode == 130
+    assert "Runs 5 of 50 requested, interrupted (seeds 0..4)" in r.stdout
+    assert "Positive: 5, Negative: 0" in r.stdout
+    assert r.stderr == "coherence: interrupted after 5 of 50 runs; the histogram is of those\n"
