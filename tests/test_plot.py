@@ -355,6 +355,7 @@ def test_cli_litmus_plot_uses_the_histogram(tmp_path):
     out = tmp_path / "sb.png"
     r = run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "500", "-q", "--plot", str(out))
     assert r.returncode == 0, r.stderr
+    assert f"wrote {out}\n" in r.stdout
     check_png(out, size=(850, 282))       # 8.5 x (1.3 + 0.38 x 4 states) inches
 
 
@@ -440,7 +441,7 @@ def test_cli_run_plot_writes_the_run_figure(tmp_path):
     out = tmp_path / "run.png"
     r = run_cli("run", "examples/spinlock_ttas.s", "--cores", "2", "--plot", str(out))
     assert r.returncode == 0, r.stderr
-    assert "status: halted" in r.stdout
+    assert "status: halted" in r.stdout and r.stdout.endswith(f"wrote {out}\n")
     check_png(out, size=plot.RUN_FIGURE_SIZE)
 
 

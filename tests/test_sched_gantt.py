@@ -68,6 +68,7 @@ def test_cli_plot(tmp_path):
                            os.path.join(CORPUS, "pathfinder.toml"), "--plot", str(out), "-q"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
+    assert f"wrote {out}\n" in proc.stdout
     img = read_png(out)
     w, h = figure_size(3)
     assert img.shape[:2] == (h, w) and colours(img) > 5
