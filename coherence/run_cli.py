@@ -198,6 +198,13 @@ def format_summary(result, source: str = "") -> str:
              f", L1 {_size(cfg['l1_size'])} {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
              f" seed {result.seed}",
              f"status: {result.status} after {result.cycles:,} cycles", ""]
+    noise = [f"{k}={cfg[k]}" for k in ("start_skew", "jitter", "drain_delay", "issue_jitter")
+             if cfg.get(k)]
+    if noise or cfg.get("arbitration") == "random":
+        # what the seed drives (without it every seed gives this same run)
+        what = " ".join(noise + (["arbitration=random"] if cfg.get("arbitration") == "random"
+                                 else []))
+        lines.insert(1, f"timing noise: {what}")
     cols = ("instructions", "loads", "stores", "rmws", "hits", "misses", "stall_cycles",
             "forwards")
     head = ["core"] + [c.replace("_cycles", "") for c in cols] + ["miss%"]
