@@ -81,7 +81,11 @@ _TOKEN = re.compile(r"""
   | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<num>[0-9][A-Za-z0-9_]*)
   | (?P<punct>[\[\],+\-:=])
+  | (?P<const>%[A-Za-z_][A-Za-z0-9_]*)
 """, re.VERBOSE)
+# Per-core constants: each core's copy of a `.core all` (or `.core N-M`) section gets its own
+# value, so shared code can tell the cores apart without any engine support.
+CONSTANTS = ("%core", "%cores")
 _REGISTER = re.compile(r"[rR]([0-9]+)\Z")
 _BASES = {"x": 16, "o": 8, "b": 2}
 
@@ -100,6 +104,7 @@ class _Operand:
     sym: str | None = None    # mem: the symbol name
     reg: int = -1             # mem: the base register
     off: int = 0              # mem: the constant byte offset
+    const: str | None = None  # imm: a per-core constant (%core, %cores), resolved per copy
 
 
 @dataclass
@@ -416,6 +421,12 @@ class _Assembler:
             return _Operand("imm", "".join(x.text for x in toks[i:j]), value), j
         if t.text == "[":
             return self.memory(toks, i, usage)
+        if t.kind == "const":
+            name = t.text.lower()
+            if name not in CONSTANTS:
+                raise self.error(f"unknown constant {t.text!r}, expected {' or '.join(CONSTANTS)}"
+                                 f" (the core's number, the number of cores)")
+            return _Operand("imm", t.text, 0, const=name), i + 1
         raise self.error(f"unexpected {t.text!r}, expected {usage}")
 
     def memory(self, toks: list[_Tok], i: int, usage: str) -> tuple[_Operand, int]:
@@ -494,6 +505,7 @@ class _Assembler:
 
     def resolve(self) -> Program:
         n = self.core_count()
+        self.ncores = n
         covered = set()
         for s in self.sections:
             covered.update(range(n) if s.cores is None else s.cores)
@@ -566,10 +578,12 @@ class _Assembler:
                     f["ra"] = o.value
             else:
                 vals.append(o)
+        values = [core if o.const == "%core" else self.ncores if o.const == "%cores" else o.value
+                  for o in vals]
         if vals:
-            f["b"], f["breg"] = vals[0].value, vals[0].kind == "reg"
+            f["b"], f["breg"] = values[0], vals[0].kind == "reg"
         if len(vals) > 1:
-            f["c"], f["creg"] = vals[1].value, vals[1].kind == "reg"
+            f["c"], f["creg"] = values[1], vals[1].kind == "reg"
         return encode(op, **f), ref
 
     def label(self, name: str, core: int, table: dict) -> int:

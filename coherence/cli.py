@@ -53,10 +53,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        # `coherence` alone: the usage and the commands, as `git` or `cargo` print them.
+        build_parser().print_help()
+        return 0
     # Only a line that starts with the command may skip the other areas: `coherence -h run`
     # and typos still need the whole tree for their help and "invalid choice" messages.
     parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
+    args._argv = argv  # for the "saved by" line of --save-config
     try:
         return int(args.func(args) or 0)
     except CoherenceError as exc:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, replace
 
 from .errors import CoherenceError
+from .fields import DEFAULTS, PROGRAM_MAX_CYCLES
 from .protocols import Protocol, get_protocol
 
 # Every numba decorator in the package takes its flags from here.  cache=True keeps compiled
@@ -19,6 +20,8 @@ JIT_OPTIONS = dict(
 )
 
 MODELS = ("sc", "tso")
+#: "No limit" for the kernels' int64 clock: far beyond any run, and t + latency cannot wrap.
+NO_CYCLE_LIMIT = 1 << 62
 STATS_LEVELS = ("basic", "full")
 ARBITRATIONS = ("round-robin", "fixed", "random")
 # Fields that take one value for every core or a tuple with one per core.
@@ -45,34 +48,37 @@ class SystemConfig:
     ``drain_delay`` and ``issue_jitter`` are one number for every core or a tuple with one per
     core (a core that is often interrupted, a store buffer that drains late).
     ``max_cycles`` and ``progress_window`` are the watchdog: a run ends with status
-    ``max_cycles``, or ``no_progress`` when no store is performed and no core halts for
+    ``max_cycles`` (unset: 50,000,000 cycles for a program, no limit for a trace, see
+    :meth:`cycle_limit`), or ``no_progress`` when no store is performed and no core halts for
     ``progress_window`` cycles (0 turns that check off).  ``stats="full"`` also collects
     each core's miss-latency histogram and (programs) gem5-style per-(state, event) transition
     counts, at a few percent of speed.
     """
 
-    cores: int = 4
-    protocol: str | Protocol = "mesi"
-    interconnect: str = "bus"
-    model: str = "sc"
-    l1_size: int = 32768
-    l1_ways: int = 8
-    line_size: int = 64
-    store_buffer: int = 8
-    arbitration: str = "round-robin"
-    hit_latency: int = 1
-    bus_latency: int = 4
-    mem_latency: int = 40
-    c2c_latency: int = 12
-    wb_latency: int = 10
-    start_skew: int = 0
-    jitter: int = 0
-    drain_delay: int | tuple = 0
-    issue_jitter: int | tuple = 0
-    max_cycles: int = 50_000_000
-    progress_window: int = 1_000_000
-    timeline_window: int = 0
-    stats: str = "basic"
+    # The defaults (and every field's unit and meaning) live in coherence/fields.py, the one
+    # table the CLI's flags, --config files and docs/config.md are generated from.
+    cores: int = DEFAULTS["cores"]
+    protocol: str | Protocol = DEFAULTS["protocol"]
+    interconnect: str = DEFAULTS["interconnect"]
+    model: str = DEFAULTS["model"]
+    l1_size: int = DEFAULTS["l1_size"]
+    l1_ways: int = DEFAULTS["l1_ways"]
+    line_size: int = DEFAULTS["line_size"]
+    store_buffer: int = DEFAULTS["store_buffer"]
+    arbitration: str = DEFAULTS["arbitration"]
+    hit_latency: int = DEFAULTS["hit_latency"]
+    bus_latency: int = DEFAULTS["bus_latency"]
+    mem_latency: int = DEFAULTS["mem_latency"]
+    c2c_latency: int = DEFAULTS["c2c_latency"]
+    wb_latency: int = DEFAULTS["wb_latency"]
+    start_skew: int = DEFAULTS["start_skew"]
+    jitter: int = DEFAULTS["jitter"]
+    drain_delay: int | tuple = DEFAULTS["drain_delay"]
+    issue_jitter: int | tuple = DEFAULTS["issue_jitter"]
+    max_cycles: int | None = DEFAULTS["max_cycles"]
+    progress_window: int = DEFAULTS["progress_window"]
+    timeline_window: int = DEFAULTS["timeline_window"]
+    stats: str = DEFAULTS["stats"]
 
     def __post_init__(self):
         object.__setattr__(self, "interconnect", str(self.interconnect).lower())
@@ -97,6 +103,8 @@ class SystemConfig:
                      "bus_latency", "mem_latency", "c2c_latency", "wb_latency", "start_skew",
                      "jitter", "max_cycles", "progress_window", "timeline_window"):
             v = getattr(self, name)
+            if v is None and name == "max_cycles":
+                continue
             if not integer(v):
                 bad(f"{name} must be an integer, got {v!r}")
         for name in PER_CORE:
@@ -136,13 +144,21 @@ class SystemConfig:
                 bad(f"{name} must be >= 0, got {v}")
         if self.stats not in STATS_LEVELS:
             bad(f"stats must be one of {', '.join(STATS_LEVELS)}, got {self.stats!r}")
-        if self.max_cycles < 1:
+        if self.max_cycles is not None and self.max_cycles < 1:
             bad(f"max_cycles must be >= 1, got {self.max_cycles}")
 
     def per_core(self, name: str) -> tuple:
         """A per-core field (``drain_delay``, ``issue_jitter``) as one value per core."""
         v = getattr(self, name)
         return v if isinstance(v, tuple) else (v,) * self.cores
+
+    def cycle_limit(self, trace: bool = False) -> int:
+        """The watchdog's cycle limit: ``max_cycles`` when set; unset, 50,000,000 for a
+        program and none for a trace (a trace always ends, so only the no-progress window
+        guards it; a limit there would cut a long trace short and look complete)."""
+        if self.max_cycles is not None:
+            return self.max_cycles
+        return NO_CYCLE_LIMIT if trace else PROGRAM_MAX_CYCLES
 
     @property
     def sets(self) -> int:

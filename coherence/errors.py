@@ -115,3 +115,36 @@ class ProtocolError(InvariantViolation):
                     f"own transaction{tail}")
         return (f"protocol {self.protocol}: impossible transition ({self.state}, {self.event}):"
                 f" {self.reason}; {where}{tail}")
+
+
+class PartialResultWarning(UserWarning):
+    """A run stopped by its watchdog (status ``max_cycles`` or ``no_progress``) before every
+    core halted: the result is real but partial (final values, counters and the memory image
+    are those of the cycle it stopped at).  ``status`` and ``cycle`` say which and when; a
+    batch's warning counts its partial runs (``runs``) and gives the first one's index
+    (``first``) instead of a cycle.
+
+    The command line turns it into its own report (one stderr line, exit status 3 or 4), so it
+    is only seen from Python: ``warnings.simplefilter("error", PartialResultWarning)`` makes it
+    an exception, ``"ignore"`` silences it."""
+
+    def __init__(self, message: str, status: str, cycle: int | None = None,
+                 runs: int = 1, first: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.cycle = cycle
+        self.runs = runs
+        self.first = first
+
+
+def warn_partial(status: str, cycle: int, what: str = "run", stacklevel: int = 3) -> None:
+    """Warn with :class:`PartialResultWarning` when ``status`` is a watchdog ending (the
+    engine's and the reference model's runs call it; "halted" is complete, no warning)."""
+    if status == "halted":
+        return
+    import warnings
+    how = ("it reached max_cycles" if status == "max_cycles" else
+           "nothing progressed for progress_window cycles")
+    warnings.warn(PartialResultWarning(
+        f"{what} stopped by the watchdog ({status}) at cycle {cycle:,}: {how}; the result is "
+        f"partial (status {status!r})", status, cycle), stacklevel=stacklevel + 1)

@@ -31,7 +31,7 @@ __all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
            "plot_scaling", "plot_scaling_comparison", "run_scaling", "save_run_figure",
-           "save_figure", "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
+           "save_figure", "plot_data_movement", "data_movement", "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
 
 # The bus transactions of a run: the three requests and the victims' write-backs (Flush and
 # c2c transfers are data responses to those requests, not transactions of their own).
@@ -212,6 +212,8 @@ def plot_bus_transactions(runs, ax=None, types=None, title=None):
         ax.text(xi, total + 0.01 * top, f"{total:,}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x, [label for label, _ in pairs])
     ax.set_ylim(0, top * 1.12)
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("bus transactions")
     ax.set_xlabel("run")
     ax.set_title(title or "Bus transactions by type")
@@ -219,6 +221,55 @@ def plot_bus_transactions(runs, ax=None, types=None, title=None):
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize=8, title="type")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    return fig
+
+
+#: What plot_data_movement draws: (label, where in a result's stats, key).
+DATA_MOVEMENT = (("Flush", "bus", "Flush"), ("cache-to-cache", "bus", "c2c_transfers"),
+                 ("memory reads", "memory", "reads"), ("memory writes", "memory", "writes"),
+                 ("invalidations", "bus", "invalidations"))
+
+
+def data_movement(result) -> dict:
+    """``{label: count}`` of :data:`DATA_MOVEMENT` for one run (the memory counters need
+    ``SystemConfig(stats="full")``; without them they are left out)."""
+    st = _get(result, "stats")
+    out = {}
+    for label, part, key in DATA_MOVEMENT:
+        if part in st and key in st[part]:
+            out[label] = int(st[part][key])
+    return out
+
+
+def plot_data_movement(runs, ax=None, title=None):
+    """Where the data went, one group of bars per kind, one bar per run: lines flushed by a
+    snooping cache, cache-to-cache transfers, lines read from and written to memory, and
+    invalidations: the counts in which protocols differ even when their bus transactions
+    are the same (MSI writes a line back on every M -> S downgrade, MOESI keeps it in O).
+    Memory reads and writes need ``stats="full"`` runs.  Returns the figure."""
+    from matplotlib.ticker import MaxNLocator
+    pairs = _runs(runs)
+    moves = [data_movement(r) for _, r in pairs]
+    kinds = [label for label, _, _ in DATA_MOVEMENT if all(label in m for m in moves)]
+    fig, ax = _figure_ax(ax, (max(5.0, 1.2 * len(kinds) + 2.5), 4.5))
+    width = 0.8 / max(len(pairs), 1)
+    cmap = _pyplot().get_cmap("tab10")
+    top = max([m[k] for m in moves for k in kinds] + [1])
+    for j, ((label, _), m) in enumerate(zip(pairs, moves)):
+        xs = [i - 0.4 + width * (j + 0.5) for i in range(len(kinds))]
+        vals = [m[k] for k in kinds]
+        ax.bar(xs, vals, width=width * 0.95, label=label, color=cmap(j % 10))
+        for x, v in zip(xs, vals):
+            ax.text(x, v + 0.01 * top, f"{v:,}", ha="center", va="bottom", fontsize=7,
+                    rotation=90 if len(pairs) > 2 else 0)
+    ax.set_xticks(range(len(kinds)), kinds, rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(0, top * 1.2)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("lines (invalidations: copies)")
+    ax.set_title(title or "Data movement")
+    ax.legend(fontsize=8, title="run", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return fig
@@ -753,12 +804,17 @@ def plot_gantt(result, ax=None, path=None):
         raise ValueError("no simulation to plot (a replay report has none)")
     names = sim.thread_names
     n = len(names)
-    if ax is None:
+    own = ax is None
+    if own:
+        # Constrained layout sizes the margins to the thread names (never clipped) and keeps
+        # the legend, outside the axes, clear of everything else.
         w, h = gantt_figure_size(n)
-        fig = plt.figure(figsize=(w / GANTT_DPI, h / GANTT_DPI), dpi=GANTT_DPI)
-        ax = fig.add_axes([0.1, 0.22 if n < 4 else 0.15, 0.87, 0.62 if n < 4 else 0.72])
+        fig = plt.figure(figsize=(w / GANTT_DPI, h / GANTT_DPI), dpi=GANTT_DPI,
+                         layout="constrained")
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
+    from matplotlib.ticker import MaxNLocator
     cmap = plt.get_cmap("tab10")
     status = sim.timeline_status
     status_names = sim.status_names
@@ -786,33 +842,49 @@ def plot_gantt(result, ax=None, path=None):
                 ax.broken_barh([(start, length)], (y - height / 2, height), facecolors=face,
                                edgecolors=edge, hatch=hatch, linewidth=0.5)
     end = max(sim.ticks, 1)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(list(reversed(names)))
+    ax.set_xlim(0, end * 1.02 + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # ticks are whole ticks
+    ax.set_xlabel("tick")
+    title = (f"{sim.program.scenario.name}: {sim.policy}, seed {sim.seed}, {sim.ticks} ticks, "
+             f"{sim.end}")
+    ax.set_title(title, fontsize=10)
+    handles = [Patch(facecolor=cmap(0), label="running"),
+               Patch(facecolor="#c8c8c8", label="ready"),
+               Patch(facecolor="#f4b6b6", edgecolor="#c0392b", hatch="///", label="blocked"),
+               Patch(facecolor="#aed6f1", label="sleeping")]
+    if own:
+        fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8,
+                   frameon=False)
+    else:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                  frameon=False)
+    # Each finding's label gets a row of its own above the threads (12 points apart, so two
+    # labels never overlap), and the y range gets the headroom those rows need.
+    row_pt = 12
+    ax.set_ylim(-0.7, n - 0.3)
+    if findings:
+        if own:
+            fig.canvas.draw()  # the axes' final height, after the layout
+        height_px = ax.get_window_extent().height
+        need_px = (len(findings) * row_pt + 6) * fig.dpi / 72
+        span = n + 0.4
+        head = need_px * span / max(height_px - need_px, 0.25 * height_px)
+        ax.set_ylim(-0.7, n - 0.3 + head)
     for i, f in enumerate(findings):
         tick = f.tick if f.tick is not None else end
         tick = min(max(tick, 0), end)
         ax.axvline(tick, color="#8e44ad", linestyle="--", linewidth=1.2)
         right = tick > 0.7 * end
-        ax.annotate(f" {f.kind} " if not right else f"{f.kind} ", xy=(tick, 0.97 - 0.08 * i),
-                    xycoords=("data", "axes fraction"), color="#8e44ad", fontsize=8,
+        ax.annotate(f" {f.kind} " if not right else f"{f.kind} ", xy=(tick, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(0, -3 - row_pt * i),
+                    textcoords="offset points", color="#8e44ad", fontsize=8,
                     va="top", ha="right" if right else "left")
         for name in f.threads:
             if name in names and f.kind in ("deadlock", "lost-wakeup", "stuck"):
                 ax.plot([end], [n - 1 - names.index(name)], marker="X", color="#c0392b",
                         markersize=9)
-    ax.set_yticks(range(n))
-    ax.set_yticklabels(list(reversed(names)))
-    # Headroom above the threads: a row per finding marker, then the legend.
-    ax.set_ylim(-0.7, n - 0.3 + 0.25 * (1 + len(findings)) + 0.6)
-    ax.set_xlim(0, end * 1.02 + 0.5)
-    ax.set_xlabel("tick")
-    title = (f"{sim.program.scenario.name}: {sim.policy}, seed {sim.seed}, {sim.ticks} ticks, "
-             f"{sim.end}")
-    ax.set_title(title, fontsize=10)
-    ax.legend(handles=[Patch(facecolor=cmap(0), label="running"),
-                       Patch(facecolor="#c8c8c8", label="ready"),
-                       Patch(facecolor="#f4b6b6", edgecolor="#c0392b", hatch="///",
-                             label="blocked"),
-                       Patch(facecolor="#aed6f1", label="sleeping")],
-              loc="upper right", ncol=4, fontsize=8, frameon=False)
     if path is not None:
         fig.savefig(path, dpi=GANTT_DPI)
     return fig
@@ -974,7 +1046,7 @@ RUN_FIGURE_SIZE = (1100, 800)   # pixels of save_run_figure's image (at 100 dpi)
 LINE_STATE_ROW = 28             # extra pixels per (watched line, core) row
 
 
-def save_run_figure(result, path, program=None, seed: int = 0) -> str:
+def save_run_figure(result, path, program=None, seed: int = 0, window=None) -> str:
     """Write a three-panel summary of one run to ``path`` (``coherence run --plot``).
 
     Top: bus traffic over time (needs a timeline, else the panel says how to get one);
@@ -982,7 +1054,8 @@ def save_run_figure(result, path, program=None, seed: int = 0) -> str:
     bottom, when the run watched symbols (``run(..., watch=[...])``, ``--watch``): their
     line-state map.  The title names the program, machine, seed and outcome.  The image is
     :data:`RUN_FIGURE_SIZE` pixels, taller by :data:`LINE_STATE_ROW` per watched line and core.
-    Returns ``path``.
+    ``window`` ``(start, end)`` (end None: the run's end) zooms the line-state strip into those
+    cycles (``--window START:END``).  Returns ``path``.
     """
     plt = _pyplot()
     w, h = RUN_FIGURE_SIZE
@@ -994,7 +1067,8 @@ def save_run_figure(result, path, program=None, seed: int = 0) -> str:
         if states:
             grid = fig.add_gridspec(3, 2, height_ratios=[1, 1.1, 0.12 * rows + 0.5],
                                     width_ratios=[1.25, 1])
-            plot_line_states(result, ax=fig.add_subplot(grid[2, :]))
+            start, end = window if window else (0, None)
+            plot_line_states(result, ax=fig.add_subplot(grid[2, :]), start=start, end=end)
         else:
             grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.1], width_ratios=[1.25, 1])
         top = fig.add_subplot(grid[0, :])

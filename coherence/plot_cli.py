@@ -2,7 +2,9 @@
 
 * ``coherence plot compare FILE --protocols msi,mesi,moesi --out OUT.png`` runs one program
   under several protocols (same machine, same seed) and draws the bus transactions by type
-  side by side and the traffic of each run over time.
+  side by side, where the data went (flushes, cache-to-cache transfers, memory reads and
+  writes, invalidations: what differs between protocols even when their transactions do
+  not) and the traffic of each run over time.
 * ``coherence plot scaling FILE --cores-list 1,2,4,8 --out OUT.png`` runs a ``.core all``
   program on each core count and draws throughput (instructions per cycle) and bus
   utilization against the number of cores.
@@ -14,11 +16,16 @@ exits 2, like every other subcommand.
 
 from __future__ import annotations
 
-from .errors import CoherenceError
-from .run_cli import add_machine_options, config_from_args
+import warnings
+
+from .errors import CoherenceError, PartialResultWarning
+from .options import note_seed
+from .run_cli import _save, add_machine_options, resolve_machine
 
 # Windows of the traffic timeline recorded for the comparison (rebinned by the plot).
 _WINDOW = 100
+#: Pixels of the `plot compare` image: transactions, data movement, traffic over time.
+COMPARE_SIZE = (1600, 500)
 
 
 def add_subparser(sub) -> None:
@@ -35,7 +42,6 @@ def add_subparser(sub) -> None:
     c.add_argument("--protocols", default="msi,mesi,moesi",
                    help="comma-separated protocols (default msi,mesi,moesi)")
     add_machine_options(c, protocol=False)
-    c.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     c.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
     c.set_defaults(func=cmd_compare)
 
@@ -50,7 +56,6 @@ def add_subparser(sub) -> None:
                         "counter the program increments) instead of instructions per cycle, "
                         "which counts spin-loop iterations as work")
     add_machine_options(s, cores=False)
-    s.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     s.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
     s.set_defaults(func=cmd_scaling)
 
@@ -61,7 +66,6 @@ def add_subparser(sub) -> None:
     q.add_argument("file", help="assembly source (.s)")
     q.add_argument("--symbol", required=True, help="the symbol whose line to follow")
     add_machine_options(q)
-    q.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     q.add_argument("--start", type=int, default=0, help="first cycle drawn (default 0)")
     q.add_argument("--max", type=int, default=40, dest="max_transactions",
                    help="transactions drawn at most (default 40)")
@@ -92,60 +96,88 @@ def parse_cores_list(text: str) -> list[int]:
     return out
 
 
+def quiet_run(program, config, **kw):
+    """``coherence.run`` whose partial result is reported by the command's own table (each
+    run's status), not by a PartialResultWarning."""
+    import warnings
+    from . import run
+    from .errors import PartialResultWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PartialResultWarning)
+        return run(program, config, **kw)
+
+
 def cmd_compare(args) -> int:
-    from . import load_program, plot, run
+    from . import load_program, plot
     from .protocols import get_protocol
     protocols = [get_protocol(p) for p in _split(args.protocols, "--protocols")]
-    program = load_program(args.file, cores=args.cores)
-    cores = args.cores if args.cores is not None else max(program.cores, 1)
+    values, _ = resolve_machine(args, 1, protocol=protocols[0])
+    program = load_program(args.file, cores=values["cores"])
+    cores = values["cores"] if values["cores"] is not None else max(program.cores, 1)
+    note_seed(values)
     runs = {}
-    for proto in protocols:
-        config = config_from_args(args, cores, proto, timeline_window=_WINDOW)
-        runs[proto.name.upper()] = run(program, config, seed=args.seed)
+    for i, proto in enumerate(protocols):
+        # stats="full": the memory reads and writes, where protocols differ most
+        values, config = resolve_machine(args, cores, protocol=proto, timeline_window=_WINDOW,
+                                         stats="full")
+        if i == 0:
+            _save(args, config, values.seed, values)
+        runs[proto.name.upper()] = quiet_run(program, config, seed=values.seed)
     plt = plot._pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), dpi=100, layout="constrained",
-                                      width_ratios=[1, 1.6])
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(COMPARE_SIZE[0] / 100,
+                                                             COMPARE_SIZE[1] / 100), dpi=100,
+                                              layout="constrained", width_ratios=[1, 1, 1.6])
     try:
         plot.plot_bus_transactions(runs, ax=left)
+        plot.plot_data_movement(runs, ax=middle)
         plot.plot_traffic(runs, ax=right)
-        fig.suptitle(f"{args.file}: {cores} cores, {args.model.upper()}, seed {args.seed} — "
+        fig.suptitle(f"{args.file}: {cores} cores, {config.model.upper()}, seed {values.seed} — "
                      + ", ".join(f"{k} {r.cycles:,} cycles" for k, r in runs.items()),
                      fontsize=11)
     except BaseException:
         plt.close(fig)
         raise
     plot.save_figure(fig, args.out)
+    kinds = [label for label, _, _ in plot.DATA_MOVEMENT]
     for name, r in runs.items():
         bus = r.stats["bus"]
         total = sum(bus.get(t, 0) for t in plot.TRANSACTION_TYPES)
-        print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions")
+        moved = plot.data_movement(r)
+        extra = ", ".join(f"{moved[k]:,} {k}" for k in kinds if k in moved)
+        print(f"{name:6s} {r.status:11s} {r.cycles:>12,} cycles {total:>10,} transactions; "
+              f"{extra}")
     print(f"wrote {args.out}")
     return 0
 
 
 def cmd_sequence(args) -> int:
-    from . import load_program, plot, run
-    program = load_program(args.file, cores=args.cores)
-    cores = args.cores if args.cores is not None else max(program.cores, 1)
+    from . import load_program, plot
+    values, _ = resolve_machine(args, 1)
+    program = load_program(args.file, cores=values["cores"])
+    cores = values["cores"] if values["cores"] is not None else max(program.cores, 1)
     if args.max_transactions < 1:
         raise CoherenceError(f"--max must be at least 1, got {args.max_transactions}")
-    result = run(program, config_from_args(args, cores), seed=args.seed, watch=[args.symbol])
+    values, config = resolve_machine(args, cores)
+    note_seed(values)
+    _save(args, config, values.seed, values)
+    result = quiet_run(program, config, seed=values.seed, watch=[args.symbol])
     fig = plot.plot_message_sequence(result, args.symbol, start=args.start,
                                      max_transactions=args.max_transactions)
     plot.save_figure(fig, args.out)
     n = len(result.transactions[args.symbol])
-    print(f"{args.symbol}: {n:,} transactions in {result.cycles:,} cycles; drew up to "
-          f"{args.max_transactions} from cycle {args.start}")
+    print(f"{args.symbol}: {n:,} transactions in {result.cycles:,} cycles ({result.status}); "
+          f"drew up to {args.max_transactions} from cycle {args.start}")
     print(f"wrote {args.out}")
     return 0
 
 
 def cmd_scaling(args) -> int:
     from . import plot
-    from .protocols import get_protocol
     cores_list = parse_cores_list(args.cores_list)
-    proto = get_protocol(args.protocol)
-    base = config_from_args(args, 1, proto)
+    values, base = resolve_machine(args, 1)
+    proto = base.protocol
+    note_seed(values)
+    _save(args, base, values.seed, values)
     throughput, label = None, "throughput (instructions / cycle)"
     if args.work:
         symbol = args.work
@@ -160,10 +192,12 @@ def cmd_scaling(args) -> int:
                 raise CoherenceError(f"--work {symbol}: a {len(value)}-word symbol, expected "
                                      f"a one-word counter")
             return 1000 * value / max(result.cycles, 1)
-    data = plot.scaling_data(args.file, cores_list, config=base, seed=args.seed,
-                             throughput=throughput)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PartialResultWarning)  # the table has each status
+        data = plot.scaling_data(args.file, cores_list, config=base, seed=values.seed,
+                                 throughput=throughput)
     fig = plot.plot_scaling(data, title=f"{args.file}: {proto.name.upper()}, "
-                                        f"{args.model.upper()}, seed {args.seed}",
+                                        f"{base.model.upper()}, seed {values.seed}",
                             throughput_label=label)
     plot.save_figure(fig, args.out)
     work = f"{args.work[:12] + '/kcyc':>17}" if args.work else ""

@@ -38,7 +38,8 @@ Readings of points the spec leaves open (keep the engine in line with these):
   many readers, one owner, every copy's data, memory when no copy is dirty; and the value
   read by every load and RMW performed from a cache.  What a state means (writable,
   readable, dirty, owner) comes from the protocol (:class:`~coherence.protocols.State`).
-* Watchdog: the run stops with ``max_cycles`` when ``next >= max_cycles`` ("the next cycle
+* Watchdog (``limit`` is ``config.cycle_limit(trace)``: ``max_cycles``, or when unset 50 M
+  cycles for a program and none for a trace): the run stops with ``max_cycles`` when ``next >= max_cycles`` ("the next cycle
   would exceed the budget": cycles 0..max_cycles-1 run at most, so a halted run always has
   ``cycles <= max_cycles``); ``next - last_progress > progress_window`` stops with
   ``no_progress``.  When one clock jump trips both, the smaller reported cycle count wins:
@@ -62,7 +63,8 @@ from collections import deque
 import numpy as np
 
 from .config import SystemConfig
-from .errors import CoherenceError, InvariantViolation, ProtocolError, check_final_memory
+from .errors import (CoherenceError, InvariantViolation, ProtocolError, check_final_memory,
+                     warn_partial)
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, NREGS,
                   OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY, OP_FAA, OP_HALT, OP_JMP,
                   OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE, OP_ST, OP_SUB, OP_XCHG,
@@ -396,12 +398,13 @@ class ReferenceMachine:
             # the watchdog: cycles 0..max_cycles-1 run at most; when both trip on one jump,
             # the smaller reported cycle count wins (max_cycles on a tie)
             window = cfg.progress_window
-            over_max = nxt >= cfg.max_cycles
+            limit = cfg.cycle_limit(trace=not self.track_data)
+            over_max = nxt >= limit
             no_progress = window > 0 and nxt - self.last_progress > window
-            if no_progress and self.last_progress + window < cfg.max_cycles:
+            if no_progress and self.last_progress + window < limit:
                 return "no_progress", self.last_progress + window
             if over_max:
-                return "max_cycles", cfg.max_cycles
+                return "max_cycles", limit
             t = nxt
 
     def next_event(self, t: int):
@@ -862,6 +865,7 @@ def run_reference(program, config: SystemConfig, seed: int = 0, check: bool = Fa
     """
     machine, linked = prepare_program(program, config, seed, check)
     status, cycles = machine.run()
+    warn_partial(status, cycles, "reference run", stacklevel=2)
     mem = machine.coherent_memory(len(linked.memory))
     if check:
         check_final_memory(mem, [machine.latest.get(w, 0) for w in range(len(mem))], cycles)
@@ -905,5 +909,6 @@ def run_trace_reference(writes, addrs, config: SystemConfig, seed: int = 0,
     ``addrs[c][i]``; no data is tracked (registers ``[]``, memory ``{}``)."""
     machine = prepare_trace(writes, addrs, config, seed, check)
     status, cycles = machine.run()
+    warn_partial(status, cycles, "reference trace run", stacklevel=2)
     return _result(machine, status, cycles, seed, memory_words=np.zeros(0, np.int64),
                    addresses={}, symbols=[], with_registers=False)

@@ -7,21 +7,50 @@ import sys
 
 
 
+#: Exit statuses of ``coherence run`` (docs/config.md, "Exit status").
+EXIT_OK, EXIT_EXPECT, EXIT_USAGE, EXIT_MAX_CYCLES, EXIT_NO_PROGRESS = 0, 1, 2, 3, 4
+EXIT_OF_STATUS = {"halted": EXIT_OK, "max_cycles": EXIT_MAX_CYCLES,
+                  "no_progress": EXIT_NO_PROGRESS}
+
+_RUN_EPILOG = """exit status: 0 every run halted (and met --expect); 1 some run broke --expect;
+2 bad input; 3 a run was stopped by --max-cycles; 4 a run was stopped by the no-progress
+watchdog (--progress-window). A stopped run also prints one stderr line saying which, and when.
+"""
+
+
 def add_subparsers(sub) -> None:
+    import argparse
     p = sub.add_parser("run", help="run an assembly program on the emulated machine",
-                       description="Run an assembly program (docs/asm.md) and print a summary.")
+                       description="Run an assembly program (docs/asm.md) and print a summary;\n"
+                                   "with --runs N, run it over seeds 0..N-1 and print a "
+                                   "histogram of the final values.",
+                       epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="assembly source (.s)")
-    add_machine_options(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the randomised timing")
     p.add_argument("--check", action="store_true",
                    help="check the coherence invariants after every bus transaction")
-    p.add_argument("--timeline", type=int, default=0, metavar="W",
-                   help="record bus transactions per window of W cycles")
     p.add_argument("--watch", nargs="+", default=[], metavar="SYMBOL",
                    help="log every core's state of these symbols' cache lines (drawn by "
                         "--plot, listed by --json as line_states)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a traffic plot of the run")
+    p.add_argument("--window", metavar="START:END",
+                   help="the cycles the --plot line-state strip shows (default: the whole run)")
+    p.add_argument("--stats-file", metavar="stats.txt",
+                   help="write gem5-style statistics (name value # description) to a file; "
+                        "implies --stats full")
+    m = p.add_argument_group("many runs")
+    m.add_argument("--runs", type=int, metavar="N",
+                   help="run N times, over seeds 0..N-1 (default timing noise: --noise "
+                        "wild), and print a histogram of the final values")
+    m.add_argument("--observe", nargs="+", default=[], metavar="SYM|C:rN",
+                   help="what --runs tallies: symbols and core registers such as 0:r1 "
+                        "(default: every symbol)")
+    m.add_argument("--expect", action="append", default=[], metavar="\"counter=400\"",
+                   help="the final values every run should have (SYM=V or C:rN=V, several "
+                        "separated by spaces or /\\ ): counts the runs that break it, and "
+                        "gives the first one's seed")
+    m.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_machine_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("protocol", help="show the coherence protocols' transition tables")
@@ -44,54 +73,91 @@ def add_subparsers(sub) -> None:
     p.set_defaults(func=cmd_compile)
 
 
-def add_machine_options(p, cores: bool = True, protocol: bool = True) -> None:
-    """Options describing the machine, shared by every subcommand that runs the emulator
-    (a subcommand that varies the cores or the protocol itself leaves those out)."""
-    if cores:
-        p.add_argument("--cores", type=int, default=None,
-                       help="number of cores (default: as many as the program uses)")
-    if protocol:
-        p.add_argument("--protocol", default="mesi",
-                       help="protocol family: msi, mesi, moesi, mesif or dragon (default mesi; "
-                            "`coherence protocol list` lists them)")
-    p.add_argument("--interconnect", default="bus",
-                   help="the interconnect the protocol runs on (default bus: the atomic "
-                        "snooping bus)")
-    p.add_argument("--model", default="sc", help="sc or tso (default sc)")
-    p.add_argument("--arbitration", default="round-robin",
-                   help="round-robin, fixed or random (default round-robin)")
-    p.add_argument("--l1-size", type=int, default=32768, help="L1 bytes (default 32768)")
-    p.add_argument("--l1-ways", type=int, default=8, help="L1 associativity (default 8)")
-    p.add_argument("--line-size", type=int, default=64, help="line bytes (default 64)")
-    p.add_argument("--store-buffer", type=int, default=8, help="TSO store-buffer entries")
-    p.add_argument("--max-cycles", type=int, default=50_000_000, help="watchdog limit")
-    p.add_argument("--stats", default="basic", choices=("basic", "full"),
-                   help="full: also miss-latency histograms and per-(state, event) transition "
-                        "counts (a few percent slower)")
+def add_machine_options(p, cores: bool = True, protocol: bool = True, exclude=()) -> None:
+    """Options describing the machine (a flag per SystemConfig field, --noise, --seed,
+    --config, --save-config; coherence.options), shared by every subcommand that runs the
+    emulator (a subcommand that varies the cores or the protocol itself leaves those out)."""
+    from .options import add_machine_options as add
+    skip = set(exclude) | ({"cores"} if not cores else set()) | \
+        ({"protocol"} if not protocol else set())
+    add(p, exclude=tuple(sorted(skip)))
+
+
+def resolve_machine(args, cores: int | None = None, default_noise=None, **fixed):
+    """``(values, SystemConfig)`` of the command line (coherence.options.machine_values);
+    ``cores`` and ``fixed`` are set by the command itself."""
+    from .options import build_config, machine_values
+    values = machine_values(args, default_noise=default_noise)
+    if cores is not None:
+        fixed["cores"] = cores
+    return values, build_config(values, **fixed)
 
 
 def config_from_args(args, cores: int, protocol=None, **extra):
     """The SystemConfig of :func:`add_machine_options`' options (``protocol`` overrides)."""
-    from .config import SystemConfig
-    return SystemConfig(cores=cores, protocol=args.protocol if protocol is None else protocol,
-                        interconnect=args.interconnect, model=args.model,
-                        arbitration=args.arbitration, l1_size=args.l1_size,
-                        l1_ways=args.l1_ways, line_size=args.line_size,
-                        store_buffer=args.store_buffer, max_cycles=args.max_cycles,
-                        stats=args.stats, **extra)
+    if protocol is not None:
+        extra["protocol"] = protocol
+    return resolve_machine(args, cores, **extra)[1]
+
+
+def _save(args, config, seed, values, to_stderr=False) -> None:
+    if getattr(args, "save_config", None):
+        from .options import command_line, save_config
+        save_config(args.save_config, config.to_dict(), seed,
+                    command=command_line(getattr(args, "_argv", None)), noise=values.noise)
+        print(f"wrote {args.save_config}", file=sys.stderr if to_stderr else sys.stdout)
+
+
+def report_partial(status: str, cycles: int, config, what: str = "the run") -> None:
+    """The one stderr line of a run the watchdog stopped."""
+    if status == "max_cycles":
+        why = f"it reached --max-cycles {config.cycle_limit():,}"
+    else:
+        why = (f"no store was performed and no core halted for --progress-window "
+               f"{config.progress_window:,} cycles")
+    print(f"coherence: {what} was stopped by the watchdog ({status}) at cycle {cycles:,}: "
+          f"{why}; the result is partial", file=sys.stderr)
 
 
 def cmd_run(args) -> int:
-    from . import load_program, run
-    program = load_program(args.file, cores=args.cores)
-    cores = args.cores if args.cores is not None else max(program.cores, 1)
+    import warnings
+    from . import load_program
+    from .errors import CoherenceError, PartialResultWarning
+    from .options import machine_values
+    if args.runs is not None:
+        from .runs import cmd_runs
+        return cmd_runs(args)
+    for opt in ("observe", "expect"):
+        if getattr(args, opt):
+            raise CoherenceError(f"--{opt} needs --runs N (it tallies many runs)")
+    peek = machine_values(args)
+    program = load_program(args.file, cores=peek["cores"])
+    cores = peek["cores"] if peek["cores"] is not None else max(program.cores, 1)
     # A plot needs the traffic timeline; 100-cycle windows are rebinned by the plot.
-    window = args.timeline or (100 if args.plot else 0)
-    config = config_from_args(args, cores, timeline_window=window)
-    result = run(program, config, seed=args.seed, check=args.check, watch=args.watch)
+    window = peek["timeline_window"] or (100 if args.plot else 0)
+    fixed = {"timeline_window": window}
+    if args.stats_file:
+        fixed["stats"] = "full"
+    values, config = resolve_machine(args, cores, **fixed)
+    window_range = parse_window(args.window) if args.window else None
+    if window_range and not (args.plot and args.watch):
+        raise CoherenceError("--window needs --plot and --watch SYMBOL (it is the cycles the "
+                             "line-state strip shows)")
+    from .options import note_seed
+    note_seed(values)
+    _save(args, config, values.seed, values, to_stderr=args.json)
+    from . import run
+    with warnings.catch_warnings():
+        # the command line reports a partial result itself (one line, exit status 3 or 4)
+        warnings.simplefilter("ignore", PartialResultWarning)
+        result = run(program, config, seed=values.seed, check=args.check, watch=args.watch)
     if args.plot:
         from . import plot
-        plot.save_run_figure(result, args.plot, program=program, seed=args.seed)
+        plot.save_run_figure(result, args.plot, program=program, seed=values.seed,
+                             window=window_range)
+    if args.stats_file:
+        from .statsfile import write_stats
+        write_stats(result, args.stats_file, source=args.file)
     if args.json:
         doc = result.to_dict()
         if args.watch:
@@ -100,16 +166,45 @@ def cmd_run(args) -> int:
         print()
     else:
         print(format_summary(result, args.file))
-    return 0
+    for path in (args.plot, args.stats_file):
+        if path:
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    if result.status != "halted":
+        report_partial(result.status, result.cycles, config)
+    return EXIT_OF_STATUS[result.status]
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """``"START:END"`` (cycles, either may be empty) -> ``(start, end)``; end None = the end."""
+    from .errors import CoherenceError
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        start = int(parts[0]) if parts[0].strip() else 0
+        end = int(parts[1]) if parts[1].strip() else None
+    except ValueError:
+        raise CoherenceError(f"--window {text!r}: expected START:END in cycles, e.g. "
+                             f"1000:5000 (either may be left out: 1000: or :5000)") from None
+    if start < 0 or (end is not None and end <= start):
+        raise CoherenceError(f"--window {text!r}: expected 0 <= START < END")
+    return start, end
 
 
 def format_summary(result, source: str = "") -> str:
     """A readable report: machine, status, a per-core table, the bus table, final memory."""
     cfg = result.config
     lines = [f"{source}: {cfg['cores']} cores, {cfg['protocol'].upper()}, {cfg['model'].upper()}"
-             f", L1 {cfg['l1_size'] // 1024} KiB {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
+             f", L1 {_size(cfg['l1_size'])} {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
              f" seed {result.seed}",
              f"status: {result.status} after {result.cycles:,} cycles", ""]
+    noise = [f"{k}={cfg[k]}" for k in ("start_skew", "jitter", "drain_delay", "issue_jitter")
+             if cfg.get(k)]
+    if noise or cfg.get("arbitration") == "random":
+        # what the seed drives (without it every seed gives this same run)
+        what = " ".join(noise + (["arbitration=random"] if cfg.get("arbitration") == "random"
+                                 else []))
+        lines.insert(1, f"timing noise: {what}")
     cols = ("instructions", "loads", "stores", "rmws", "hits", "misses", "stall_cycles",
             "forwards")
     head = ["core"] + [c.replace("_cycles", "") for c in cols] + ["miss%"]
@@ -131,6 +226,10 @@ def format_summary(result, source: str = "") -> str:
         mem = ", ".join(f"{k}={v}" for k, v in result.memory.items())
         lines.append(f"memory: {mem}")
     return "\n".join(lines)
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes // 1024} KiB" if nbytes >= 1024 and nbytes % 1024 == 0 else f"{nbytes} B"
 
 
 def _table(head, rows):

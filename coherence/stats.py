@@ -100,6 +100,39 @@ def latency_summary(row) -> dict:
     return {"count": n, "mean": round(total / n, 3) if n else 0.0, "histogram": hist}
 
 
+def memory_traffic(bus: dict, transitions: dict, protocol, line_size: int) -> dict:
+    """The memory controller's traffic and the bus's data bytes, from the bus counters and
+    the transition counts (so only with ``stats="full"``).
+
+    * ``reads``: lines memory supplied: every filling transaction (a BusRd, a BusRdX, a BusUpd
+      from a cache that does not hold the line: its (I, Load/Store) entry) that no cache
+      supplied (``c2c_transfers``).
+    * ``writes``: lines written to memory: every entry taken with ``writeback`` (a victim's
+      Evict, a snooper's write-back).
+    * ``bus_bytes``: data bytes on the bus: ``line_size`` per line moved (a fill, from
+      memory or a cache, and a write-back, except a snooper's that the requester took in the
+      same transfer) and 8 per BusUpd (the updated word).
+    """
+    from .protocols.table import Transition
+    fills = bus["BusRd"] + bus["BusRdX"]
+    writes = together = 0
+    for key, n in transitions.items():
+        state, event = key.split(",")
+        entry = protocol.table.get((state, event))
+        if not isinstance(entry, Transition):
+            continue
+        if state == "I" and event in ("Load", "Store") and entry.bus == "BusUpd":
+            fills += n
+        if entry.writeback:
+            writes += n
+            if entry.supply and event in ("BusRd", "BusRdX"):
+                together += n
+    reads = fills - bus["c2c_transfers"]
+    return {"reads": int(reads), "writes": int(writes), "bytes_read": int(reads * line_size),
+            "bytes_written": int(writes * line_size),
+            "bus_bytes": int(line_size * (fills + writes - together) + 8 * bus["BusUpd"])}
+
+
 def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dict, symbols,
                  cstat, bstat, seed: int, config, timeline=None, with_registers=True,
                  transitions=None, latencies=None) -> RunResult:
@@ -149,5 +182,11 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         from .protocols.table import EVENTS
         stats["transitions"] = {f"{names[s]},{EVENTS[e]}": int(n)
                                 for (s, e), n in np.ndenumerate(np.asarray(transitions)) if n}
+        stats["memory"] = memory_traffic(bus, stats["transitions"], config.protocol,
+                                         config.line_size)
+    cfg = config.to_dict()
+    if cfg.get("max_cycles") is None and with_registers:
+        # the limit the program ran under (unset: the default); a trace's stays None: none
+        cfg["max_cycles"] = config.cycle_limit(trace=False)
     return RunResult(cycles=int(cycles), status=status, memory=memory, registers=registers,
-                     stats=stats, seed=int(seed), config=config.to_dict(), timeline=tl)
+                     stats=stats, seed=int(seed), config=cfg, timeline=tl)

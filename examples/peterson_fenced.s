@@ -1,43 +1,35 @@
-; Peterson's lock for two cores with an mfence after each core's stores to its flag and
-; to `turn`: the load of the other core's flag waits until they are visible, so the lock
-; works on TSO cores too (compare examples/peterson.s).  counter = 400 at the end.
-.cores 2
+; Peterson's mutual exclusion for two cores, with the fence TSO needs (after the turn store):
+; on x86-TSO the mfence drains the store buffer before the loads, so no update is lost.
+;   coherence run examples/peterson_fenced.s --model tso --runs 1000 --expect counter=400
+; (%core is the core's number: both cores run this one copy of the code.)
 .data
-flag0:   0
-flag1:   0
+flag:    0 0              ; flag[0], flag[1]: "I want to enter"
 turn:    0
 counter: 0
 
-.core 0
-        li   r10, 200
-again:  st   [flag0], 1            ; I want to enter
-        st   [turn], 1             ; you go first
-        mfence                     ; make both visible before reading the other flag
-wait:   ld   r1, [flag1]           ; wait while the other wants in and it is its turn
-        beq  r1, 0, enter
-        ld   r2, [turn]
-        beq  r2, 1, wait
-enter:  ld   r3, [counter]         ; critical section
-        add  r3, r3, 1
-        st   [counter], r3
-        st   [flag0], 0            ; leave
-        sub  r10, r10, 1
-        bne  r10, 0, again
-        halt
-
-.core 1
-        li   r10, 200
-again:  st   [flag1], 1
-        st   [turn], 0
-        mfence
-wait:   ld   r1, [flag0]
-        beq  r1, 0, enter
-        ld   r2, [turn]
-        beq  r2, 0, wait
-enter:  ld   r3, [counter]
-        add  r3, r3, 1
-        st   [counter], r3
-        st   [flag1], 0
-        sub  r10, r10, 1
-        bne  r10, 0, again
+.cores 2
+.core all
+        li   r10, %core       ; me
+        li   r11, 1
+        sub  r11, r11, r10    ; other = 1 - me
+        add  r12, r10, r10    ; r12 = 8 * me (byte offset of flag[me])
+        add  r12, r12, r12
+        add  r12, r12, r12
+        add  r13, r11, r11    ; r13 = 8 * other
+        add  r13, r13, r13
+        add  r13, r13, r13
+        li   r2, 200          ; iterations
+loop:   st   [flag+r12], 1    ; flag[me] = 1
+        st   [turn], r11      ; turn = other
+        mfence                ; the fix: flag[me] and turn reach the cache before the loads
+wait:   ld   r3, [flag+r13]   ; while flag[other] && turn == other: wait
+        beq  r3, 0, enter
+        ld   r4, [turn]
+        beq  r4, r11, wait
+enter:  ld   r5, [counter]    ; the critical section
+        add  r5, r5, 1
+        st   [counter], r5
+        st   [flag+r12], 0    ; flag[me] = 0
+        sub  r2, r2, 1
+        bne  r2, 0, loop
         halt

@@ -604,3 +604,14 @@ def test_round_trip_random_programs(prog, style):
     assert L.addresses["s0"] == 0 and L.addresses["s1"] == 64 and L.addresses["s2"] == 128
     assert L.addresses["s3"] == (136 if packed else 192)
     assert len(p.listing().splitlines()) == len(cores) + sum(len(i) for i, _ in cores)
+
+
+def test_per_core_constants_give_each_copy_its_core_number():
+    from coherence import SystemConfig, run
+    p = assemble(".data\nx: 0\n.core all\n li r1, %core\n add r2, r1, %cores\n"
+                 " beq r1, %core, same\n li r3, 9\nsame: halt\n", cores=3)
+    r = run(p, SystemConfig(cores=3))
+    assert [(g["r1"], g["r2"], g["r3"]) for g in r.registers] == [(0, 3, 0), (1, 4, 0),
+                                                                   (2, 5, 0)]
+    with pytest.raises(CoherenceError, match=r"<string>:2: unknown constant '%cpu'"):
+        assemble(".core 0\n li r1, %cpu\n")

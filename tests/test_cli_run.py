@@ -67,7 +67,7 @@ def test_watchdog_status_is_reported_not_hung(tmp_path):
     f = tmp_path / "spin.s"
     f.write_text(".data\nflag: 0\n.core 0\nwait: ld r1, [flag]\n  beq r1, 0, wait\n")
     r = run_cli("run", str(f), "--max-cycles", "100000")
-    assert r.returncode == 0 and "status: max_cycles after 100,000 cycles" in r.stdout
+    assert r.returncode == 3 and "status: max_cycles after 100,000 cycles" in r.stdout
 
 
 def test_run_watch_logs_line_states_and_plots_them(tmp_path):
@@ -112,3 +112,67 @@ def test_run_takes_a_family_and_an_interconnect():
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown interconnect" in r.stderr
     r = run_cli("run", "examples/spinlock_ttas.s", "--protocol", "mosi")
     assert r.returncode == 2 and "msi, mesi, moesi, mesif, dragon on bus" in r.stderr
+
+
+def test_stats_file_is_gem5_style_and_matches_the_json(tmp_path):
+    import re
+    out = tmp_path / "stats.txt"
+    r = run_cli("run", "examples/spinlock_ttas.s", "--cores", "2", "--protocol", "msi",
+                "--stats-file", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out}" in r.stderr
+    d = json.loads(r.stdout)
+    assert d["config"]["stats"] == "full"   # --stats-file turns the full statistics on
+    text = out.read_text().splitlines()
+    assert "---------- Begin Simulation Statistics ----------" in text
+    rows = {}
+    for line in text:
+        if not line or line.startswith("-"):
+            continue
+        m = re.fullmatch(r"(\S+)\s+(\S+)\s+# (.+)", line)
+        assert m, line
+        rows[m.group(1)] = float(m.group(2))
+    assert rows["sim_cycles"] == d["cycles"]
+    bus, mem = d["stats"]["bus"], d["stats"]["memory"]
+    for c, cs in enumerate(d["stats"]["cores"]):
+        assert rows[f"system.cpu{c}.committedInsts"] == cs["instructions"]
+        assert rows[f"system.cpu{c}.l1.misses"] == cs["misses"]
+        lat = cs["miss_latency"]
+        assert rows[f"system.cpu{c}.l1.missLatency::samples"] == lat["count"] == cs["misses"]
+        assert rows[f"system.cpu{c}.l1.missLatency::mean"] == lat["mean"]
+        assert sum(v for k, v in rows.items()
+                   if k.startswith(f"system.cpu{c}.l1.missLatency::")
+                   and k.split("::")[1][0].isdigit()) == lat["count"]
+    assert rows["system.bus.BusRdX"] == bus["BusRdX"]
+    # memory: fills no cache supplied, and every write-back (MSI: M snooping BusRd)
+    assert rows["system.mem.reads"] == mem["reads"] == \
+        bus["BusRd"] + bus["BusRdX"] - bus["c2c_transfers"]
+    assert rows["system.mem.writes"] == mem["writes"] == \
+        d["stats"]["transitions"].get("M,BusRd", 0) + bus["WriteBack"]
+    assert rows["system.bus.bytes"] == mem["bus_bytes"] > 0
+    assert rows["system.ruby.L1Cache_Controller.I.Store"] == d["stats"]["transitions"]["I,Store"]
+    r = run_cli("run", "examples/spinlock_ttas.s", "--stats-file", str(tmp_path))
+    assert r.returncode == 2 and "is a directory" in r.stderr
+
+
+def test_line_state_strip_window(tmp_path, capsys):
+    import matplotlib.image as mpimg
+    whole, part = tmp_path / "whole.png", tmp_path / "part.png"
+    base = ["run", "examples/spinlock_ttas.s", "--cores", "2", "--watch", "lock"]
+    from coherence.cli import main
+    assert main(base + ["--plot", str(whole)]) == 0
+    assert f"wrote {whole}" in capsys.readouterr().out
+    r = run_cli(*base, "--plot", str(part), "--window", "1000:3000")
+    assert r.returncode == 0, r.stderr
+    a, b = mpimg.imread(whole), mpimg.imread(part)
+    assert a.shape == b.shape and (a != b).any()
+    assert main(base + ["--plot", str(part), "--window", "3000:1000"]) == 2
+    assert "expected 0 <= START < END" in capsys.readouterr().err
+    assert main(base[:] + ["--window", "0:100"]) == 2
+    assert "--window needs --plot and --watch" in capsys.readouterr().err
+    from coherence.errors import CoherenceError
+    from coherence.run_cli import parse_window
+    assert parse_window("1000:") == (1000, None) and parse_window(":50") == (0, 50)
+    for bad in ("x:y", "5", "1:2:3"):
+        with pytest.raises(CoherenceError, match="expected START:END"):
+            parse_window(bad)

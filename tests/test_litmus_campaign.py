@@ -116,9 +116,20 @@ def test_cli_json_carries_histogram_violations_and_coverage():
 
 def test_cli_text_has_litmus7_histogram_and_summary():
     r = run_cli("litmus", "litmus/x86/MP.litmus", "litmus/x86/SB.litmus", "--model", "sc",
-                "--iterations", "3000")
+                "--iterations", "3000", "-v")
     assert r.returncode == 0, r.stderr
     assert "Histogram (3 states)" in r.stdout and "Observation MP Never 0 3000" in r.stdout
     assert "Emulator (SC)" in r.stdout and "agrees" in r.stdout
     r = run_cli("litmus", "litmus/x86/SB.litmus", "--protocol", "mosi")
     assert r.returncode == 2 and "unknown protocol" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_forbidden_tests_blocks_count_witnesses_as_herd_and_litmus7_do():
+    # LOCK-INC is `~exists ([x]=1)`: no run shows x=1, so every run validates the condition:
+    # Positive counts them in herd's block and in litmus7's, the Observation line counts x=1.
+    r = run_cli("litmus", "litmus/x86/LOCK-INC.litmus", "--iterations", "300", "-q")
+    assert r.returncode == 0, r.stderr
+    herd, campaign = r.stdout.split("Histogram", 1)
+    assert "Positive: 2 Negative: 0" in herd and "Observation LOCK-INC Never 0 2" in herd
+    assert "Positive: 300, Negative: 0" in campaign
+    assert "Observation LOCK-INC Never 0 300" in campaign and "\nOk\n" in campaign

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,16 @@ Witnesses
 Positive: 1 Negative: 3
 Condition exists (0:EAX=0 /\\ 1:EAX=0)
 Observation SB Sometimes 1 3
-
 """
+TIME = re.compile(r"Time SB \d+\.\d\d\n\n")
+
+
+def after_block(out: str) -> str:
+    """The output after SB's herd block, which ends with herd's Time line."""
+    assert out.startswith(SB_BLOCK), out
+    m = TIME.match(out, len(SB_BLOCK))
+    assert m, out
+    return out[m.end():]
 
 
 def litmus(*args, cwd=ROOT):
@@ -40,11 +49,13 @@ def test_herd_output_for_one_test():
     r = litmus(SUITE / "SB.litmus", "--enumerate-only", "--model", "tso")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
-    assert r.stdout.startswith(SB_BLOCK)
-    summary = r.stdout[len(SB_BLOCK):].splitlines()
+    summary = after_block(r.stdout).splitlines()
     assert summary[0] == "Summary: 1 test, 0 skipped"
-    assert summary[1].split() == ["Test", "Kind", "TSO"]
-    assert summary[2].split() == ["SB", "Allowed", "Sometimes", "1", "3"]
+    # the suite's expected.tsv has herd7's verdict of SB
+    assert summary[1].split() == ["Test", "Kind", "TSO", "herd"]
+    assert summary[2].split() == ["SB", "Allowed", "Sometimes", "1", "3", "agrees"]
+    assert summary[3] == ("1 test run; herd7 agrees on 1, differs on 0, 0 without a herd "
+                          "verdict; 0 skipped")
 
 
 def test_sc_model():
@@ -55,19 +66,44 @@ def test_sc_model():
 
 
 def test_both_models_in_the_summary_by_default():
-    r = litmus(SUITE / "SB.litmus", SUITE / "MP.litmus", "--enumerate-only")
+    r = litmus(SUITE / "SB.litmus", SUITE / "MP.litmus", "--enumerate-only", "-v")
     assert r.returncode == 0
     assert r.stdout.count("Test SB Allowed") == 1   # herd block for tso only
-    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[-3:]}
-    assert rows["SB"] == ["SB", "Allowed", "Never", "0", "3", "Sometimes", "1", "3"]
-    assert rows["MP"] == ["MP", "Allowed", "Never", "0", "3", "Never", "0", "3"]
+    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[-3:-1]}
+    assert rows["SB"] == ["SB", "Allowed", "Never", "0", "3", "Sometimes", "1", "3", "agrees"]
+    assert rows["MP"] == ["MP", "Allowed", "Never", "0", "3", "Never", "0", "3", "agrees"]
+
+
+def test_a_suite_prints_one_line_per_test_and_a_count(tmp_path):
+    (tmp_path / "mine.litmus").write_text((SUITE / "SB.litmus").read_text()
+                                          .replace("X86 SB", "X86 Mine"))
+    r = litmus(SUITE / "SB.litmus", SUITE / "MP.litmus", SUITE / "SB+mfences.litmus",
+               tmp_path / "mine.litmus", "--iterations", "300", "-q")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "Histogram" not in r.stdout and "Test SB Allowed" not in r.stdout
+    assert lines[0] == "Summary: 4 tests, 0 skipped, 0 with states the TSO model forbids"
+    assert lines[1].split() == ["Test", "Kind", "SC", "TSO", "herd", "Emulator", "(TSO)",
+                                "States", "Verdict"]
+    rows = {ln.split()[0]: ln.split() for ln in lines[2:6]}
+    assert rows["SB"][:9] == ["SB", "Allowed", "Never", "0", "3", "Sometimes", "1", "3",
+                              "agrees"]
+    assert rows["SB"][12] == "4/4" and rows["SB"][13] == "agrees"
+    assert rows["SB+mfences"][9] == "Never" and rows["SB+mfences"][12] == "3/3"
+    assert rows["Mine"][8] == "-"          # no herd verdict on file for it
+    assert lines[6] == ("4 tests run; herd7 agrees on 3, differs on 0, 1 without a herd "
+                        "verdict; emulator agrees on 4, shows forbidden states on 0, 0 not "
+                        "run; 0 skipped")
+    assert len(lines) == 7
+    full = litmus(SUITE / "SB.litmus", SUITE / "MP.litmus", "--iterations", "300", "-v")
+    assert full.stdout.count("Histogram (") == 2 and full.stdout.count("Time ") == 2
 
 
 def test_without_enumerate_only_still_reports_verdicts():
     # Until emulator campaigns are wired in (or without an emulator) this is enumeration.
     r = litmus(SUITE / "SB.litmus", "--model", "tso", "--iterations", "10", "--seed", "3")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(SB_BLOCK)
+    after_block(r.stdout)
 
 
 def test_json_document():
@@ -114,7 +150,7 @@ def test_a_bad_file_does_not_stop_the_suite(tmp_path):
     (tmp_path / "broken.litmus").write_text("X86 Broken\n{ }\n P0 ;\n FOO [x] ;\n")
     (tmp_path / "faulty.litmus").write_text(
         "X86 Faulty\n{ 0:EAX=5; }\n P0 ;\n MOV [EAX],$1 ;\nexists (x=1)\n")
-    r = litmus(tmp_path, "--enumerate-only")
+    r = litmus(tmp_path, "--enumerate-only", "-v")
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
     out = r.stdout
@@ -148,7 +184,9 @@ def test_suite_summary_matches_expected_tsv():
     assert r.returncode == 0
     lines = r.stdout.splitlines()
     start = lines.index(next(l for l in lines if l.startswith("Summary:")))
-    rows = {l.split()[0]: l.split() for l in lines[start + 2:] if not l.startswith("*")}
+    rows = {l.split()[0]: l.split() for l in lines[start + 2:-1] if not l.startswith("*")}
+    assert lines[-1].startswith(f"{len(rows)} tests run; herd7 agrees on {len(rows)}, "
+                                f"differs on 0")
     with open(SUITE / "expected.tsv") as fh:
         expected = list(csv.DictReader((l for l in fh if not l.startswith("#")),
                                        delimiter="\t"))
@@ -157,7 +195,7 @@ def test_suite_summary_matches_expected_tsv():
         row = rows[e["name"]]
         sc = [e["sc_observation"], e["sc_positive"], e["sc_negative"]]
         tso = [e["tso_observation"], e["tso_positive"], e["tso_negative"]]
-        assert [c.rstrip("*") for c in row[2:]] == sc + tso, e["name"]
+        assert [c.rstrip("*") for c in row[2:]] == sc + tso + ["agrees"], e["name"]
 
 
 @pytest.mark.skipif(not ORACLE.is_dir(), reason=f"herd7 oracle not found at {ORACLE}")
@@ -182,4 +220,13 @@ def test_standalone_module_entry_point():
     r = subprocess.run([sys.executable, "-m", "coherence.litmus", str(SUITE / "SB.litmus"),
                         "--model", "tso"], capture_output=True, text=True, env=env,
                        timeout=120)
-    assert r.returncode == 0 and r.stdout.startswith(SB_BLOCK)
+    assert r.returncode == 0
+    after_block(r.stdout)
+
+
+@pytest.mark.skipif(not ORACLE.is_dir(), reason=f"herd7 oracle not found at {ORACLE}")
+def test_the_table_checks_every_oracle_test_against_herds_verdicts_on_file():
+    r = litmus(ORACLE / "tests", "--enumerate-only", "-q")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[-1] == ("88 tests run; herd7 agrees on 88, differs on 0, 0 "
+                                         "without a herd verdict; 0 skipped")

@@ -355,6 +355,7 @@ def test_cli_litmus_plot_uses_the_histogram(tmp_path):
     out = tmp_path / "sb.png"
     r = run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "500", "-q", "--plot", str(out))
     assert r.returncode == 0, r.stderr
+    assert f"wrote {out}\n" in r.stdout
     check_png(out, size=(850, 282))       # 8.5 x (1.3 + 0.38 x 4 states) inches
 
 
@@ -440,19 +441,46 @@ def test_cli_run_plot_writes_the_run_figure(tmp_path):
     out = tmp_path / "run.png"
     r = run_cli("run", "examples/spinlock_ttas.s", "--cores", "2", "--plot", str(out))
     assert r.returncode == 0, r.stderr
-    assert "status: halted" in r.stdout
+    assert "status: halted" in r.stdout and r.stdout.endswith(f"wrote {out}\n")
     check_png(out, size=plot.RUN_FIGURE_SIZE)
 
 
 def test_cli_plot_compare(tmp_path):
     out = tmp_path / "cmp.png"
     r = run_cli("plot", "compare", "examples/false_sharing.s", "--protocols", "msi,moesi",
-                "--model", "tso", "--out", str(out))
+                "--out", str(out))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("MSI") and lines[1].startswith("MOESI")
     assert lines[-1] == f"wrote {out}"
-    check_png(out, size=(1300, 500))
+    check_png(out, size=(1600, 500))
+    # the counts that differ between the protocols are reported (and drawn), not only the
+    # transactions, which false sharing makes equal
+    import re
+    moved = [dict((k, int(v.replace(",", ""))) for v, k in
+                  re.findall(r"([\d,]+) (Flush|cache-to-cache|memory reads|memory writes)",
+                             line)) for line in lines[:2]]
+    assert set(moved[0]) == set(moved[1]) == {"Flush", "cache-to-cache", "memory reads",
+                                              "memory writes"}
+    assert moved[0]["memory writes"] > moved[1]["memory writes"]  # MOESI keeps dirty lines in O
+    assert moved[0] != moved[1]
+
+
+def test_data_movement_panel_draws_each_runs_counts(tmp_path):
+    prog = coherence.load_program("examples/false_sharing.s")
+    runs = {p.upper(): coherence.run(prog, coherence.SystemConfig(cores=prog.cores, protocol=p,
+                                                                  stats="full"))
+            for p in ("msi", "moesi")}
+    fig = plot.plot_data_movement(runs)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["Flush", "cache-to-cache", "memory reads", "memory writes",
+                      "invalidations"]
+    heights = [p.get_height() for p in ax.patches]
+    want = [plot.data_movement(r)[k] for r in runs.values() for k in labels]
+    assert heights == want
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    check_png(plot.save_figure(fig, tmp_path / "moves.png"))
 
 
 def test_cli_plot_scaling(tmp_path):

@@ -141,3 +141,21 @@ def test_cli_explore_json_single_document():
     assert "livelock" in {f["kind"] for f in doc["findings"]}
     clean = cli(path("philosophers5_ordered"), "--explore", "--json")
     assert clean.returncode == 0 and json.loads(clean.stdout)["findings"] == []
+
+
+def test_lock_order_edges_cite_line_and_column_of_each_op():
+    r = cli(path("abba"))
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("A -> B:")]
+    assert len(lines) == 1
+    # T1's ops = ["acquire A", "compute 2", "acquire B", ...] all sit on line 14
+    assert "(taken at " + path("abba") + ":14:8: acquire A)" in lines[0]
+    assert "acquires B at " + path("abba") + ":14:34: acquire B" in lines[0]
+
+
+def test_livelock_lists_the_loop_in_program_order():
+    for args in ([path("backoff_livelock")], [path("backoff_livelock"), "--explore"]):
+        r = cli(*args)
+        loop = next(ln for ln in r.stdout.splitlines() if ln.startswith('"T1": loops through'))
+        # program order of T1's loop (not alphabetical), the second `release A` by position
+        assert loop == ('"T1": loops through acquire A (12:22), try_acquire B else back '
+                        '(12:35), release A (14:23), yield (14:36), goto top (14:45)')

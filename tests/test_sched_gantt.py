@@ -68,6 +68,7 @@ def test_cli_plot(tmp_path):
                            os.path.join(CORPUS, "pathfinder.toml"), "--plot", str(out), "-q"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
+    assert f"wrote {out}\n" in proc.stdout
     img = read_png(out)
     w, h = figure_size(3)
     assert img.shape[:2] == (h, w) and colours(img) > 5
@@ -77,3 +78,32 @@ def test_replay_report_cannot_be_plotted():
     rep = check(load(os.path.join(CORPUS, "abba.toml")), replay="T1")
     with pytest.raises(ValueError):
         plot_gantt(rep)
+
+
+def test_labels_never_overlap_and_names_are_not_clipped(tmp_path):
+    long = "a_worker_thread_with_a_long_name"
+    text = open(os.path.join(CORPUS, "abba.toml")).read().replace('"T1"', f'"{long}"')
+    f = tmp_path / "abba_long.toml"
+    f.write_text(text)
+    rep = check(load(str(f)))
+    assert len(rep.findings) >= 2
+    fig = plot_gantt(rep, path=str(tmp_path / "g.png"))
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    fig_box = fig.bbox
+    labels = [t for t in ax.texts if t.get_text().strip() in {x.kind for x in rep.findings}]
+    assert len(labels) == len(rep.findings)
+    boxes = [t.get_window_extent(r) for t in labels] + \
+        [fig.legends[0].get_window_extent(r), ax.title.get_window_extent(r),
+         ax.xaxis.label.get_window_extent(r)]
+    for i, a in enumerate(boxes):
+        assert fig_box.x0 <= a.x0 and a.x1 <= fig_box.x1 and fig_box.y0 <= a.y0 <= a.y1 <= fig_box.y1
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    names = [t for t in ax.get_yticklabels() if t.get_text()]
+    assert {t.get_text() for t in names} == {long, "T2"}
+    for t in names:  # inside the figure: not clipped
+        box = t.get_window_extent(r)
+        assert box.x0 >= fig_box.x0 and box.x1 <= ax.get_window_extent(r).x0
+    ticks = ax.get_xticks()
+    assert len(ticks) >= 2 and all(float(x).is_integer() for x in ticks)

@@ -4,12 +4,14 @@ wrap the result.  The kernels themselves are private (``_kernel``)."""
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from .._jit import ensure_compiled
 from ..config import SystemConfig
-from ..errors import CoherenceError, InvariantViolation, ProtocolError, check_final_memory
+from ..errors import (CoherenceError, InvariantViolation, PartialResultWarning, ProtocolError,
+                      check_final_memory, warn_partial)
 from ..isa import NFIELDS, NREGS
 from ..program import Program
 from ..protocols.table import BUS_ACTIONS, EVENTS
@@ -90,7 +92,7 @@ class Machine:
         noise = np.array([cfg.per_core("issue_jitter"), cfg.per_core("drain_delay")],
                          dtype=np.int64).T
         p[L.P_IJIT], p[L.P_DRAIN] = noise.max(axis=0)
-        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.max_cycles, cfg.progress_window
+        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.cycle_limit(trace), cfg.progress_window
         p[L.P_TSO] = cfg.model == "tso"
         p[L.P_CHECK] = bool(check)
         p[L.P_DATA] = bool(track_data)
@@ -100,7 +102,8 @@ class Machine:
         p[L.P_HITCODE] = _hit_code(cfg.protocol.compiled().hit)
         p[L.P_SLICE] = SLICE
         compiled = cfg.protocol.compiled()
-        nwin = min(-(-cfg.max_cycles // cfg.timeline_window), 4096) if cfg.timeline_window else 0
+        limit = cfg.cycle_limit(trace)
+        nwin = min(-(-limit // cfg.timeline_window), 4096) if cfg.timeline_window else 0
         i8 = np.int64
         words = max(memory_words, 1)
         # (name, shape, dtype, fill): every array the kernels own, in one buffer (_arena).
@@ -251,6 +254,11 @@ def _layout(program: Program, config: SystemConfig):
     return linked, start, length
 
 
+def _warn_partial(status: str, cycles: int, what: str) -> None:
+    """A watchdog ending is a partial result: say so (the one project warning class)."""
+    warn_partial(status, cycles, what, stacklevel=3)
+
+
 def _where(program):
     def where(core, pc):
         if core < len(program.lines) and pc < len(program.lines[core]):
@@ -317,6 +325,7 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
                    for t, c, k, a, src, u in mlog if k == i]
             for i, name in enumerate(watch)}
         result.line_states_truncated |= n > len(m.mlog)
+    _warn_partial(result.status, result.cycles, "run")
     return result
 
 
@@ -365,6 +374,7 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     status, cycles = m.simulate()
     if status == L.STATUS_ERROR:
         m.raise_error()
+    _warn_partial(STATUS_NAMES[status], cycles, "trace run")
     return build_result(status=STATUS_NAMES[status], cycles=cycles, regs=m.regs,
                         latencies=m.mlat, memory_words=m.mem,
                         addresses={}, symbols=[], cstat=m.cstat, bstat=m.bstat, seed=seed,
@@ -423,6 +433,14 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         if time.perf_counter() - t0 < BATCH_CALL_SECONDS:
             chunk *= 4
         done, resume = end, False
+    partial = np.flatnonzero(statuses != STATUS_NAMES.index("halted"))
+    if len(partial):
+        first = int(partial[0])
+        status = STATUS_NAMES[int(statuses[first])]
+        warnings.warn(PartialResultWarning(
+            f"run_batch: {len(partial):,} of {iterations:,} runs stopped by the watchdog "
+            f"(the first, run {first}, by {status}); their values are partial (see the "
+            f"statuses)", status, None, runs=len(partial), first=first), stacklevel=2)
     if status_codes:
         return out, statuses
     return out, _STATUS_NAMES[statuses].tolist()

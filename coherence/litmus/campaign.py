@@ -24,6 +24,7 @@ timing only, the test's accesses and values are untouched.
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -32,18 +33,17 @@ import numpy as np
 from ..asm import assemble
 from ..config import SystemConfig
 from ..engine import STATUS_NAMES, run_batch
-from ..errors import CoherenceError
+from ..errors import CoherenceError, PartialResultWarning
+from ..noise import CAMPAIGN, PROFILES as NOISE_PROFILES
 from ..protocols import get_protocol
 from .compile import to_asm
 from .enumerate import condition_validated, enumerate_states, observation_of
 from .ir import LitmusTest
 
-# (start_skew, jitter, drain_delay, issue_jitter) per batch, in cycles; the latencies are
-# SystemConfig's defaults (memory 40, cache-to-cache 12, bus 4).  issue_jitter lets a load
-# fall behind its own thread's store long enough to read another thread's later write.
-PROFILES = ((0, 0, 0, 0), (0, 6, 60, 0), (20, 4, 120, 8), (60, 10, 30, 40),
-            (120, 20, 200, 0), (250, 20, 20, 100), (8, 2, 10, 3), (400, 40, 400, 200),
-            (30, 5, 600, 10), (300, 10, 800, 0), (500, 10, 1500, 0))
+# (start_skew, jitter, drain_delay, issue_jitter) per batch, in cycles: the named profiles of
+# coherence.noise (the one definition; CAMPAIGN says why there are several) in its order.
+# The latencies are SystemConfig's defaults (memory 40, cache-to-cache 12, bus 4).
+PROFILES = tuple(NOISE_PROFILES[name].as_tuple() for name in CAMPAIGN)
 
 DEFAULT_ITERATIONS = 100_000
 
@@ -65,8 +65,8 @@ PAUSE_CHANCE = 0.3   # of a pause after any one instruction, in a batch with pau
 @dataclass(frozen=True)
 class Batch:
     """One batch of a campaign: its timing profile (skew, jitter, drain delay, issue jitter;
-    the last two may be per-core tuples), latency overrides, the pauses to insert (``{(thread, instruction index): cycles}``) and
-    its share of the iterations."""
+    the last two may be per-core tuples), latency overrides, the pauses to insert
+    (``{(thread, instruction index): cycles}``) and its share of the iterations."""
 
     profile: tuple
     latencies: dict
@@ -79,15 +79,17 @@ def batch_plan(test_shape, iterations: int, rng) -> list:
     instruction counts ``test_shape``: the fixed PROFILES, then random profiles, half of them
     with fast latencies and half with random pauses; iterations split evenly."""
     nb = max(1, min(BATCHES, max(len(PROFILES), iterations // MIN_PER_BATCH), iterations))
+
+    def logu(hi, zero=0.3):
+        """0 with probability ``zero``, else log-uniform in 1..hi."""
+        return 0 if rng.random() < zero else int(np.exp(rng.uniform(0, np.log(hi + 1))))
+
     batches = []
     for i in range(nb):
         n = iterations // nb + (1 if i < iterations % nb else 0)
         if i < len(PROFILES):
             batches.append(Batch(PROFILES[i], {}, {}, n))
             continue
-
-        def logu(hi, zero=0.3):
-            return 0 if rng.random() < zero else int(np.exp(rng.uniform(0, np.log(hi + 1))))
         profile = (logu(500), logu(20), logu(1000), logu(300))
         if rng.random() < 0.5:
             # Each core its own drain delay and issue jitter: one buffer holds its stores
@@ -104,6 +106,21 @@ def batch_plan(test_shape, iterations: int, rng) -> list:
                         pauses[(th, k)] = logu(PAUSE_MAX, zero=0)
         batches.append(Batch(profile, lat, pauses, n))
     return batches
+
+
+def fixed_plan(profiles, iterations: int) -> list:
+    """A campaign over the given profiles only (``run_campaign(profiles=...)``): the
+    iterations split evenly over them, in order, no random batches."""
+    if not profiles:
+        raise CoherenceError("profiles must name at least one timing profile")
+    per = -(-iterations // len(profiles))
+    out, left = [], iterations
+    for profile in profiles:
+        n = min(per, left)
+        if n > 0:
+            out.append(Batch(tuple(profile), {}, {}, n))
+        left -= n
+    return out
 
 
 def with_pauses(text: str, pauses: dict) -> str:
@@ -205,9 +222,15 @@ def campaign_config(threads: int, model: str, protocol: str, profile=(0, 0, 0, 0
 
 def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
                  iterations: int = DEFAULT_ITERATIONS, seed: int = 0, verdicts: dict | None = None,
-                 **config_overrides) -> Campaign:
+                 profiles=None, **config_overrides) -> Campaign:
     """Run ``test`` ``iterations`` times on the emulator and compare with the exhaustive
     verdicts (computed here unless ``verdicts`` maps ``"sc"``/``model`` to them).
+
+    The iterations run in the batches of :func:`batch_plan`; ``profiles`` (tuples
+    ``(start_skew, jitter, drain_delay, issue_jitter)``, e.g. a named profile of
+    coherence.noise) replaces that plan with those profiles only; ``config_overrides`` are
+    SystemConfig fields (latencies, geometry, arbitration, the watchdog), a noise field among
+    them overriding that field of every profile.
 
     Raises :class:`~coherence.errors.CoherenceError` when the test cannot run on the
     emulator (a construct the ISA cannot express, a ``filter`` clause).
@@ -229,12 +252,17 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
     chunks = []
     statuses: Counter = Counter()
     rng = np.random.default_rng(seed)
-    for batch in batch_plan(_shape(text), iterations, rng):
+    plan = (batch_plan(_shape(text), iterations, rng) if profiles is None
+            else fixed_plan(tuple(profiles), iterations))
+    for batch in plan:
         prog = assemble(with_pauses(text, batch.pauses), test.path) if batch.pauses else program
         cfg = campaign_config(len(test.threads), model, protocol, batch.profile,
                               **{**batch.latencies, **config_overrides})
-        vals, codes = run_batch(prog, cfg, batch.iterations, seed=int(rng.integers(2**63)),
-                                observe=spec, status_codes=True)
+        with warnings.catch_warnings():
+            # A watchdog ending is reported in the campaign's statuses, not as a warning.
+            warnings.simplefilter("ignore", PartialResultWarning)
+            vals, codes = run_batch(prog, cfg, batch.iterations, seed=int(rng.integers(2**63)),
+                                    observe=spec, status_codes=True)
         kinds, counts = np.unique(codes, return_counts=True)
         statuses.update({STATUS_NAMES[k]: int(m) for k, m in zip(kinds, counts)})
         # Only a halted run has a final state; watchdog endings are reported in `statuses`.
@@ -279,14 +307,17 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
 def format_campaign(c: Campaign) -> str:
     """litmus7's report for one test, plus the SC-violation and coverage lines."""
     kind = {"exists": "Allowed", "~exists": "Forbidden", "forall": "Required"}[c.quantifier]
-    width = max([len(str(n)) for _, n in c.histogram] + [1])
+    width = max([len(str(n)) for _, n in c.histogram] + [1]) + 1  # litmus7: "4807  *>..."
     lines = [f"Test {c.name} {kind}",
              f"Histogram ({len(c.histogram)} states)"]
     for (state, n), holds in zip(c.histogram, c.satisfied):
         cells = " ".join(f"{k}={v};" for k, v in state.items())
         lines.append(f"{n:<{width}}{'*>' if holds else ':>'}{cells}")
     lines.append("Ok" if c.ok else "No")
-    lines += ["", "Witnesses", f"Positive: {c.positive}, Negative: {c.negative}",
+    # litmus7, like herd, counts the runs that validate the whole condition as Positive, so
+    # for a ~exists test the two numbers are swapped (the Observation line is not).
+    pos, neg = (c.negative, c.positive) if c.quantifier == "~exists" else (c.positive, c.negative)
+    lines += ["", "Witnesses", f"Positive: {pos}, Negative: {neg}",
               f"Condition {c.condition} is {'' if c.ok else 'NOT '}validated",
               f"Observation {c.name} {c.observation} {c.positive} {c.negative}",
               f"Emulator {c.model.upper()} core, {c.protocol.upper()}, {c.iterations:,} "

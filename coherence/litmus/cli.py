@@ -55,6 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the campaigns' histograms to a PNG")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print herd's and litmus7's full block for every test, then the table")
+    from ..options import add_machine_options
+    # A campaign sizes the machine from the test (one core per thread) and keeps no timeline.
+    add_machine_options(p, exclude=("cores", "model", "protocol", "stats", "timeline_window"),
+                        seed=False)
 
 
 def add_subparser(subparsers) -> None:
@@ -83,10 +89,11 @@ def _work_one(item):
         return i, None, f"{test.path}: internal error: {type(exc).__name__}: {exc}", None
     campaign = None
     if camp is not None:
-        model, protocol, iterations, seed = camp
+        model, protocol, iterations, seed, overrides, profiles = camp
         try:
             campaign = run_campaign(test, model=model, protocol=protocol,
-                                    iterations=iterations, seed=seed, verdicts=verdicts)
+                                    iterations=iterations, seed=seed, verdicts=verdicts,
+                                    profiles=profiles, **overrides)
         except CoherenceError as exc:
             campaign = f"emulator campaign skipped: {exc}"
     return i, verdicts, None, campaign
@@ -99,6 +106,27 @@ def run_campaign(test, **options):
     return campaign(test, **options)
 
 
+def _machine(args):
+    """The campaign's machine flags: ``(SystemConfig overrides, profiles or None)``.  Only the
+    fields given (by a flag or --config) override the campaign's machine; ``--noise NAME``
+    replaces the campaign's cycle of timing profiles by that one profile."""
+    from ..fields import NOISE_FIELDS
+    from ..options import build_config, machine_values
+    values = machine_values(args)
+    overrides = {k: values[k] for k in values.given if k not in NOISE_FIELDS or
+                 values.noise is None}
+    build_config(values, cores=1)  # a bad value is a usage error before any work
+    profiles = None
+    if values.noise is not None:
+        profiles = (tuple(values[k] for k in NOISE_FIELDS),)
+    if args.save_config:
+        from ..options import command_line, save_config
+        save_config(args.save_config, {k: values[k] for k in values.given}, args.seed,
+                    command=command_line(getattr(args, "_argv", None)), noise=values.noise)
+        print(f"wrote {args.save_config}", file=sys.stderr if args.json else sys.stdout)
+    return overrides, profiles
+
+
 def _progress(total: int, args):
     show = not (args.quiet or args.json) and sys.stderr.isatty()
     from tqdm import tqdm
@@ -108,7 +136,7 @@ def _progress(total: int, args):
 
 def run(args) -> int:
     """Run the ``litmus`` subcommand; returns the exit status."""
-    from .report import herd_block, skipped_json, summary_table, verdict_json
+    from .report import herd_block, herd_reference, skipped_json, summary_table, verdict_json
     from .suite import load_suite
     suite = load_suite(args.paths)
     if not suite:
@@ -120,7 +148,8 @@ def run(args) -> int:
     if not args.enumerate_only:
         from ..protocols import get_protocol
         get_protocol(args.protocol)  # a bad name is a usage error before any work
-        camp = (shown, args.protocol, args.iterations, args.seed)
+        overrides, profiles = _machine(args)
+        camp = (shown, args.protocol, args.iterations, args.seed, overrides, profiles)
     work = [(i, t, models, camp) for i, (_p, t) in enumerate(suite) if not isinstance(t, str)]
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
@@ -143,6 +172,9 @@ def run(args) -> int:
     if bar is not None:
         bar.close()
 
+    # A suite prints one line per test (the table); -v, or a single test, adds herd's and
+    # litmus7's blocks before it.
+    blocks = args.verbose or len(suite) == 1
     rows, entries, out, campaigns = [], [], [], []
     for i, (path, test) in enumerate(suite):
         campaign = None
@@ -156,7 +188,7 @@ def run(args) -> int:
             rows.append((name, path, None, reason, None))
             for m in models:
                 entries.append(skipped_json(name, path, reason, m))
-            if not args.json:
+            if not args.json and blocks:
                 out.append(f"Test {name} skipped: {reason}\n\n")
             continue
         rows.append((test.name, path, verdicts, None, campaign))
@@ -168,7 +200,7 @@ def run(args) -> int:
                 else:
                     entry.update(campaign.to_json())
             entries.append(entry)
-        if not args.json:
+        if not args.json and blocks:
             out.append(herd_block(verdicts[shown]))
             if isinstance(campaign, str):
                 out.append(f"{campaign}\n\n")
@@ -183,11 +215,12 @@ def run(args) -> int:
                                  file=args.plot)
         from ..plot import save_litmus_figure
         save_litmus_figure(campaigns, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         json.dump({"tests": entries}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         sys.stdout.write("".join(out))
-        sys.stdout.write(summary_table(rows, models, shown))
+        sys.stdout.write(summary_table(rows, models, shown, herd=herd_reference))
     violated = any(c.model_violations for c in campaigns)
     return 1 if violated or any(r[3] is not None for r in rows) else 0

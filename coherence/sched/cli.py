@@ -91,7 +91,9 @@ def run(args) -> int:
             if report.simulation is None:
                 raise CoherenceError("--plot needs a simulation, expected no --replay")
             from .gantt import plot_gantt
-            plot_gantt(report, path=_plot_path(args.plot, scenario.name, len(args.files) > 1))
+            out = _plot_path(args.plot, scenario.name, len(args.files) > 1)
+            plot_gantt(report, path=out)
+            print(f"wrote {out}", file=sys.stderr if args.json else sys.stdout)
         if not args.json:
             text = render_text(report, quiet=args.quiet)
             if text:

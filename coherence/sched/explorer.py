@@ -31,7 +31,7 @@ from .blocking import classify
 from .findings import Finding
 from .misuse import misuse_findings
 from .layout import pc_of
-from .program import CompiledScenario
+from .program import CompiledScenario, ops_in_order
 from .scenario import Scenario, compile_scenario
 from .schedule import format_schedule
 
@@ -186,9 +186,9 @@ def _livelocks(program, g):
                   f"{', '.join(names[t] for t in threads)} all keep running (every live thread "
                   f"is scheduled) but {', '.join(stuck)} (repeat = false) never finish")
         body = ["Found a livelock:", "=" * 17] + [
-            f'"{names[t]}": loops through ' + ", ".join(
-                sorted({program.op_text(t, pc_of(g.states[s], t))
-                        for s in np.nonzero(comp == c)[0][:2000]})) for t in threads]
+            f'"{names[t]}": loops through ' + ops_in_order(
+                program, t, {pc_of(g.states[s], t) for s in np.nonzero(comp == c)[0][:2000]})
+            for t in threads]
         out.append(Finding(kind="livelock", definition="fair-cycle-no-progress",
                            threads=[names[t] for t in threads], locks=locks, detail=detail,
                            body=body, schedule=format_schedule(prefix, cycle), source="explore",

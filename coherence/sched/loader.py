@@ -62,6 +62,11 @@ class _LineFinder:
 
     def array_string_lines(self, table: str, occurrence: int, key: str) -> list:
         """Line of each string element of array ``key`` in the occurrence-th ``[[table]]``."""
+        return [line for line, _col in self.array_string_positions(table, occurrence, key)]
+
+    def array_string_positions(self, table: str, occurrence: int, key: str) -> list:
+        """(line, column) of each string element (its opening quote, both 1-based) of array
+        ``key`` in the occurrence-th ``[[table]]``: ops that share a line differ by column."""
         start = self.key_line(table, key, occurrence, array=True)
         if start is None:
             return []
@@ -87,7 +92,7 @@ class _LineFinder:
             elif ch in "\"'":
                 quote = ch
                 triple = text.startswith(quote * 3, i)
-                out.append(line)
+                out.append((line, i - text.rfind("\n", 0, i)))
                 i += 3 if triple else 1
                 while i < len(text):
                     if text[i] == "\n":
@@ -171,10 +176,12 @@ def loads(text: str, file: str | None = None) -> Scenario:
             raise CoherenceError(f"thread {raw.get('name', k)!r} has no ops, expected "
                                  "ops = [\"...\", ...]", file=where, line=line)
         name = raw.get("name", f"T{k + 1}")
+        positions = finder.array_string_positions("thread", k, "ops")
         threads.append(Thread(
             name=name, ops=raw["ops"], priority=raw.get("priority", 1),
             arrive=raw.get("arrive", 0), repeat=raw.get("repeat", False), line=line,
-            op_lines=finder.array_string_lines("thread", k, "ops"), field_lines=field_lines))
+            op_lines=[ln for ln, _ in positions], op_cols=[col for _, col in positions],
+            field_lines=field_lines))
     default_name = Path(file).stem if file else "scenario"
     sc = Scenario(name=settings.pop("name", default_name), threads=threads,
                   semaphores=tables["semaphores"], flags=tables["flags"], file=file,

@@ -39,6 +39,7 @@ class CompiledScenario:
     flags: list
     layout: np.ndarray   # int32 [len(LAYOUT_FIELDS)], see coherence.sched.layout
     init: np.ndarray     # int32 [W]: the initial state
+    columns: list | None = None  # per thread: source column of each op (or None)
 
     @property
     def n(self) -> int:
@@ -57,12 +58,16 @@ class CompiledScenario:
         return self.ops[t][pc].text
 
     def where(self, t: int, pc: int) -> str:
-        """``file:line: op`` (or ``op N: op``) for messages and reports."""
+        """``file:line:column: op`` (or ``file:line: op``, ``op N: op``) for messages and
+        reports; the column tells apart ops written on one line."""
         text = self.op_text(t, pc)
         if pc < 0 or pc >= len(self.ops[t]):
             return text
         line = self.lines[t][pc]
         file = self.scenario.file
+        col = self.columns[t][pc] if self.columns and pc < len(self.columns[t]) else None
+        if file and line and col:
+            return f"{file}:{line}:{col}: {text}"
         if file and line:
             return f"{file}:{line}: {text}"
         return f"op {pc}: {text}"
@@ -74,3 +79,19 @@ class CompiledScenario:
     def lock_object_names(self) -> list:
         """Names of all lock objects: mutexes then rwlocks (the lock-order graph's nodes)."""
         return list(self.mutexes) + list(self.rwlocks)
+
+
+def ops_in_order(prog, t: int, pcs) -> str:
+    """The ops of thread ``t`` at ``pcs``, in program order, each once, with where they are
+    written (``line:column``), so a loop reads as the code does."""
+    out, seen = [], set()
+    for p in sorted({int(p) for p in pcs}):
+        text = prog.op_text(t, p)
+        line = prog.lines[t][p] if 0 <= p < len(prog.lines[t]) else None
+        col = prog.columns[t][p] if prog.columns and 0 <= p < len(prog.columns[t]) else None
+        at = f" ({line}:{col})" if line and col else f" (line {line})" if line else ""
+        item = text + at
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return ", ".join(out)

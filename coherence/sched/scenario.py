@@ -48,6 +48,7 @@ class Thread:
     repeat: bool = False
     line: int | None = None
     op_lines: list | None = None
+    op_cols: list | None = None   # the column of each op's string (ops may share a line)
     field_lines: dict = field(default_factory=dict)
 
 
@@ -188,9 +189,12 @@ def compile_scenario(sc: Scenario) -> CompiledScenario:
     for group in (mutexes, rwlocks, sems, conds, flags):
         index.update({n: i for i, n in enumerate(group)})
 
-    rows, tstart, tlen, all_ops, all_lines = [], [], [], [], []
+    rows, tstart, tlen, all_ops, all_lines, all_cols = [], [], [], [], [], []
     for t, ops in zip(sc.threads, parsed):
         real, real_lines, labels = _strip_labels(sc, t, ops)
+        cols = t.op_cols or []
+        all_cols.append([cols[i] if i < len(cols) else None for i, op in enumerate(ops)
+                         if op.code != O.LABEL])
         tstart.append(len(rows))
         tlen.append(len(real))
         rows += [_encode(op, index, labels) for op in real]
@@ -204,6 +208,7 @@ def compile_scenario(sc: Scenario) -> CompiledScenario:
     code = np.array(rows, dtype=np.int32).reshape(-1, 3) if rows else np.zeros((0, 3), np.int32)
     return CompiledScenario(
         scenario=sc, thread_names=[t.name for t in sc.threads], ops=all_ops, lines=all_lines,
+        columns=all_cols,
         code=code, tstart=np.array(tstart, np.int32), tlen=np.array(tlen, np.int32),
         repeat=np.array([1 if t.repeat else 0 for t in sc.threads], np.int32),
         prio=np.array([t.priority for t in sc.threads], np.int32),

@@ -12,6 +12,7 @@ from . import ops as O
 from . import simkernel as K
 from .layout import pc_of
 from .findings import Finding
+from .program import ops_in_order
 from .schedule import format_schedule
 from .simulator import SimResult
 
@@ -119,8 +120,7 @@ def periodic(sim: SimResult, perm: int) -> list:
                            threads=[names[t] for t in live], locks=locks, detail=detail,
                            body=["Found a livelock:", "=" * 17] + [
                                f'"{names[t]}": loops through '
-                               + ", ".join(sorted({prog.op_text(t, int(p)) for p in
-                                                   np.unique(sim.timeline_pc[lo:hi, t])}))
+                               + ops_in_order(prog, t, np.unique(sim.timeline_pc[lo:hi, t]))
                                for t in live],
                            tick=lo, schedule=schedule,
                            extra={"cycle_start": lo, "period": sim.cycle_period}))
