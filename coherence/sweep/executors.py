@@ -1,0 +1,188 @@
+"""Where batches run: inline, the embedded process pool, or Dask (a LocalCluster or a
+scheduler's address, or a :class:`distributed.Client` the caller made).
+
+Every executor has the same face: ``workers`` (how many run at once) and ``map(fn, tasks)``,
+which yields ``(index, result)`` as tasks finish, in any order; a task that failed yields its
+exception instead of a result.  A worker that dies costs only the tasks it held: the embedded
+pool is rebuilt and its unfinished tasks resubmitted; Dask's scheduler reruns them on the other
+workers by itself (up to ``RETRIES`` times each).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..errors import CoherenceError
+
+#: How often a task is retried after its worker died (Dask) / the pool is rebuilt (embedded).
+RETRIES = 3
+
+
+class InlineExecutor:
+    """Runs tasks one after another in this process (``jobs = 1``)."""
+
+    workers = 1
+    name = "inline"
+
+    def map(self, fn, tasks):
+        for i, args in enumerate(tasks):
+            try:
+                yield i, fn(*args)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # an internal error of one task: the others go on
+                yield i, exc
+
+    def close(self):
+        pass
+
+
+class PoolExecutor:
+    """The embedded default: a local process pool (spawned processes, no extra dependency)."""
+
+    name = "pool"
+
+    def __init__(self, jobs: int):
+        self.workers = jobs
+        self._pool = None
+
+    def _new_pool(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        # spawn, not fork: the parent may hold numba's or tqdm's threads.
+        return ProcessPoolExecutor(max_workers=self.workers,
+                                   mp_context=multiprocessing.get_context("spawn"))
+
+    def map(self, fn, tasks):
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+        pending = set(range(len(tasks)))
+        rebuilds = 0
+        while pending:
+            self._pool = self._new_pool()
+            futures = {self._pool.submit(fn, *tasks[i]): i for i in sorted(pending)}
+            broken = False
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for f in done:
+                    i = futures.pop(f)
+                    try:
+                        result = f.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    except Exception as exc:
+                        result = exc
+                    pending.discard(i)
+                    yield i, result
+                if broken:
+                    break
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            if broken:
+                rebuilds += 1
+                if rebuilds > RETRIES:
+                    for i in sorted(pending):
+                        yield i, RuntimeError(f"a worker process died {rebuilds} times; "
+                                              f"giving up on this task")
+                    return
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """Tasks on a Dask cluster through ``client``; ``cluster`` (ours to close) when we made
+    a LocalCluster."""
+
+    name = "dask"
+
+    def __init__(self, client, cluster=None, own_client=False):
+        self.client = client
+        self._cluster = cluster
+        self._own_client = own_client
+        try:
+            n = len(client.scheduler_info(n_workers=-1)["workers"])
+        except TypeError:  # older distributed: no n_workers argument
+            n = len(client.scheduler_info()["workers"])
+        except Exception:
+            n = 0
+        self.workers = max(n, 1)
+
+    def map(self, fn, tasks):
+        from distributed import as_completed
+        futures = {}
+        for i, args in enumerate(tasks):
+            f = self.client.submit(fn, *args, pure=False, retries=RETRIES,
+                                   key=f"coherence-{fn.__name__}-{i}-{os.urandom(4).hex()}")
+            futures[f] = i
+        try:
+            for f in as_completed(futures):
+                i = futures.pop(f)
+                try:
+                    result = f.result()
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:  # KilledWorker after RETRIES deaths, or a bug
+                    result = exc
+                f.release()
+                yield i, result
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def close(self):
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise CoherenceError("--cluster needs Dask: pip install 'coherence[dist]' (or "
+                             "'dask[distributed]')") from None
+    return distributed
+
+
+def make_executor(cluster: str | None = None, client=None, jobs: int | None = None):
+    """The executor for ``client`` (a distributed.Client), else ``cluster`` (``local``,
+    ``local:N`` or a scheduler address such as ``tcp://HOST:PORT``), else the embedded pool of
+    ``jobs`` processes (default: one per CPU; 1 runs inline)."""
+    if client is not None:
+        return DaskExecutor(client)
+    if cluster is None:
+        jobs = jobs or os.cpu_count() or 1
+        if jobs < 1:
+            raise CoherenceError(f"--jobs must be at least 1, got {jobs}")
+        return InlineExecutor() if jobs == 1 else PoolExecutor(jobs)
+    m = _LOCAL.match(cluster)
+    if m:
+        n = int(m.group(1)) if m.group(1) else (jobs or os.cpu_count() or 1)
+        if n < 1:
+            raise CoherenceError(f"--cluster {cluster}: expected at least one worker")
+        distributed = _distributed()
+        import logging
+        # A LocalCluster on one machine: one single-threaded process per worker (the
+        # kernels release the GIL, but one run per core is what a worker should do).
+        cl = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, silence_logs=logging.ERROR)
+        return DaskExecutor(distributed.Client(cl), cluster=cl, own_client=True)
+    if re.match(r"^(tcp|tls|inproc|ucx)://[^\s]+$", cluster):
+        distributed = _distributed()
+        try:
+            c = distributed.Client(cluster, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise CoherenceError(f"--cluster {cluster}: cannot reach the Dask scheduler "
+                                 f"({exc})") from None
+        return DaskExecutor(c, own_client=True)
+    raise CoherenceError(f"--cluster {cluster!r}: expected local, local:N or a scheduler "
+                         f"address such as tcp://HOST:8786")
