@@ -141,6 +141,19 @@ class DaskExecutor:
             self._cluster.close()
 
 
+def _probe(address: str) -> None:
+    """Fail at once, not after the client's timeout, when nothing listens at a tcp address."""
+    import socket
+    m = re.match(r"^(?:tcp|tls)://\[?([^\]/]+?)\]?:(\d+)$", address)
+    if not m:
+        return
+    try:
+        socket.create_connection((m.group(1), int(m.group(2))), timeout=5).close()
+    except OSError as exc:
+        raise CoherenceError(f"--cluster {address}: cannot reach the Dask scheduler "
+                             f"({exc.strerror or exc})") from None
+
+
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
 
@@ -178,6 +191,7 @@ def make_executor(cluster: str | None = None, client=None, jobs: int | None = No
         return DaskExecutor(distributed.Client(cl), cluster=cl, own_client=True)
     if re.match(r"^(tcp|tls|inproc|ucx)://[^\s]+$", cluster):
         distributed = _distributed()
+        _probe(cluster)
         try:
             c = distributed.Client(cluster, timeout="10s")
         except (OSError, TimeoutError) as exc:
