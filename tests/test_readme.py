@@ -35,6 +35,11 @@ def test_readme_cli_commands_run(tmp_path):
         argv = shlex.split(line)
         if "--out" in argv:  # keep the work tree clean
             argv[argv.index("--out") + 1] = str(tmp_path / "out.png")
+        if argv[1] == "sweep":  # results in the temp folder, plotted from there
+            if "--plot" in argv:
+                argv[argv.index("--plot") + 1] = str(tmp_path / "sweep-results")
+            else:
+                argv += ["--results", str(tmp_path / "sweep-results"), "-q"]
         if argv[1] == "litmus" and "--enumerate-only" not in argv:
             argv += ["--iterations", "2000"]
         argv = [a.replace("path/to/your/herd/tests", "litmus/x86") for a in argv]

@@ -209,7 +209,7 @@ def test_killed_at_any_point_a_rerun_continues_without_loss_or_duplicates(tmp_pa
 def local_cluster():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()

@@ -14,8 +14,10 @@ from ..errors import CoherenceError
 #: a kill loses at most that much finished work, and a chunk is not a file per run.
 FLUSH_ROWS = 2000
 FLUSH_SECONDS = 2.0
-#: At most this many runs per task (and at least 4 tasks per worker when there are enough).
+#: At most this many runs per task, and 8 tasks per worker when there are enough runs (the
+#: last tasks leave workers idle while others finish: smaller tasks, a shorter tail).
 MAX_BATCH = 64
+TASKS_PER_WORKER = 8
 
 
 @dataclass
@@ -23,7 +25,9 @@ class Summary:
     """What a sweep did: ``runs`` in its run set, ``skipped`` (already in the folder),
     ``computed`` now, ``errors`` (rows with status error or violation), ``failed`` (runs whose
     task failed: not in the results, a rerun computes them), ``busy`` (seconds inside runs),
-    ``wall`` (seconds), ``tasks``, ``executor`` and ``workers``."""
+    ``run_median`` (the median run's seconds), ``wall`` (seconds), ``execute_wall`` (seconds
+    from the first task submitted to the last result written), ``tasks``, ``executor`` and
+    ``workers``."""
 
     runs: int = 0
     skipped: int = 0
@@ -32,7 +36,9 @@ class Summary:
     failed: int = 0
     failures: list = field(default_factory=list)
     busy: float = 0.0
+    run_median: float = 0.0
     wall: float = 0.0
+    execute_wall: float = 0.0
     tasks: int = 0
     executor: str = ""
     workers: int = 0
@@ -43,7 +49,9 @@ class Summary:
         d = dict(self.__dict__)
         d["failures"] = self.failures[:10]
         d["busy"] = round(self.busy, 4)
+        d["run_median"] = round(self.run_median, 6)
         d["wall"] = round(self.wall, 4)
+        d["execute_wall"] = round(self.execute_wall, 4)
         return d
 
 
@@ -60,10 +68,10 @@ def _as_spec(spec):
 
 def batch_size(spec, todo: int, workers: int) -> int:
     """Runs per task: the spec's ``batch``, else enough tasks to spread over the workers
-    (4 per worker) and no more than :data:`MAX_BATCH` runs each."""
+    (:data:`TASKS_PER_WORKER`) and no more than :data:`MAX_BATCH` runs each."""
     if spec.batch:
         return spec.batch
-    return max(1, min(MAX_BATCH, -(-todo // (4 * max(workers, 1)))))
+    return max(1, min(MAX_BATCH, -(-todo // (TASKS_PER_WORKER * max(workers, 1)))))
 
 
 def run_sweep(spec, client=None, *, cluster: str | None = None, jobs: int | None = None,
@@ -141,12 +149,14 @@ def _execute(spec, runset, todo, executor, store, memory_rows, summary, progress
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     tasks = [(payloads_for(runset, b), b, spec.keep) for b in batches]
     summary.tasks = len(tasks)
+    t0 = time.perf_counter()
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=summary.runs, initial=summary.runs - len(todo), unit="run",
                    file=sys.stderr, leave=False, dynamic_ncols=True)
     buffer: list = []
+    times: list = []
     last = time.monotonic()
     finished = summary.runs - len(todo)
 
@@ -165,8 +175,9 @@ def _execute(spec, runset, todo, executor, store, memory_rows, summary, progress
                 summary.failed += len(batches[i])
                 summary.failures.append(f"{type(result).__name__}: {result}")
                 continue
-            rows, busy = result
-            summary.busy += busy
+            rows, seconds = result
+            summary.busy += sum(seconds)
+            times.extend(seconds)
             for rid, cols in rows:
                 buffer.append({**runset.rows[rid], **cols})
             summary.computed += len(rows)
@@ -182,3 +193,7 @@ def _execute(spec, runset, todo, executor, store, memory_rows, summary, progress
         flush()
         if bar is not None:
             bar.close()
+        summary.execute_wall = time.perf_counter() - t0
+        if times:
+            times.sort()
+            summary.run_median = times[len(times) // 2]

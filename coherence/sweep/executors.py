@@ -187,7 +187,7 @@ def make_executor(cluster: str | None = None, client=None, jobs: int | None = No
         # A LocalCluster on one machine: one single-threaded process per worker (the
         # kernels release the GIL, but one run per core is what a worker should do).
         cl = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=logging.ERROR)
+                                      dashboard_address=":0", silence_logs=logging.ERROR)
         return DaskExecutor(distributed.Client(cl), cluster=cl, own_client=True)
     if re.match(r"^(tcp|tls|inproc|ucx)://[^\s]+$", cluster):
         distributed = _distributed()
