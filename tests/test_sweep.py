@@ -251,7 +251,7 @@ def test_a_dask_worker_killed_mid_sweep_costs_only_its_tasks(tmp_path, local_clu
     pd.testing.assert_frame_equal(df, undisturbed)
 
 
-def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path):
+def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     bindir = os.path.dirname(sys.executable)
     dask = os.path.join(bindir, "dask")
@@ -268,11 +268,16 @@ def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path):
             time.sleep(0.1)
         address = json.loads(sched_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
+        spec = small_spec(tmp_path)
+        # No worker yet: the sweep says so instead of waiting forever.
+        from coherence.sweep import executors
+        monkeypatch.setattr(executors, "NO_WORKERS_TIMEOUT", 1.0)
+        with pytest.raises(CoherenceError, match="has no workers"):
+            coherence.sweep(spec, cluster=address, out=tmp_path / "none")
         procs.append(subprocess.Popen(
             [dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
              "--no-dashboard", "--host", "127.0.0.1"], cwd=tmp_path, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        spec = small_spec(tmp_path)
         r = run_cli("sweep", str(spec), "--cluster", address, "-q", "--json", timeout=300)
         assert r.returncode == 0, r.stderr[-2000:]
         s = json.loads(r.stdout)
@@ -334,3 +339,42 @@ def test_sweep_module_is_callable_and_load_rejects_a_non_results_folder(tmp_path
     assert callable(coherence.sweep) and callable(coherence.sweep.load)
     with pytest.raises(CoherenceError, match="not a sweep results folder"):
         coherence.sweep.load(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_cluster_left_without_workers_ends_the_sweep_with_failed_runs(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    from coherence.sweep import executors
+    monkeypatch.setattr(executors, "NO_WORKERS_TIMEOUT", 2.0)
+    dask = os.path.join(os.path.dirname(sys.executable), "dask")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    sched_file = tmp_path / "scheduler.json"
+    sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                              "--no-dashboard", "--scheduler-file", str(sched_file)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        end = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < end:
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        # No nanny: a killed worker is not restarted, and the cluster has none left.
+        worker = subprocess.Popen([dask, "worker", address, "--no-nanny", "--nthreads", "1",
+                                   "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        spec = small_spec(tmp_path, extra="batch = 1", seeds=range(20), cores=(8,))
+
+        def kill(done, total):
+            if done == 2:
+                worker.kill()
+
+        df = coherence.sweep(spec, cluster=address, callback=kill)
+    finally:
+        for p in (worker, sched):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(timeout=30)
+    s = df.attrs["summary"]
+    assert s["failed"] > 0 and s["computed"] + s["failed"] == s["runs"]
+    assert "no worker for 2 s" in s["failures"][0]
+    assert len(df) == s["computed"]  # the table holds the finished runs only

@@ -17,6 +17,9 @@ from ..errors import CoherenceError
 
 #: How often a task is retried after its worker died (Dask) / the pool is rebuilt (embedded).
 RETRIES = 3
+#: Seconds a Dask cluster may have no worker at all (at the start, or after every worker
+#: died) before the sweep stops waiting: its unfinished tasks are reported as failed.
+NO_WORKERS_TIMEOUT = 60.0
 
 
 class InlineExecutor:
@@ -104,21 +107,54 @@ class DaskExecutor:
         self.client = client
         self._cluster = cluster
         self._own_client = own_client
-        try:
-            n = len(client.scheduler_info(n_workers=-1)["workers"])
-        except TypeError:  # older distributed: no n_workers argument
-            n = len(client.scheduler_info()["workers"])
-        except Exception:
-            n = 0
+        n = self._count_workers()
+        if n == 0:
+            address = getattr(client.scheduler, "address", "?")
+            try:
+                client.wait_for_workers(1, timeout=NO_WORKERS_TIMEOUT)
+            except Exception:
+                self.close()
+                raise CoherenceError(f"the Dask scheduler at {address} has "
+                                     f"no workers (waited {NO_WORKERS_TIMEOUT:.0f} s); start "
+                                     f"some with `dask worker ADDRESS --nthreads 1`") from None
+            n = self._count_workers()
         self.workers = max(n, 1)
 
+    def _count_workers(self) -> int:
+        try:
+            return len(self.client.scheduler_info(n_workers=-1)["workers"])
+        except TypeError:  # older distributed: no n_workers argument
+            return len(self.client.scheduler_info()["workers"])
+        except Exception:
+            return 0
+
+    def _watch(self, futures, stop):
+        """A thread: cancel everything once the cluster has had no worker for
+        :data:`NO_WORKERS_TIMEOUT` seconds (Dask would wait for one forever)."""
+        import time
+        since = None
+        while not stop.wait(1.0):
+            if self._count_workers() > 0:
+                since = None
+                continue
+            since = since or time.monotonic()
+            if time.monotonic() - since >= NO_WORKERS_TIMEOUT:
+                self.lost = True
+                self.client.cancel(list(futures))
+                return
+
     def map(self, fn, tasks):
+        import threading
         from distributed import as_completed
         futures = {}
         for i, args in enumerate(tasks):
             f = self.client.submit(fn, *args, pure=False, retries=RETRIES,
                                    key=f"coherence-{fn.__name__}-{i}-{os.urandom(4).hex()}")
             futures[f] = i
+        self.lost = False
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(dict(futures), stop), daemon=True)
+        watcher.start()
         try:
             for f in as_completed(futures):
                 i = futures.pop(f)
@@ -126,11 +162,15 @@ class DaskExecutor:
                     result = f.result()
                 except (KeyboardInterrupt, SystemExit):
                     raise
-                except Exception as exc:  # KilledWorker after RETRIES deaths, or a bug
+                except BaseException as exc:  # KilledWorker after RETRIES deaths, a bug
+                    if self.lost:
+                        exc = RuntimeError(f"the cluster had no worker for "
+                                           f"{NO_WORKERS_TIMEOUT:.0f} s")
                     result = exc
                 f.release()
                 yield i, result
         finally:
+            stop.set()
             for f in futures:
                 f.cancel()
 

@@ -78,13 +78,17 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"']+)\s*\]\]?")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
 
+_STRING = re.compile(r'"""(?:.|\n)*?"""|"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
 def _key_lines(text: str) -> dict:
     """``{"table.key": line}`` for every ``key = ...`` line (and ``"table": line`` for each
     header; an array of tables ``[[generate]]`` numbers its entries ``generate.0``...)."""
     lines, table, counts = {}, "", {}
     depth = 0  # inside a multi-line array or inline table: no new keys start there
     for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0] if '"' not in raw else raw
+        # Strings may hold brackets and '#': blank them before reading the structure.
+        line = _STRING.sub('""', raw).split("#", 1)[0]
         if depth == 0:
             m = _HEADER.match(line)
             if m:
@@ -98,7 +102,7 @@ def _key_lines(text: str) -> dict:
                     table = name
                 lines.setdefault(table, n)
                 continue
-            m = _KEY.match(line)
+            m = _KEY.match(raw)
             if m:
                 key = m.group(1).strip('"')
                 lines.setdefault(f"{table}.{key}" if table else key, n)
