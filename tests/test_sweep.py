@@ -136,7 +136,7 @@ def test_a_bad_program_is_reported_at_its_own_line(tmp_path):
 def test_ranges_keep_globs_traces_and_generated_workloads(tmp_path):
     trace = tmp_path / "t.trace"
     trace.write_text("# core op addr\n0 W 0x40\n1 R 64\n1 W 0x40\n0 R 0x1000\n")
-    spec = {"sweep": {"traces": [str(trace)], "keep": ["bus.*", "totals.ipc"]},
+    spec = {"sweep": {"traces": [str(trace)], "keep": ["bus.*", "totals.ipc", "nope.*"]},
             "generate": [{"name": "rnd", "accesses": 300, "shared": 0.5, "seed": 4}],
             "axes": {"cores": {"start": 2, "stop": 8, "mul": 2},
                      "l1_ways": {"start": 1, "stop": 8, "step": 7},
@@ -151,6 +151,7 @@ def test_ranges_keep_globs_traces_and_generated_workloads(tmp_path):
     assert (df[~impossible]["status"] == "halted").all()
     assert not [c for c in df.columns if c.startswith("cores.")]
     assert {"bus.BusRd", "totals.ipc"} <= set(df.columns)
+    assert df.attrs["summary"]["unmatched_keep"] == ["nope.*"]
     from coherence.sweep.traces import generate, load_trace
     w, a = load_trace(str(trace))
     direct = coherence.run_trace(w, a, SystemConfig(cores=4, l1_ways=1, l1_size=256))

@@ -76,6 +76,9 @@ def cmd_sweep(args) -> int:
               f"again to continue", file=sys.stderr)
         return 130
     s = df.attrs["summary"]
+    for pattern in s["unmatched_keep"]:
+        print(f"coherence: warning: sweep.keep {pattern!r} matched no statistic",
+              file=sys.stderr)
     if args.json:
         json.dump(s, sys.stdout, indent=1)
         sys.stdout.write("\n")

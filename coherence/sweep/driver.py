@@ -44,6 +44,7 @@ class Summary:
     workers: int = 0
     out: str | None = None
     statuses: dict = field(default_factory=dict)
+    unmatched_keep: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -139,6 +140,10 @@ def run_sweep(spec, client=None, *, cluster: str | None = None, jobs: int | None
     if len(df) and "status" in df:
         summary.statuses = {str(k): int(v) for k, v in df["status"].value_counts().items()}
         summary.errors = int(df["status"].isin(["error", "violation"]).sum())
+    if spec.keep and len(df):
+        from fnmatch import fnmatchcase
+        summary.unmatched_keep = [p for p in spec.keep
+                                  if not any(fnmatchcase(c, p) for c in df.columns)]
     df.attrs["summary"] = summary.to_dict()
     return df
 

@@ -143,7 +143,18 @@ class Store:
         for r in rows:
             for k in r:
                 columns.setdefault(k, None)
-        table = pa.table({k: [r.get(k) for r in rows] for k in columns})
+        data = {k: [r.get(k) for r in rows] for k in columns}
+        try:
+            table = pa.table(data)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # A column of mixed types (axis values such as [1, "x"]): kept as text.
+            arrays = {}
+            for k, v in data.items():
+                try:
+                    arrays[k] = pa.array(v)
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    arrays[k] = pa.array([None if x is None else str(x) for x in v])
+            table = pa.table(arrays)
         self._seq += 1
         part = f"part-{self._seq:06d}-{secrets.token_hex(3)}.parquet"
         tmp = os.path.join(self.path, part + ".tmp")
