@@ -252,6 +252,26 @@ def test_a_dask_worker_killed_mid_sweep_costs_only_its_tasks(tmp_path, local_clu
     pd.testing.assert_frame_equal(df, undisturbed)
 
 
+def test_a_pool_worker_killed_mid_sweep_is_replaced_and_its_tasks_rerun(tmp_path):
+    import multiprocessing
+    spec = small_spec(tmp_path, extra="batch = 1", seeds=range(8), cores=(4, 8))
+    killed = []
+
+    def kill_one(done, total):
+        workers = multiprocessing.active_children()
+        pool = [p for p in workers if "resource_tracker" not in (p.name or "")]
+        if not killed and done >= 2 and pool:
+            os.kill(pool[0].pid, signal.SIGKILL)
+            killed.append(pool[0].pid)
+
+    df = coherence.sweep(spec, jobs=2, out=tmp_path / "k", callback=kill_one)
+    assert killed
+    s = df.attrs["summary"]
+    assert s["restarts"] == 1 and s["failed"] == 0 and s["computed"] == s["runs"] == 32
+    undisturbed = coherence.sweep(spec, jobs=1, out=tmp_path / "ref")
+    pd.testing.assert_frame_equal(df, undisturbed)
+
+
 def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     bindir = os.path.dirname(sys.executable)

@@ -45,6 +45,7 @@ class Summary:
     out: str | None = None
     statuses: dict = field(default_factory=dict)
     unmatched_keep: list = field(default_factory=list)
+    restarts: int = 0
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -122,6 +123,7 @@ def run_sweep(spec, client=None, *, cluster: str | None = None, jobs: int | None
                          progress, callback, payloads_for, run_batch)
         finally:
             if executor is not None:
+                summary.restarts = getattr(executor, "restarts", 0)
                 executor.close()
     finally:
         if store is not None:

@@ -42,13 +42,18 @@ class InlineExecutor:
 
 
 class PoolExecutor:
-    """The embedded default: a local process pool (spawned processes, no extra dependency)."""
+    """The embedded default: a local process pool (spawned processes, no extra dependency).
+
+    When a worker process dies, Python's pool stops every worker: the pool is rebuilt and
+    the tasks that had not finished (the dead worker's and those in flight on the others)
+    run again."""
 
     name = "pool"
 
     def __init__(self, jobs: int):
         self.workers = jobs
         self._pool = None
+        self.restarts = 0  # pools rebuilt after a worker process died
 
     def _new_pool(self):
         import multiprocessing
@@ -85,6 +90,7 @@ class PoolExecutor:
             self._pool = None
             if broken:
                 rebuilds += 1
+                self.restarts = rebuilds
                 if rebuilds > RETRIES:
                     for i in sorted(pending):
                         yield i, RuntimeError(f"a worker process died {rebuilds} times; "
