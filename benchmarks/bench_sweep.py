@@ -146,6 +146,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer seeds, 10^6 iterations")
     args = ap.parse_args()
     import distributed
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # no INFO lines at close
     seeds = 2 if args.quick else 4
     iterations = 10**6 if args.quick else 10**7
     t0 = time.perf_counter()

@@ -138,7 +138,8 @@ def expand(spec) -> RunSet:
                 if w.cores is None and w.kind == "program":
                     raise spec.error("axes", f"{w.label}: the program uses '.core all' without "
                                              f"'.cores N': give a cores axis")
-                cfg["cores"] = w.cores if w.cores is not None else 1
+                # A generated trace has no core count of its own: SystemConfig's default.
+                cfg["cores"] = w.cores if w.cores is not None else SystemConfig().cores
             cores_arg = None
             try:
                 SystemConfig(**cfg)
