@@ -179,9 +179,9 @@ def _wait_for_part(folder, proc, timeout=120):
 
 
 def test_killed_at_any_point_a_rerun_continues_without_loss_or_duplicates(tmp_path):
-    # Many small batches, committed as they come; the sweep is killed (SIGKILL, its whole
-    # process group: the pool's workers too) once the first chunk is in the folder.
-    spec = small_spec(tmp_path, extra="batch = 2", seeds=range(24), cores=(2, 4, 8))
+    # Many small batches, each committed as it comes; the sweep is killed (SIGKILL, its
+    # whole process group: the pool's workers too) once the first chunk is in the folder.
+    spec = small_spec(tmp_path, extra="batch = 2\ncommit = 0", seeds=range(36), cores=(8, 16))
     out = tmp_path / "res"
     proc = subprocess.Popen([sys.executable, "-m", "coherence", "sweep", str(spec), "-j", "2",
                              "-q"], cwd=ROOT, start_new_session=True,
@@ -197,13 +197,20 @@ def test_killed_at_any_point_a_rerun_continues_without_loss_or_duplicates(tmp_pa
     r = run_cli("sweep", str(spec), "-j", "2", "-q", "--json")
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
-    assert s["runs"] == 2 * 3 * 24
+    assert s["runs"] == 2 * 2 * 36
     assert 0 < s["skipped"] < s["runs"] and s["computed"] == s["runs"] - s["skipped"]
     assert not any(f.endswith(".tmp") for f in os.listdir(out))
     resumed = coherence.sweep.load(out)
     assert len(resumed) == s["runs"] and resumed["run_id"].is_unique
     undisturbed = coherence.sweep(spec, jobs=1, out=tmp_path / "ref")
     pd.testing.assert_frame_equal(resumed, undisturbed)
+    # A chunk removed by hand: its runs are computed again, the others are not.
+    part = sorted(f for f in os.listdir(out) if f.endswith(".parquet"))[0]
+    lost = len(pd.read_parquet(out / part))  # a chunk is plain Parquet
+    os.remove(out / part)
+    again = coherence.sweep(spec, jobs=1)
+    assert again.attrs["summary"]["computed"] == lost
+    pd.testing.assert_frame_equal(again, undisturbed)
 
 
 @pytest.fixture(scope="module")

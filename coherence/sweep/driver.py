@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from ..errors import CoherenceError
 
-#: A chunk is committed when this many rows wait, or this many seconds after the last one:
-#: a kill loses at most that much finished work, and a chunk is not a file per run.
+#: A chunk is committed when this many rows wait, or the spec's ``commit`` seconds (default
+#: 2) after the last one: a kill loses at most that much finished work, and a chunk is not a
+#: file per run.
 FLUSH_ROWS = 2000
-FLUSH_SECONDS = 2.0
 #: At most this many runs per task, and 8 tasks per worker when there are enough runs (the
 #: last tasks leave workers idle while others finish: smaller tasks, a shorter tail).
 MAX_BATCH = 64
@@ -134,10 +134,10 @@ def run_sweep(spec, client=None, *, cluster: str | None = None, jobs: int | None
         df = load(out, runs=runset.order)
     else:
         import pandas as pd
-        from .store import column_order
+        from .store import column_order, rows_table, to_frame
         rank = {r: i for i, r in enumerate(runset.order)}
         memory_rows.sort(key=lambda r: rank[r["run_id"]])
-        df = pd.DataFrame(memory_rows)
+        df = to_frame(rows_table(memory_rows)) if memory_rows else pd.DataFrame()
         df = df[column_order(df.columns, runset.axes)] if len(df) else df
     if len(df) and "status" in df:
         summary.statuses = {str(k): int(v) for k, v in df["status"].value_counts().items()}
@@ -189,7 +189,7 @@ def _execute(spec, runset, todo, executor, store, memory_rows, summary, progress
                 buffer.append({**runset.rows[rid], **cols})
             summary.computed += len(rows)
             finished += len(rows)
-            if len(buffer) >= FLUSH_ROWS or time.monotonic() - last >= FLUSH_SECONDS:
+            if len(buffer) >= FLUSH_ROWS or time.monotonic() - last >= spec.commit:
                 flush()
             if bar is not None:
                 bar.update(len(rows))

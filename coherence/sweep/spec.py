@@ -9,6 +9,7 @@
     keep = ["bus.*", "totals.*"]                  # dotted stat names or globs (default: all)
     check = false                                 # check the invariants in every run
     batch = 0                                     # runs per task (0: chosen from the run set)
+    commit = 2.0                                  # seconds between commits (0: every batch)
 
     [config]                                      # SystemConfig fields fixed for every run
     mem_latency = 60
@@ -37,7 +38,7 @@ from ..errors import CoherenceError
 #: Axes that are not SystemConfig fields.
 EXTRA_AXES = ("seed",)
 #: Keys of the [sweep] table.
-SWEEP_KEYS = ("programs", "traces", "out", "keep", "check", "batch")
+SWEEP_KEYS = ("programs", "traces", "out", "keep", "check", "batch", "commit")
 TABLES = ("sweep", "config", "axes", "generate")
 
 
@@ -66,6 +67,7 @@ class Spec:
     keep: list | None = None
     check: bool = False
     batch: int = 0
+    commit: float = 2.0
     source: str = "<spec>"
     lines: dict = field(default_factory=dict, repr=False)
 
@@ -250,6 +252,12 @@ def parse_spec(doc: dict, base: str = ".", source: str = "<spec>",
             raise spec.error("sweep.batch", f"sweep.batch must be an integer >= 0 (0: "
                                             f"automatic), got {b!r}")
         spec.batch = b
+    if "commit" in sw:
+        c = sw["commit"]
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 <= c <= 3600:
+            raise spec.error("sweep.commit", f"sweep.commit must be seconds in 0..3600 (0: "
+                                             f"after every batch), got {c!r}")
+        spec.commit = float(c)
 
     from .traces import check_generator
     gen = doc.get("generate", [])

@@ -78,6 +78,37 @@ def _read_manifest(path: str) -> dict:
     return out
 
 
+def rows_table(rows: list[dict]):
+    """Rows (dicts, not all with the same keys) as a :class:`pyarrow.Table`: the union of
+    their columns, null where a row has no such key."""
+    pa = _pyarrow()
+    columns: dict = {}
+    for r in rows:
+        for k in r:
+            columns.setdefault(k, None)
+    data = {k: [r.get(k) for r in rows] for k in columns}
+    try:
+        return pa.table(data)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # A column of mixed types (axis values such as [1, "x"]): kept as text.
+        arrays = {}
+        for k, v in data.items():
+            try:
+                arrays[k] = pa.array(v)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arrays[k] = pa.array([None if x is None else str(x) for x in v])
+        return pa.table(arrays)
+
+
+def to_frame(table):
+    """A pyarrow table as a DataFrame with integer columns as pandas' nullable Int64
+    (counters stay integers where a run lacks them: an error row, a core it did not have)."""
+    pa = _pyarrow()
+    import pandas as pd
+    ints = {t: pd.Int64Dtype() for t in (pa.int64(), pa.int32(), pa.int16(), pa.int8())}
+    return table.to_pandas(types_mapper=ints.get)
+
+
 class Store:
     """A results folder opened for writing (created if needed; locked while open)."""
 
@@ -109,8 +140,11 @@ class Store:
                     os.remove(os.path.join(self.path, f))
                 except OSError:
                     pass
-        self.parts = _read_manifest(self.path)
-        for part in _parts(self.path):
+        present = _parts(self.path)
+        # A part the manifest lists but the folder lacks (removed by hand): its runs are
+        # not done.
+        self.parts = {p: ids for p, ids in _read_manifest(self.path).items() if p in present}
+        for part in present:
             if part not in self.parts:  # renamed, but its manifest line was not written
                 self.parts[part] = _run_ids(os.path.join(self.path, part))
                 self._append_manifest(part, self.parts[part])
@@ -137,24 +171,8 @@ class Store:
         rows = [r for r in rows if r["run_id"] not in self.done]
         if not rows:
             return None
-        pa = _pyarrow()
         import pyarrow.parquet as pq
-        columns: dict = {}
-        for r in rows:
-            for k in r:
-                columns.setdefault(k, None)
-        data = {k: [r.get(k) for r in rows] for k in columns}
-        try:
-            table = pa.table(data)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            # A column of mixed types (axis values such as [1, "x"]): kept as text.
-            arrays = {}
-            for k, v in data.items():
-                try:
-                    arrays[k] = pa.array(v)
-                except (pa.ArrowInvalid, pa.ArrowTypeError):
-                    arrays[k] = pa.array([None if x is None else str(x) for x in v])
-            table = pa.table(arrays)
+        table = rows_table(rows)
         self._seq += 1
         part = f"part-{self._seq:06d}-{secrets.token_hex(3)}.parquet"
         tmp = os.path.join(self.path, part + ".tmp")
@@ -205,15 +223,10 @@ def load(path, runs=None):
     if not os.path.isdir(path):
         raise CoherenceError("no such results folder", path)
     parts = _parts(path)
-    pa = _pyarrow()
-    # Counters stay integers where a run lacks them (an error row, a core the run did not
-    # have): pandas' nullable Int64, <NA> for the missing ones.
-    ints = {t: pd.Int64Dtype() for t in (pa.int64(), pa.int32(), pa.int16(), pa.int8())}
     frames = []
     for part in parts:
         try:
-            frames.append(pq.read_table(os.path.join(path, part)).to_pandas(
-                types_mapper=ints.get))
+            frames.append(to_frame(pq.read_table(os.path.join(path, part))))
         except Exception as exc:
             raise CoherenceError(f"unreadable results chunk ({exc})",
                                  os.path.join(path, part)) from None
