@@ -16,7 +16,7 @@ from conftest import ROOT, run_cli
 
 SUITE = os.path.join(ROOT, "litmus", "x86")
 ARGS = ("litmus", "litmus/x86/SB.litmus", "litmus/x86/MP.litmus",
-        "--iterations", "20000", "--chunk", "5000", "--seed", "3", "--json")
+        "--iterations", "12000", "--chunk", "4000", "--seed", "3", "--json")
 
 
 def campaigns(stdout):
@@ -29,24 +29,21 @@ def campaigns(stdout):
     return out
 
 
-def test_the_merged_histogram_is_the_serial_one_whatever_the_workers(tmp_path):
+def test_the_merged_histogram_is_the_serial_one_whatever_the_workers():
     serial = run_cli(*ARGS)
     assert serial.returncode == 0, serial.stderr
     expected = campaigns(serial.stdout)
     assert set(expected) == {"SB", "MP"}
-    assert all(em["iterations"] == 20000 for em, *_ in expected.values())
+    assert all(em["iterations"] == 12000 for em, *_ in expected.values())
     dask = run_cli(*ARGS, "--cluster", "local:2")
     assert dask.returncode == 0, dask.stderr
     assert campaigns(dask.stdout) == expected
     info = json.loads(dask.stdout)["chunks"]
     assert info["executor"] == "dask" and info["workers"] == 2
-    assert info["chunks_computed"] == 2 * 4 and info["failed"] == 0
-    pool = run_cli(*ARGS, "-j", "2", "--results", str(tmp_path / "r"))
-    assert pool.returncode == 0, pool.stderr
-    assert campaigns(pool.stdout) == expected
+    assert info["chunks_computed"] == 2 * 3 and info["failed"] == 0
     # The API gives the same histogram (same chunks, one after another).
     sb = run_campaign(parse_file(os.path.join(SUITE, "SB.litmus")), model="tso",
-                      iterations=20000, seed=3, chunk=5000)
+                      iterations=12000, seed=3, chunk=4000)
     assert [{"state": s, "count": n, "satisfies": h}
             for (s, n), h in zip(sb.histogram, sb.satisfied)] == expected["SB"][1]
 

@@ -41,66 +41,123 @@ class InlineExecutor:
         pass
 
 
-class PoolExecutor:
-    """The embedded default: a local process pool (spawned processes, no extra dependency).
+def _pool_worker(conn) -> None:
+    """A pool process: run ``(index, fn, args)`` messages until ``None``; answer each with
+    ``(index, True, result)`` or ``(index, False, "Type: message")``."""
+    try:
+        while True:
+            msg = conn.recv()
+            if msg is None:
+                return
+            i, fn, args = msg
+            try:
+                out = (i, True, fn(*args))
+            except Exception as exc:  # an internal error of this task: reported, not fatal
+                out = (i, False, f"{type(exc).__name__}: {exc}")
+            conn.send(out)
+    except (EOFError, OSError, KeyboardInterrupt):
+        return  # the parent went away, or Ctrl-C reached the whole process group
 
-    When a worker process dies, Python's pool stops every worker: the pool is rebuilt and
-    the tasks that had not finished (the dead worker's and those in flight on the others)
-    run again."""
+
+class PoolExecutor:
+    """The embedded default: a pool of spawned processes (no extra dependency).
+
+    Each worker has its own pipe and holds one task at a time, so a worker that dies costs
+    only that task: it is given to another worker (up to :data:`RETRIES` times) and a new
+    process takes the dead one's place.  (``concurrent.futures``' pool stops every worker
+    when one dies and, on some Python versions, can hang when one is killed.)"""
 
     name = "pool"
 
     def __init__(self, jobs: int):
         self.workers = jobs
-        self._pool = None
-        self.restarts = 0  # pools rebuilt after a worker process died
+        self.restarts = 0  # worker processes replaced after one died
+        self._procs: dict = {}  # connection -> [process, index of its task or None]
 
-    def _new_pool(self):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        # spawn, not fork: the parent may hold numba's or tqdm's threads.
-        return ProcessPoolExecutor(max_workers=self.workers,
-                                   mp_context=multiprocessing.get_context("spawn"))
+    def _start(self, ctx):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_pool_worker, args=(child,), daemon=True,
+                           name="coherence-pool-worker")
+        proc.start()
+        child.close()
+        self._procs[parent] = [proc, None]
+        return parent
 
     def map(self, fn, tasks):
-        from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
-        pending = set(range(len(tasks)))
-        rebuilds = 0
-        while pending:
-            self._pool = self._new_pool()
-            futures = {self._pool.submit(fn, *tasks[i]): i for i in sorted(pending)}
-            broken = False
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for f in done:
-                    i = futures.pop(f)
-                    try:
-                        result = f.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        continue
-                    except Exception as exc:
-                        result = exc
-                    pending.discard(i)
-                    yield i, result
-                if broken:
-                    break
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-            if broken:
-                rebuilds += 1
-                self.restarts = rebuilds
-                if rebuilds > RETRIES:
-                    for i in sorted(pending):
-                        yield i, RuntimeError(f"a worker process died {rebuilds} times; "
-                                              f"giving up on this task")
+        import multiprocessing
+        from collections import deque
+        from multiprocessing.connection import wait
+        ctx = multiprocessing.get_context("spawn")  # not fork: the parent may hold threads
+        queue = deque(range(len(tasks)))
+        deaths = [0] * len(tasks)
+        left = len(tasks)
+
+        def feed(conn):
+            while queue:
+                i = queue.popleft()
+                self._procs[conn][1] = i
+                try:
+                    conn.send((i, fn, tasks[i]))
+                    return
+                except (BrokenPipeError, OSError):  # it died: handled by its sentinel
+                    queue.appendleft(i)
+                    self._procs[conn][1] = None
                     return
 
+        for _ in range(min(self.workers, len(tasks))):
+            feed(self._start(ctx))
+        while left:
+            by_sentinel = {p.sentinel: c for c, (p, _i) in self._procs.items()}
+            ready = wait(list(self._procs) + list(by_sentinel))
+            dead = []
+            for r in ready:
+                conn = by_sentinel.get(r, r)
+                if conn not in self._procs:
+                    continue
+                if r is conn:
+                    try:
+                        i, ok, result = conn.recv()
+                    except (EOFError, OSError):
+                        dead.append(conn)
+                        continue
+                    self._procs[conn][1] = None
+                    left -= 1
+                    yield i, (result if ok else RuntimeError(result))
+                    feed(conn)
+                elif not conn.poll():  # exited, and no answer of its last task is waiting
+                    dead.append(conn)
+            for conn in dict.fromkeys(dead):
+                proc, i = self._procs.pop(conn)
+                conn.close()
+                proc.join(timeout=5)
+                if i is not None:
+                    deaths[i] += 1
+                    if deaths[i] > RETRIES:
+                        left -= 1
+                        yield i, RuntimeError(f"the task's worker process died {deaths[i]} "
+                                              f"times (exit code {proc.exitcode})")
+                    else:
+                        queue.appendleft(i)
+                if queue and len(self._procs) < self.workers:
+                    self.restarts += 1
+                    feed(self._start(ctx))
+            if queue and not self._procs:  # every worker gone at once: start afresh
+                self.restarts += 1
+                feed(self._start(ctx))
+
     def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for conn, (proc, _i) in list(self._procs.items()):
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for conn, (proc, _i) in list(self._procs.items()):
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=2)
+            conn.close()
+        self._procs.clear()
 
 
 class DaskExecutor:
