@@ -279,7 +279,7 @@ def test_a_pool_worker_killed_mid_sweep_is_replaced_and_its_tasks_rerun(tmp_path
     pd.testing.assert_frame_equal(df, undisturbed)
 
 
-def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path, monkeypatch):
+def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path):
     pytest.importorskip("distributed")
     bindir = os.path.dirname(sys.executable)
     dask = os.path.join(bindir, "dask")
@@ -297,11 +297,6 @@ def test_a_sweep_through_a_scheduler_and_a_worker_started_by_hand(tmp_path, monk
         address = json.loads(sched_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
         spec = small_spec(tmp_path)
-        # No worker yet: the sweep says so instead of waiting forever.
-        from coherence.sweep import executors
-        monkeypatch.setattr(executors, "NO_WORKERS_TIMEOUT", 1.0)
-        with pytest.raises(CoherenceError, match="has no workers"):
-            coherence.sweep(spec, cluster=address, out=tmp_path / "none")
         procs.append(subprocess.Popen(
             [dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
              "--no-dashboard", "--host", "127.0.0.1"], cwd=tmp_path, env=env,
@@ -373,7 +368,7 @@ def test_sweep_module_is_callable_and_load_rejects_a_non_results_folder(tmp_path
 
 
 @pytest.mark.slow
-def test_a_cluster_left_without_workers_ends_the_sweep_with_failed_runs(tmp_path, monkeypatch):
+def test_a_cluster_without_workers_ends_the_sweep_instead_of_waiting(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     from coherence.sweep import executors
     monkeypatch.setattr(executors, "NO_WORKERS_TIMEOUT", 2.0)
@@ -389,11 +384,14 @@ def test_a_cluster_left_without_workers_ends_the_sweep_with_failed_runs(tmp_path
         while not sched_file.exists() and time.monotonic() < end:
             time.sleep(0.1)
         address = json.loads(sched_file.read_text())["address"]
+        spec = small_spec(tmp_path, extra="batch = 1", seeds=range(20), cores=(8,))
+        # No worker yet: the sweep says so instead of waiting forever.
+        with pytest.raises(CoherenceError, match="has no workers"):
+            coherence.sweep(spec, cluster=address, out=tmp_path / "none")
         # No nanny: a killed worker is not restarted, and the cluster has none left.
         worker = subprocess.Popen([dask, "worker", address, "--no-nanny", "--nthreads", "1",
                                    "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        spec = small_spec(tmp_path, extra="batch = 1", seeds=range(20), cores=(8,))
 
         def kill(done, total):
             if done == 2:
