@@ -11,6 +11,10 @@
 3. SB at 10^7 iterations (10^6 with --quick) in chunks on 2 workers vs 1.  Target: >= 1.7x,
    identical histograms (asserted).
 4. Resume: the sweep interrupted at 50%, then run again: the runs each pass computed.
+
+First a control: two plain CPU-bound processes at once against one after another, which is
+~2x on an idle 2-core machine; on a machine shared with other work it says how much of the
+figures above is left to read (the speed-ups cannot beat it).
 """
 
 from __future__ import annotations
@@ -132,6 +136,29 @@ def bench_resume(tmp, seeds):
           f"{len(coherence.sweep.load(out))} rows)")
 
 
+def _spin(n: int) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i
+    return time.perf_counter() - t0
+
+
+def bench_machine(n: int = 5_000_000) -> None:
+    import multiprocessing
+    t0 = time.perf_counter()
+    _spin(n)
+    _spin(n)
+    serial = time.perf_counter() - t0
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # started
+        t0 = time.perf_counter()
+        pool.map(_spin, [n, n])
+        parallel = time.perf_counter() - t0
+    print(f"== 0. control: two CPU-bound processes at once run {serial / parallel:4.2f}x as fast "
+          f"as one after another (about 2x on an idle 2-core machine) ==")
+
+
 def _warm_up():
     """Load the program and batch kernels (a worker's first task would, otherwise)."""
     from coherence.litmus import parse_file
@@ -149,6 +176,7 @@ def main() -> int:
     logging.getLogger("distributed").setLevel(logging.ERROR)  # no INFO lines at close
     seeds = 2 if args.quick else 4
     iterations = 10**6 if args.quick else 10**7
+    bench_machine()
     t0 = time.perf_counter()
     clusters = [distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                          dashboard_address=":0", silence_logs=logging.ERROR)

@@ -23,6 +23,6 @@ def test_bench_sweep_quick_runs_and_prints_every_figure():
     out = subprocess.run([sys.executable, f"{ROOT}/benchmarks/bench_sweep.py", "--quick"],
                          capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
-    for figure in ("== 1. sweep of", "== 2. executor overhead", "== 3. SB campaign",
+    for figure in ("== 0. control", "== 1. sweep of", "== 2. executor overhead", "== 3. SB campaign",
                    "== 4. resume", "second run:"):
         assert figure in out.stdout, out.stdout
