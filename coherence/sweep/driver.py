@@ -154,7 +154,8 @@ def _execute(spec, runset, todo, executor, store, memory_rows, summary, progress
              payloads_for, run_batch):
     size = batch_size(spec, len(todo), executor.workers)
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
-    tasks = [(payloads_for(runset, b), b, spec.keep) for b in batches]
+    share = getattr(executor, "share", None)
+    tasks = [(payloads_for(runset, b, share), b, spec.keep) for b in batches]
     summary.tasks = len(tasks)
     t0 = time.perf_counter()
     bar = None

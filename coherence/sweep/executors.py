@@ -183,6 +183,24 @@ class DaskExecutor:
             n = self._count_workers()
         self.workers = max(n, 1)
 
+    #: Workload payloads larger than this (a trace's arrays) go to the workers once.
+    SHARE_BYTES = 1 << 20
+
+    def share(self, key: str, data):
+        """A large payload sent to every worker once, not with every task: a future the
+        tasks take as an argument (Dask resolves it on the worker).  Copies on every worker
+        (``broadcast``), so a worker that dies does not take the only one with it; small
+        payloads (a program's text) travel with their tasks."""
+        kind, _label, payload = data
+        if kind != "trace" or sum(a.nbytes for arrays in payload for a in arrays) \
+                < self.SHARE_BYTES:
+            return data
+        if not hasattr(self, "_shared"):
+            self._shared = {}
+        if key not in self._shared:
+            self._shared[key] = self.client.scatter(data, broadcast=True, hash=False)
+        return self._shared[key]
+
     def _count_workers(self) -> int:
         try:
             return len(self.client.scheduler_info(n_workers=-1)["workers"])

@@ -171,13 +171,15 @@ def expand(spec) -> RunSet:
     return RunSet(axes, order, rows, runs, failed, {w.key: w for w in workloads})
 
 
-def payloads_for(runset: RunSet, runs: list) -> dict:
-    """The workloads a batch of runs needs, as plain data for the worker."""
+def payloads_for(runset: RunSet, runs: list, share=None) -> dict:
+    """The workloads a batch of runs needs, as plain data for the worker; ``share`` (the
+    executor's) may replace each by a handle sent once (Dask: a scattered future)."""
     out = {}
     for r in runs:
         w = runset.workloads[r["w"]]
         if w.key not in out:
-            out[w.key] = (w.kind, w.label, w.payload)
+            data = (w.kind, w.label, w.payload)
+            out[w.key] = share(w.key, data) if share is not None else data
     return out
 
 
