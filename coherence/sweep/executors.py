@@ -4,8 +4,8 @@ scheduler's address, or a :class:`distributed.Client` the caller made).
 Every executor has the same face: ``workers`` (how many run at once) and ``map(fn, tasks)``,
 which yields ``(index, result)`` as tasks finish, in any order; a task that failed yields its
 exception instead of a result.  A worker that dies costs only the tasks it held: the embedded
-pool is rebuilt and its unfinished tasks resubmitted; Dask's scheduler reruns them on the other
-workers by itself (up to ``RETRIES`` times each).
+pool gives its task to another worker and starts a new process; Dask's scheduler reruns them
+on the other workers by itself (up to ``RETRIES`` times each).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 
 from ..errors import CoherenceError
 
-#: How often a task is retried after its worker died (Dask) / the pool is rebuilt (embedded).
+#: How often a task is retried after its worker died.
 RETRIES = 3
 #: Seconds a Dask cluster may have no worker at all (at the start, or after every worker
 #: died) before the sweep stops waiting: its unfinished tasks are reported as failed.
