@@ -26,8 +26,9 @@ class Summary:
     ``computed`` now, ``errors`` (rows with status error or violation), ``failed`` (runs whose
     task failed: not in the results, a rerun computes them), ``busy`` (seconds inside runs),
     ``run_median`` (the median run's seconds), ``wall`` (seconds), ``execute_wall`` (seconds
-    from the first task submitted to the last result written), ``tasks``, ``executor`` and
-    ``workers``."""
+    from the first task submitted to the last result written), ``tasks``, ``executor``,
+    ``workers``, ``restarts`` (pool processes replaced after one died) and
+    ``unmatched_keep`` (``keep`` patterns that matched no statistic)."""
 
     runs: int = 0
     skipped: int = 0
