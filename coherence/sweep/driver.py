@@ -153,6 +153,10 @@ def run_sweep(spec, client=None, *, cluster: str | None = None, jobs: int | None
 
 def _execute(spec, runset, todo, executor, store, memory_rows, summary, progress, callback,
              payloads_for, run_batch):
+    # Longest first (the core count as the measure of a run's length): the last tasks, which
+    # leave the other workers idle while they finish, are then short ones.  The table's order
+    # does not depend on this.
+    todo = sorted(todo, key=lambda r: -int(r["config"].get("cores", 1)))
     size = batch_size(spec, len(todo), executor.workers)
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     share = getattr(executor, "share", None)
