@@ -47,9 +47,11 @@ def _test_digest(test) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def chunk_id(test, model: str, protocol: str, seed: int, k: int, n: int) -> str:
-    """The stable id of one chunk's result in a results folder."""
-    doc = json.dumps([_test_digest(test), test.name, model, protocol, seed, k, n])
+def chunk_id(test, model: str, protocol: str, seed: int, k: int, n: int,
+             digest: str | None = None) -> str:
+    """The stable id of one chunk's result in a results folder (``digest``: the test's
+    :func:`_test_digest`, when the caller has it)."""
+    doc = json.dumps([digest or _test_digest(test), test.name, model, protocol, seed, k, n])
     return hashlib.blake2b(doc.encode(), digest_size=8).hexdigest()
 
 
@@ -98,8 +100,9 @@ def run_distributed(work, args, bar=None):
                 skipped[i] = f"emulator campaign skipped: {exc}"
                 continue
             chunks[i] = []
+            digest = _test_digest(test)
             for k, n in plan_chunks(iterations, chunk):
-                cid = chunk_id(test, model, protocol, seed, k, n)
+                cid = chunk_id(test, model, protocol, seed, k, n, digest)
                 order.append(cid)
                 if store is not None and cid in store.done:
                     reuse[cid] = i
