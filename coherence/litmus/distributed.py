@@ -47,11 +47,17 @@ def _test_digest(test) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def _stamp(test) -> str:
+    from ..sweep.runset import engine_stamp
+    return _test_digest(test) + engine_stamp()
+
+
 def chunk_id(test, model: str, protocol: str, seed: int, k: int, n: int,
              digest: str | None = None) -> str:
-    """The stable id of one chunk's result in a results folder (``digest``: the test's
-    :func:`_test_digest`, when the caller has it)."""
-    doc = json.dumps([digest or _test_digest(test), test.name, model, protocol, seed, k, n])
+    """The stable id of one chunk's result in a results folder: a hash of the test's text,
+    the campaign's parameters and the engine's source (``digest``: :func:`_stamp` of the
+    test, when the caller has it)."""
+    doc = json.dumps([digest or _stamp(test), test.name, model, protocol, seed, k, n])
     return hashlib.blake2b(doc.encode(), digest_size=8).hexdigest()
 
 
@@ -100,7 +106,7 @@ def run_distributed(work, args, bar=None):
                 skipped[i] = f"emulator campaign skipped: {exc}"
                 continue
             chunks[i] = []
-            digest = _test_digest(test)
+            digest = _stamp(test)
             for k, n in plan_chunks(iterations, chunk):
                 cid = chunk_id(test, model, protocol, seed, k, n, digest)
                 order.append(cid)

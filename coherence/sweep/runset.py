@@ -2,7 +2,8 @@
 
 A run's id is a hash of what determines its result: the workload's label and content (a
 program's text, a trace's bytes, a generator's parameters), the SystemConfig fields the spec
-sets (fixed ones and axes), the seed and the check flag.  So a rerun of the same spec finds
+sets (fixed ones and axes), the seed, the check flag and the engine's source (another version
+of the engine computes its own results).  So a rerun of the same spec finds
 the same ids in the results folder, an edited program or a changed ``[config]`` gives new ids
 (those runs are computed again), and adding an axis value computes only the new runs.
 
@@ -64,10 +65,18 @@ def _digest(*parts) -> str:
     return h.hexdigest()
 
 
-def run_id(workload: Workload, config: dict, seed: int, check: bool) -> str:
+def engine_stamp() -> str:
+    """A hash of the engine's source (its numba call tree): results computed by another
+    version of the engine are not this one's, so they get other run ids."""
+    from .._jit import call_tree_stamp
+    return call_tree_stamp("engine")[:16]
+
+
+def run_id(workload: Workload, config: dict, seed: int, check: bool,
+           engine: str = "") -> str:
     """The stable id of one run (16 hex digits)."""
     doc = json.dumps({"w": workload.label, "d": workload.digest, "c": config, "s": seed,
-                      "k": bool(check)}, sort_keys=True, default=str)
+                      "k": bool(check), "e": engine}, sort_keys=True, default=str)
     return _digest(doc)[:16]
 
 
@@ -125,6 +134,7 @@ def expand(spec) -> RunSet:
         combos = list(itertools.product(*(spec.axes[a] for a in axes)))
     order, rows, runs, failed = [], {}, [], []
     seen = set()
+    engine = engine_stamp()
     for w in workloads:
         runnable_somewhere = False
         first_reason = None
@@ -149,7 +159,7 @@ def expand(spec) -> RunSet:
                 cores_arg, reason = w.program_for(cfg["cores"])
             elif reason is None and w.kind == "trace" and w.cores > cfg["cores"]:
                 reason = f"the trace has {w.cores} cores, the run {cfg['cores']}"
-            rid = run_id(w, cfg, seed, spec.check)
+            rid = run_id(w, cfg, seed, spec.check, engine)
             if rid in seen:
                 continue
             seen.add(rid)
