@@ -244,10 +244,8 @@ class DaskExecutor:
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as exc:  # KilledWorker after RETRIES deaths, a bug
-                    if self.lost:
-                        exc = RuntimeError(f"the cluster had no worker for "
-                                           f"{NO_WORKERS_TIMEOUT:.0f} s")
-                    result = exc
+                    result = RuntimeError(f"the cluster had no worker for "
+                                          f"{NO_WORKERS_TIMEOUT:.0f} s") if self.lost else exc
                 f.release()
                 yield i, result
         finally:
