@@ -407,3 +407,26 @@ def test_a_cluster_without_workers_ends_the_sweep_instead_of_waiting(tmp_path, m
     assert s["failed"] > 0 and s["computed"] + s["failed"] == s["runs"]
     assert "no worker for 2 s" in s["failures"][0]
     assert len(df) == s["computed"]  # the table holds the finished runs only
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_continue(tmp_path):
+    spec = small_spec(tmp_path, extra="batch = 2\ncommit = 0", seeds=range(60), cores=(8, 16))
+    out = tmp_path / "res"
+    proc = subprocess.Popen([sys.executable, "-m", "coherence", "sweep", str(spec), "-j", "2"],
+                            cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for_part(out, proc)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert "run the same command again to continue" in err
+    kept = len(coherence.sweep.load(out))
+    r = run_cli("sweep", str(spec), "-j", "2", "-q", "--json")
+    s = json.loads(r.stdout)
+    assert s["skipped"] == kept > 0 and s["computed"] == s["runs"] - kept
