@@ -6,6 +6,7 @@ Quick start::
     prog = coherence.load_program("examples/spinlock_ttas.s")
     result = coherence.run(prog, coherence.SystemConfig(cores=4, protocol="moesi"))
     print(result.cycles, result.stats["bus"])
+    df = coherence.sweep("study.toml")          # a design-space sweep (docs/sweep.md)
 
 The public names below are imported on first use (PEP 562 ``__getattr__``): the engine pulls in
 numpy and numba, about 0.3 s per process, and ``coherence --help`` or ``import coherence.cli``
@@ -35,11 +36,13 @@ _EXPORTS = {
 # Submodules that the eager ``import coherence`` of old loaded as a side effect, so code may
 # reach them as ``coherence.engine`` without importing them; others stay AttributeErrors as
 # before (``coherence.testing`` would drag hypothesis into any ``hasattr`` probe).
-_SUBMODULES = ("asm", "config", "engine", "errors", "isa", "program", "protocols", "stats")
+_SUBMODULES = ("asm", "config", "engine", "errors", "isa", "program", "protocols", "stats",
+               "sweep")
 
 __all__ = ["assemble", "load_program", "SystemConfig", "run", "run_trace", "run_batch",
            "CoherenceError", "InvariantViolation", "ProtocolError", "Program", "Protocol",
-           "Transition", "Impossible", "T", "MSI", "MESI", "MOESI", "get_protocol", "RunResult"]
+           "Transition", "Impossible", "T", "MSI", "MESI", "MOESI", "get_protocol", "RunResult",
+           "sweep"]
 
 
 def __getattr__(name: str):

@@ -24,6 +24,7 @@ _AREAS = (
     ("coherence.litmus.cli", "add_subparser", ("litmus",)),
     ("coherence.sched.cli", "add_subparser", ("sched",)),
     ("coherence.plot_cli", "add_subparser", ("plot",)),
+    ("coherence.sweep.cli", "add_subparser", ("sweep",)),
 )
 COMMANDS = tuple(c for _m, _f, commands in _AREAS for c in commands)
 

@@ -31,7 +31,8 @@ __all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
            "plot_scaling", "plot_scaling_comparison", "run_scaling", "save_run_figure",
-           "save_figure", "plot_data_movement", "data_movement", "BUS_COLORS", "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
+           "plot_sweep", "save_figure", "plot_data_movement", "data_movement", "BUS_COLORS",
+           "STATE_COLORS", "TRANSACTION_TYPES", "RUN_FIGURE_SIZE"]
 
 # The bus transactions of a run: the three requests and the victims' write-backs (Flush and
 # c2c transfers are data responses to those requests, not transactions of their own).
@@ -1020,6 +1021,68 @@ def run_scaling(program, cores_list, config=None, seed: int = 0, ax=None, title=
     data = scaling_data(program, cores_list, config=config, seed=seed, throughput=throughput,
                         **config_changes)
     return plot_scaling(data, ax=ax, title=title, throughput_label=throughput_label)
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+def plot_sweep(results, x: str, y: str, hue: str | None = None, ax=None, title=None):
+    """A sweep's results: ``y`` against ``x``, one line per value of ``hue``.
+
+    ``results`` is a :class:`pandas.DataFrame` (``coherence.sweep(...)``,
+    ``coherence.sweep.load(PATH)``) or a results folder's path.  Where several rows share an
+    (x, hue) point (other axes: seeds, programs), the line is their mean and a band spans
+    their minimum to maximum.  Rows whose status is not ``halted`` are left out (the title
+    says how many).  Returns the figure.
+    """
+    if isinstance(results, (str, os.PathLike)):
+        from .sweep.store import load
+        results = load(results)
+    df = results
+    for opt, col in (("x", x), ("y", y), ("hue", hue)):
+        if col is not None and col not in df.columns:
+            cols = ", ".join(c for c in df.columns if c != "run_id")
+            raise CoherenceError(f"--{opt} {col}: no such column in the results (columns: "
+                                 f"{cols[:600]}{'...' if len(cols) > 600 else ''})")
+    if "status" in df.columns:
+        dropped = int((df["status"] != "halted").sum())
+        df = df[df["status"] == "halted"]
+    else:
+        dropped = 0
+    if not len(df):
+        raise CoherenceError("no halted runs to plot")
+    import pandas as pd
+    if not pd.api.types.is_numeric_dtype(df[y]):
+        raise CoherenceError(f"--y {y}: not a numeric column")
+    fig, ax = _figure_ax(ax, (7, 4.5))
+    groups = [(None, df)] if hue is None else list(df.groupby(hue, sort=True))
+    numeric_x = pd.api.types.is_numeric_dtype(df[x])
+    ticks = sorted(df[x].dropna().unique(), key=lambda v: (str(type(v)), v))
+    pos = {v: i for i, v in enumerate(ticks)}
+    many = False
+    for i, (key, g) in enumerate(groups):
+        stats = g.groupby(x, sort=True)[y].agg(["mean", "min", "max", "count"])
+        xs = list(stats.index) if numeric_x else [pos[v] for v in stats.index]
+        many |= bool((stats["count"] > 1).any())
+        label = str(key[0] if isinstance(key, tuple) else key) if hue is not None else y
+        ax.plot(xs, stats["mean"], marker="osD^v<>p"[i % 8], color=f"C{i}", label=label,
+                linewidth=2)
+        if (stats["count"] > 1).any():
+            ax.fill_between(xs, stats["min"], stats["max"], color=f"C{i}", alpha=0.15,
+                            linewidth=0)
+    if numeric_x:
+        if len(ticks) <= 20:
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+    else:
+        ax.set_xticks(range(len(ticks)), [str(t) for t in ticks], rotation=30, ha="right")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y + (" (mean, band: min-max)" if many else ""))
+    ax.set_ylim(bottom=min(0, float(df[y].min())))
+    ax.grid(alpha=0.3)
+    if hue is not None:
+        ax.legend(title=hue, fontsize=8)
+    note = f" ({dropped} runs not halted, left out)" if dropped else ""
+    ax.set_title((title or f"{y} against {x}") + note, fontsize=10)
+    return fig
 
 
 # ----------------------------------------------------------------------------- one run

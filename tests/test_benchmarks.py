@@ -4,6 +4,8 @@ timings are never test thresholds; the script itself asserts that compared runs 
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -13,4 +15,14 @@ def test_bench_engine_quick_runs_and_prints_every_figure():
     assert out.returncode == 0, out.stderr
     for figure in ("1. trace, hit-heavy", "2. trace, miss-heavy", "3. program, spinlock",
                    "4a. vs reference model", "4b.", "5. fresh process"):
+        assert figure in out.stdout, out.stdout
+
+
+@pytest.mark.slow
+def test_bench_sweep_quick_runs_and_prints_every_figure():
+    out = subprocess.run([sys.executable, f"{ROOT}/benchmarks/bench_sweep.py", "--quick"],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for figure in ("== 0. control", "== 1. sweep of", "== 2. executor overhead", "== 3. SB campaign",
+                   "== 4. resume", "second run:"):
         assert figure in out.stdout, out.stdout

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT
 
-HEAVY = {"numpy", "numba", "matplotlib"}
+HEAVY = {"numpy", "numba", "matplotlib", "dask", "distributed", "pandas", "pyarrow"}
 
 
 def imported_modules(*args):
@@ -42,6 +42,7 @@ def roots(modules):
     ("--help",), ("--version",), ("run", "--help"), ("protocol", "--help"),
     ("protocol", "show", "--help"), ("litmus", "--help"), ("sched", "--help"),
     ("plot", "--help"), ("plot", "compare", "--help"), ("plot", "scaling", "--help"),
+    ("sweep", "--help"),
 ], ids=" ".join)
 def test_help_imports_no_numpy_numba_or_matplotlib(args):
     r, modules = imported_modules(*args)
@@ -73,14 +74,14 @@ def test_options_before_the_command_and_typos_see_every_command():
     # These lines do not start with a command, so the parser must know all of them.
     r = subprocess.run([sys.executable, "-m", "coherence", "-h", "run"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and "{run,protocol,compile,litmus,sched,plot}" in r.stdout
+    assert r.returncode == 0 and "{run,protocol,compile,litmus,sched,plot,sweep}" in r.stdout
     r = subprocess.run([sys.executable, "-m", "coherence", "rn"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stdout == ""
     message = r.stderr.strip()
     assert "\n" not in message and "invalid choice: 'rn'" in message
     assert all(c in message.split("choose from", 1)[1]
-               for c in ("run", "protocol", "litmus", "sched", "plot"))
+               for c in ("run", "protocol", "litmus", "sched", "plot", "sweep"))
 
 
 def test_the_command_table_matches_what_the_areas_register():
@@ -97,7 +98,7 @@ def test_defaults_spelled_in_the_clis_match_their_owners():
     # The command lines spell these to stay free of numpy; the owners are the truth.
     code = ("import coherence.litmus.cli as L, coherence.litmus.campaign as C, "
             "coherence.sched.cli as S, coherence.sched as sched\n"
-            "print(L.DEFAULT_ITERATIONS == C.DEFAULT_ITERATIONS, "
+            "print(L.DEFAULT_ITERATIONS == C.DEFAULT_ITERATIONS and L.DEFAULT_CHUNK == C.CHUNK, "
             "tuple(S.POLICIES) == tuple(sched.POLICIES))\n")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
@@ -105,7 +106,8 @@ def test_defaults_spelled_in_the_clis_match_their_owners():
     assert r.stdout.split() == ["True", "True"]
 
 
-@pytest.mark.parametrize("package", ["coherence", "coherence.litmus", "coherence.sched"])
+@pytest.mark.parametrize("package", ["coherence", "coherence.litmus", "coherence.sched",
+                                     "coherence.sweep"])
 def test_lazy_packages_offer_every_public_name(package):
     code = (f"import sys, {package} as p\n"
             "missing = [n for n in p.__all__ if n not in dir(p)]\n"

@@ -36,8 +36,14 @@ def test_readme_cli_commands_run(tmp_path):
     assert len(commands) >= 6
     for line in commands:
         argv = shlex.split(line)
+        if argv[1] == "sweep":  # results in the temp folder, plotted from there
+            if "--plot" in argv:
+                argv[argv.index("--plot") + 1] = str(tmp_path / "sweep-results")
+            else:
+                argv += ["--results", str(tmp_path / "sweep-results"), "-q"]
         for opt in ("--out", "--save-config", "--config", "--stats-file", "--plot"):
-            if opt in argv:  # keep the work tree clean: files go to (and come from) tmp_path
+            if opt in argv and not (opt == "--plot" and argv[1] == "sweep"):
+                # keep the work tree clean: files go to (and come from) tmp_path
                 i = argv.index(opt) + 1
                 argv[i] = str(tmp_path / os.path.basename(argv[i]))
         if argv[1] == "litmus" and "--enumerate-only" not in argv:

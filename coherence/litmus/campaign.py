@@ -220,38 +220,55 @@ def campaign_config(threads: int, model: str, protocol: str, profile=(0, 0, 0, 0
     return SystemConfig(**kw)
 
 
-def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
-                 iterations: int = DEFAULT_ITERATIONS, seed: int = 0, verdicts: dict | None = None,
-                 profiles=None, **config_overrides) -> Campaign:
-    """Run ``test`` ``iterations`` times on the emulator and compare with the exhaustive
-    verdicts (computed here unless ``verdicts`` maps ``"sc"``/``model`` to them).
+#: Iterations per chunk.  A campaign is a sequence of chunks, each run from its own seed
+#: (:func:`chunk_seed`), so it can be split over workers in any way and merged to the same
+#: histogram, and memory stays flat however many iterations are asked for (a chunk's
+#: final states are counted, then dropped).  Each chunk runs the batches of :func:`batch_plan`.
+CHUNK = 1 << 18
 
-    The iterations run in the batches of :func:`batch_plan`; ``profiles`` (tuples
-    ``(start_skew, jitter, drain_delay, issue_jitter)``, e.g. a named profile of
-    coherence.noise) replaces that plan with those profiles only; ``config_overrides`` are
-    SystemConfig fields (latencies, geometry, arbitration, the watchdog), a noise field among
-    them overriding that field of every profile.
 
-    Raises :class:`~coherence.errors.CoherenceError` when the test cannot run on the
-    emulator (a construct the ISA cannot express, a ``filter`` clause).
-    """
-    if iterations < 1:
-        raise CoherenceError(f"iterations must be >= 1, got {iterations}")
+def chunk_seed(seed: int, name: str, index: int) -> int:
+    """The seed of chunk ``index`` of test ``name``'s campaign with ``seed``."""
+    import hashlib
+    h = hashlib.blake2b(f"{int(seed)}\0{name}\0{int(index)}".encode(), digest_size=8)
+    return int.from_bytes(h.digest(), "little") >> 1
+
+
+def plan_chunks(iterations: int, chunk: int = CHUNK):
+    """``(index, iterations)`` of each chunk: full chunks, then the rest (a generator, so a
+    campaign of 10^9 iterations holds one at a time)."""
+    if chunk < 1:
+        raise CoherenceError(f"the chunk size must be >= 1, got {chunk}")
+    full, rest = divmod(int(iterations), chunk)
+    for k in range(full):
+        yield k, chunk
+    if rest:
+        yield full, rest
+
+
+def campaign_program(test: LitmusTest):
+    """``(program, location names, observations, assembly text)`` of a test on the emulator;
+    raises :class:`~coherence.errors.CoherenceError` when it cannot run there."""
     if test.filter is not None:
         raise CoherenceError("campaigns do not support filter clauses", file=test.path,
                              line=test.line)
-    verdicts = dict(verdicts or {})
-    for m in {"sc", model}:
-        if m not in verdicts:
-            verdicts[m] = enumerate_states(test, m)
     text, observe = to_asm(test)
     program = assemble(text, test.path)
-    names = [name for name, _ in observe]
-    spec = [ob for _, ob in observe]
+    return program, [name for name, _ in observe], [ob for _, ob in observe], text
+
+
+def run_chunk(test: LitmusTest, model: str, protocol, index: int, iterations: int,
+              seed: int = 0, program=None, profiles=None, **config_overrides):
+    """One chunk of a campaign: ``(observed, statuses, seconds)``, ``observed`` mapping each
+    final state (a tuple of the observed values) to its count, ``statuses`` each run's end
+    (halted or a watchdog's) to its count.  A pure function of its arguments (``profiles``
+    and ``config_overrides``: as for :func:`run_campaign`)."""
+    program, _names, spec, text = campaign_program(test) if program is None else program
     t0 = time.perf_counter()
-    chunks = []
+    observed: Counter = Counter()
     statuses: Counter = Counter()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(chunk_seed(seed, test.name, index))
+    halted = STATUS_NAMES.index("halted")
     plan = (batch_plan(_shape(text), iterations, rng) if profiles is None
             else fixed_plan(tuple(profiles), iterations))
     for batch in plan:
@@ -263,15 +280,61 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
             warnings.simplefilter("ignore", PartialResultWarning)
             vals, codes = run_batch(prog, cfg, batch.iterations, seed=int(rng.integers(2**63)),
                                     observe=spec, status_codes=True)
-        kinds, counts = np.unique(codes, return_counts=True)
-        statuses.update({STATUS_NAMES[k]: int(m) for k, m in zip(kinds, counts)})
+        counts = np.bincount(codes, minlength=len(STATUS_NAMES))
+        statuses.update({STATUS_NAMES[k]: int(m) for k, m in enumerate(counts) if m})
         # Only a halted run has a final state; watchdog endings are reported in `statuses`.
-        chunks.append(vals[codes == STATUS_NAMES.index("halted")])
-    elapsed = time.perf_counter() - t0
-    allv = np.concatenate(chunks) if chunks else np.zeros((0, len(spec)), np.int64)
-    rows, counts = (np.unique(allv, axis=0, return_counts=True) if len(allv)
-                    else (np.zeros((0, len(spec)), np.int64), np.zeros(0, np.int64)))
-    observed = {tuple(int(x) for x in r): int(n) for r, n in zip(rows, counts)}
+        vals = vals[codes == halted]
+        if len(vals):
+            rows, counts = np.unique(vals, axis=0, return_counts=True)
+            for r, m in zip(rows, counts):
+                observed[tuple(int(x) for x in r)] += int(m)
+    return dict(observed), dict(statuses), time.perf_counter() - t0
+
+
+def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
+                 iterations: int = DEFAULT_ITERATIONS, seed: int = 0, verdicts: dict | None = None,
+                 chunk: int = CHUNK, profiles=None, **config_overrides) -> Campaign:
+    """Run ``test`` ``iterations`` times on the emulator and compare with the exhaustive
+    verdicts (computed here unless ``verdicts`` maps ``"sc"``/``model`` to them).
+
+    The iterations run in chunks of ``chunk`` (:func:`plan_chunks`, :func:`run_chunk`), each
+    the batches of :func:`batch_plan`; the same seed and chunk size give the same histogram
+    however the chunks are spread over workers (``coherence litmus --cluster``).
+    ``profiles`` (tuples ``(start_skew, jitter, drain_delay, issue_jitter)``, e.g. a named
+    profile of coherence.noise) replaces the batch plan with those profiles only;
+    ``config_overrides`` are SystemConfig fields (latencies, geometry, arbitration, the
+    watchdog), a noise field among them overriding that field of every profile.
+
+    Raises :class:`~coherence.errors.CoherenceError` when the test cannot run on the
+    emulator (a construct the ISA cannot express, a ``filter`` clause).
+    """
+    if iterations < 1:
+        raise CoherenceError(f"iterations must be >= 1, got {iterations}")
+    prog = campaign_program(test)
+    verdicts = dict(verdicts or {})
+    for m in {"sc", model}:
+        if m not in verdicts:
+            verdicts[m] = enumerate_states(test, m)
+    chunks = (run_chunk(test, model, protocol, k, n, seed, program=prog, profiles=profiles,
+                        **config_overrides)
+              for k, n in plan_chunks(iterations, chunk))
+    return merge_chunks(test, model, protocol, seed, chunks, verdicts, names=prog[1])
+
+
+def merge_chunks(test: LitmusTest, model: str, protocol, seed: int, chunks, verdicts: dict,
+                 names=None) -> Campaign:
+    """The campaign of a test from its chunks' ``(observed, statuses, seconds)`` (in any
+    order: counts add up) and the verdicts of ``"sc"`` and ``model``."""
+    if names is None:
+        names = campaign_program(test)[1]
+    observed: Counter = Counter()
+    statuses: Counter = Counter()
+    elapsed = 0.0
+    for obs, st, secs in chunks:
+        for k, n in obs.items():
+            observed[tuple(k)] += n
+        statuses.update(st)
+        elapsed += secs
 
     vm, vsc = verdicts[model], verdicts["sc"]
     key = lambda st: tuple(st[n] for n in names)  # noqa: E731
@@ -294,8 +357,8 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
             negative += observed[k]
     return Campaign(
         name=test.name, model=model, protocol=get_protocol(protocol).name,
-        iterations=int(len(allv)), seed=seed, locations=names, histogram=histogram,
-        positive=positive, negative=negative,
+        iterations=int(sum(observed.values())), seed=seed, locations=names,
+        histogram=histogram, positive=positive, negative=negative,
         sc_violations=[dict(zip(names, k)) for k in order + extra
                        if k in observed and k not in sc_allowed],
         model_violations=[dict(zip(names, k)) for k in extra],

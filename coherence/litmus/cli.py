@@ -6,8 +6,12 @@ runs ``--iterations`` times on the emulator (a ``--model`` core, default ``tso``
 ``--protocol`` caches) and litmus7's histogram follows, with the SC violations and the unseen
 allowed states.  A summary table ends the output.
 
-Exit status: 1 when the emulator showed a state its model forbids or some test was skipped
-(the reason is printed), 2 on bad usage, else 0.
+With ``--cluster`` (Dask) or ``--results DIR`` (a resumable folder of campaign chunks) the
+enumerations and the campaigns' chunks run as tasks on the sweep executors
+(:mod:`coherence.litmus.distributed`); the histograms are the serial run's.
+
+Exit status: 1 when the emulator showed a state its model forbids, some test was skipped
+(the reason is printed) or a campaign chunk failed, 2 on bad usage, else 0.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .enumerate import MODELS, enumerate_states
 # the option's default is spelled here; a test keeps it equal to campaign.DEFAULT_ITERATIONS.
 DEFAULT_ITERATIONS = 100_000
 DEFAULT_MODEL = "tso"
+DEFAULT_CHUNK = 1 << 18  # campaign.CHUNK
 
 
 def _positive_int(s: str) -> int:
@@ -51,6 +56,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (campaigns)")
     p.add_argument("-j", "--jobs", type=_positive_int, default=1,
                    help="worker processes (enumeration and campaigns)")
+    p.add_argument("--chunk", type=_positive_int, default=DEFAULT_CHUNK,
+                   help=f"iterations per campaign chunk, each from its own seed derived from "
+                        f"--seed, the test and the chunk's index (default {DEFAULT_CHUNK:,}); "
+                        f"the histogram depends on it, not on how chunks are spread")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run enumerations and campaign chunks on Dask: local, local:N or "
+                        "tcp://HOST:PORT (docs/sweep.md)")
+    p.add_argument("--results", metavar="DIR",
+                   help="commit each campaign chunk's histogram to this folder as it "
+                        "finishes; a rerun reuses the chunks already there")
     p.add_argument("--plot", metavar="OUT.png",
                    help="write the campaigns' histograms to a PNG")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -89,11 +104,11 @@ def _work_one(item):
         return i, None, f"{test.path}: internal error: {type(exc).__name__}: {exc}", None
     campaign = None
     if camp is not None:
-        model, protocol, iterations, seed, overrides, profiles = camp
+        model, protocol, iterations, seed, chunk, overrides, profiles = camp
         try:
             campaign = run_campaign(test, model=model, protocol=protocol,
                                     iterations=iterations, seed=seed, verdicts=verdicts,
-                                    profiles=profiles, **overrides)
+                                    chunk=chunk, profiles=profiles, **overrides)
         except CoherenceError as exc:
             campaign = f"emulator campaign skipped: {exc}"
     return i, verdicts, None, campaign
@@ -149,11 +164,22 @@ def run(args) -> int:
         from ..protocols import get_protocol
         get_protocol(args.protocol)  # a bad name is a usage error before any work
         overrides, profiles = _machine(args)
-        camp = (shown, args.protocol, args.iterations, args.seed, overrides, profiles)
+        camp = (shown, args.protocol, args.iterations, args.seed, args.chunk, overrides,
+                profiles)
     work = [(i, t, models, camp) for i, (_p, t) in enumerate(suite) if not isinstance(t, str)]
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
-    if args.jobs > 1 and len(work) > 1:
+    info = None
+    if args.cluster or args.results:
+        from .distributed import report, run_distributed
+        try:
+            results, info = run_distributed(work, args, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        bar = None
+        report(info, args)
+    elif args.jobs > 1 and len(work) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         # spawn, not fork: the parent may have started numba or engine threads.
@@ -217,10 +243,14 @@ def run(args) -> int:
         save_litmus_figure(campaigns, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
-        json.dump({"tests": entries}, sys.stdout, indent=1)
+        doc = {"tests": entries}
+        if info is not None:
+            doc["chunks"] = info
+        json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         sys.stdout.write("".join(out))
         sys.stdout.write(summary_table(rows, models, shown, herd=herd_reference))
     violated = any(c.model_violations for c in campaigns)
-    return 1 if violated or any(r[3] is not None for r in rows) else 0
+    incomplete = info is not None and info["failed"]
+    return 1 if violated or incomplete or any(r[3] is not None for r in rows) else 0
