@@ -109,8 +109,16 @@ def _progress(total: int, args):
 def run(args) -> int:
     """Run the ``litmus`` subcommand; returns the exit status."""
     from .report import herd_block, skipped_json, summary_table, verdict_json
-    from .suite import load_suite
-    suite = load_suite(args.paths)
+    from .suite import is_index, load_suite
+    # One test file named on its own: a mistake in it is bad input (one `file:line:` line on
+    # stderr, exit 2), not a suite entry to skip.
+    single = (len(args.paths) == 1 and os.path.isfile(args.paths[0])
+              and not is_index(args.paths[0]))
+    if single:
+        from .parser import parse_file
+        suite = [(args.paths[0], parse_file(args.paths[0]))]
+    else:
+        suite = load_suite(args.paths)
     if not suite:
         raise CoherenceError("no litmus tests found (expected *.litmus files or an @index)",
                              file=args.paths[0])
@@ -150,6 +158,8 @@ def run(args) -> int:
             verdicts, reason = None, test
         else:
             verdicts, reason, campaign = results[i]
+        if reason is not None and single:
+            raise CoherenceError(reason)
         if reason is not None:
             name = test.name if not isinstance(test, str) else \
                 os.path.splitext(os.path.basename(path))[0]
