@@ -63,6 +63,7 @@ import numpy as np
 
 from .config import SystemConfig
 from .errors import CoherenceError, InvariantViolation, ProtocolError
+from . import tracecheck
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, NREGS,
                   OP_ADD, OP_AND, OP_BEQ, OP_BGE, OP_BLT, OP_BNE, OP_DELAY, OP_FAA, OP_HALT, OP_JMP,
                   OP_LD, OP_MFENCE, OP_MOV, OP_NOP, OP_OR, OP_PAUSE, OP_ST, OP_SUB, OP_XCHG,
@@ -871,8 +872,8 @@ def prepare_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: boo
     _check_cores(len(writes), config, "trace")
     codes = []
     for c, (w, a) in enumerate(zip(writes, addrs)):
-        w = np.asarray(w).ravel()
-        a = np.asarray(a, dtype=np.int64).ravel()
+        w = tracecheck.write_flags(w, c)
+        a = tracecheck.addresses(a, c)
         if len(w) != len(a):
             raise CoherenceError(f"core {c}: {len(w)} writes flags but {len(a)} addresses, "
                                  f"expected equal lengths")
