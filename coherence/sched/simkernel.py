@@ -22,7 +22,7 @@ import numpy as np
 
 from .._jit import jit, jit_alloc, jit_inline
 from . import ops as O
-from .layout import L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, RW_WORDS, RW_WRITER, T_AUX, T_PC, \
+from .layout import MAX_LOCKS, L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, RW_WORDS, RW_WRITER, T_AUX, T_PC, \
     T_RMASK, TW
 from .scenario import POLICIES
 from .semantics import enabled, holders, step, wanted
@@ -58,7 +58,7 @@ NSTATS = 15
 
 MISUSE_COLS = 5  # tick, thread, pc, code, arg
 MISUSE_ROWS = 256  # misuses logged per run (later ones are dropped)
-MAX_ORDER_LOCKS = 64  # the lock-order graph keeps lock sets as int64 bit masks
+MAX_ORDER_LOCKS = MAX_LOCKS  # the lock-order graph keeps lock sets as int64 bit masks
 
 # Record.counts[]
 C_STEPS, C_MISUSES = range(2)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import CoherenceError
 from . import simkernel as K
+from .layout import MAX_COUNT, MAX_SEED
 from .program import CompiledScenario
 from .scenario import POLICIES, Scenario, compile_scenario
 
@@ -100,8 +101,10 @@ def simulate(scenario: Scenario | CompiledScenario, policy: str | None = None,
                              "the ticket count, expected >= 1")
     seed = sc.seed if seed is None else int(seed)
     max_ticks = sc.max_ticks if max_ticks is None else int(max_ticks)
-    if max_ticks < 1:
-        raise CoherenceError(f"bad max ticks {max_ticks}, expected an integer >= 1")
+    if not 1 <= max_ticks <= MAX_COUNT:
+        raise CoherenceError(f"bad max ticks {max_ticks}, expected an integer in 1..{MAX_COUNT}")
+    if not 0 <= seed <= MAX_SEED:
+        raise CoherenceError(f"bad seed {seed}, expected an integer in 0..{MAX_SEED}")
     params = np.zeros(K.NPARAMS, np.int64)
     params[K.PA_POLICY] = K.POLICY_CODES[policy]
     params[K.PA_QUANTUM] = sc.quantum
