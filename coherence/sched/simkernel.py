@@ -224,17 +224,23 @@ def _open_waits(prog, cfg, st, sch, waits, lo, now):
 
 
 @jit_inline
-def _idle(prog, cfg, st, sch, waits, rec, now):
-    """Nobody can run but somebody sleeps or has not arrived: the ticks until the first of them
-    wakes pass in one jump (recorded and counted as they would be one by one); returns the
-    number of ticks."""
-    n = prog.layout[L_N]
+def _idle_ticks(prog, cfg, sch, now):
+    """Nobody can run but somebody sleeps or has not arrived: the ticks until the first of
+    them wakes (or the bound)."""
     delta = cfg.max_ticks - now
-    for t in range(n):
+    for t in range(prog.layout[L_N]):
         if sch.status[t] == TS_NOT_ARRIVED and prog.arrive[t] - now < delta:
             delta = prog.arrive[t] - now
         elif sch.status[t] == TS_SLEEPING and sch.sleep_left[t] < delta:
             delta = sch.sleep_left[t]
+    return delta
+
+
+@jit_inline
+def _idle(prog, cfg, st, sch, waits, rec, now, delta):
+    """The ``delta`` idle ticks from ``now`` pass in one jump (recorded and counted as they
+    would be one by one)."""
+    n = prog.layout[L_N]
     if cfg.record:
         for k in range(delta):
             for c in range(cfg.cpus):
@@ -566,9 +572,14 @@ def _new_sched(n, cpus, seed):
     return sch
 
 
+#: Timeline rows allocated at the start; the timeline doubles when a run gets longer, so a
+#: huge ``max_ticks`` costs nothing until the run is that long.
+FIRST_ROWS = 1024
+
+
 @jit_alloc
 def _new_record(cfg, n):
-    rows = cfg.max_ticks if cfg.record else 0
+    rows = min(cfg.max_ticks, FIRST_ROWS) if cfg.record else 0
     stats = np.zeros((n, NSTATS), np.int64)
     for t in range(n):
         stats[t, S_FINISH] = -1
@@ -581,6 +592,28 @@ def _new_record(cfg, n):
 
 
 @jit_alloc
+def _grow_record(rec, cfg, need):
+    """``rec`` with room for at least ``need`` timeline rows (doubling, at most max_ticks)."""
+    old = rec.run.shape[0]
+    rows = max(2 * old, need)
+    if rows > cfg.max_ticks:
+        rows = cfg.max_ticks
+    n = rec.status.shape[1]
+    run = np.full((rows, cfg.cpus), -1, np.int8)
+    status = np.zeros((rows, n), np.int8)
+    pc = np.zeros((rows, n), np.int32)
+    holder = np.full((rows, n), -1, np.int8)
+    steps = np.zeros(rows * cfg.cpus, np.int8)
+    run[:old] = rec.run
+    status[:old] = rec.status
+    pc[:old] = rec.pc
+    holder[:old] = rec.holder
+    steps[:rec.steps.shape[0]] = rec.steps
+    return Record(run=run, status=status, pc=pc, holder=holder, steps=steps, stats=rec.stats,
+                  misuses=rec.misuses, counts=rec.counts)
+
+
+@jit_alloc
 def _new_lock_order(nl, n):
     return LockOrder(acq_pc=np.full((max(nl, 1), n), -1, np.int32),
                      pc=np.full((nl, nl, n), -1, np.int32),
@@ -588,9 +621,10 @@ def _new_lock_order(nl, n):
                      guard=np.full((nl, nl, n), -1, np.int64))
 
 
-@jit
+@jit_alloc
 def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
-    """The tick loop; returns (ticks, end reason, cycle start tick, cycle period)."""
+    """The tick loop; returns (ticks, end reason, cycle start tick, cycle period, the record:
+    its timeline grows as the run goes)."""
     n = prog.layout[L_N]
     last_arrival = 0
     for t in range(n):
@@ -602,12 +636,18 @@ def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
         _join_queue(n, sch)
         _open_waits(prog, cfg, st, sch, waits, lo, now)
         if nlive == 0:
-            return now, END_FINISHED, -1, 0
+            return now, END_FINISHED, -1, 0, rec
         if nrun == 0:
             if nwake == 0:
-                return now, END_DEADLOCKED, -1, 0
-            now += _idle(prog, cfg, st, sch, waits, rec, now)
+                return now, END_DEADLOCKED, -1, 0, rec
+            delta = _idle_ticks(prog, cfg, sch, now)
+            if cfg.record and now + delta > rec.run.shape[0]:
+                rec = _grow_record(rec, cfg, now + delta)
+            _idle(prog, cfg, st, sch, waits, rec, now, delta)
+            now += delta
             continue
+        if cfg.record and now >= rec.run.shape[0]:
+            rec = _grow_record(rec, cfg, now + 1)
         _release_cpus(cfg, sch)
         if cfg.prio_family:
             _effective_priorities(prog, cfg, st, sch)
@@ -623,14 +663,15 @@ def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
         if cfg.cycles and now > last_arrival:
             start = _cycle_start(st, sch, ck, now)
             if start >= 0:
-                return now, END_PERIODIC, start, now - start
-    return now, END_MAXTICKS, -1, 0
+                return now, END_PERIODIC, start, now - start, rec
+    return now, END_MAXTICKS, -1, 0, rec
 
 
 @jit_alloc
 def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
     """Simulate the compiled scenario (its arrays) under ``params`` (``PA_*``); returns the
-    :data:`SimArrays` (the timeline has ``max_ticks`` rows, or none without ``PA_RECORD``)."""
+    :data:`SimArrays` (the timeline has at least ``ticks`` rows, none without
+    ``PA_RECORD``)."""
     n = layout[L_N]
     prog = Prog(code, tstart, tlen, repeat, prio, arrive, layout)
     cfg = _settings(params, layout)
@@ -641,7 +682,8 @@ def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
     rec = _new_record(cfg, n)
     lo = _new_lock_order(cfg.nl, n)
     ck = Checkpoint(st=st.copy(), sch=sch.state.copy(), marks=np.array([-1, 1, 0], np.int64))
-    ticks, end, cycle_start, cycle_period = _ticks(prog, cfg, st, sch, waits, rec, lo, ck)
+    ticks, end, cycle_start, cycle_period, rec = _ticks(prog, cfg, st, sch, waits, rec, lo,
+                                                        ck)
     return SimArrays(ticks, end, cycle_start, cycle_period, rec.counts[C_STEPS],
                      rec.counts[C_MISUSES], rec.run, rec.status, rec.pc, rec.holder, rec.steps,
                      rec.stats, rec.misuses, lo.acq_pc, lo.pc, lo.src, lo.guard, st)
