@@ -25,9 +25,10 @@ import os
 import sys
 import threading
 import time
+import warnings
 
 import numba
-from numba import njit
+from numba import njit as _numba_njit
 
 from .config import JIT_OPTIONS
 
@@ -42,6 +43,34 @@ CALL_TREES = {
     "engine": ("engine", "isa.py", "stats.py", "protocols", "config.py", "_jit.py"),
     "sched": ("sched", "config.py", "_jit.py"),
 }
+
+_uncached_warned = []
+
+
+def njit(*args, **options):
+    """numba's ``njit``, except that a kernel whose on-disk cache has nowhere to go (a
+    read-only installation with no writable NUMBA_CACHE_DIR or home cache directory: numba
+    raises "no locator available" when the kernel is decorated, i.e. at ``import
+    coherence``) is compiled without the cache, with one warning."""
+    cached = _numba_njit(*args, **options)
+    if not options.get("cache"):
+        return cached
+
+    def decorate(func):
+        try:
+            return cached(func)
+        except RuntimeError as exc:
+            if "no locator available" not in str(exc):
+                raise
+            if not _uncached_warned:
+                _uncached_warned.append(True)
+                warnings.warn("coherence: no writable cache directory for numba's compiled "
+                              "kernels (set NUMBA_CACHE_DIR to one); compiling without the "
+                              "cache, so every process compiles them again", RuntimeWarning,
+                              stacklevel=2)
+            return _numba_njit(*args, **{**options, "cache": False})(func)
+    return decorate
+
 
 # No kernel allocates (callers own every array), so numba's runtime is off: without it a call
 # that passes arrays costs no reference-count traffic.

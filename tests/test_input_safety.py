@@ -241,3 +241,31 @@ def test_run_trace_accepts_exact_flags():
     cfg = SystemConfig(cores=1)
     w, a = [np.array([True, 1.0, 0])], [np.array([0, 8, 64], np.uint64)]
     assert run_trace(w, a, cfg).cycles == run_trace_reference(w, a, cfg).cycles
+
+
+# ------------------------------------------------------------------ read-only install
+
+READ_ONLY = """
+import warnings
+import numpy as np
+from numba.core import caching
+impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+impl._locator_classes[:] = []   # what a read-only install without a home cache sees
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import coherence.engine, coherence.sched
+    from coherence.sched.simkernel import _rng_below
+    value = int(_rng_below(np.ones(1, np.uint64), 10))
+print(len([w for w in caught if "no writable cache directory" in str(w.message)]), value)
+"""
+
+
+def test_read_only_install_compiles_uncached():
+    import subprocess
+    import sys
+    from conftest import ROOT
+    proc = subprocess.run([sys.executable, "-c", READ_ONLY], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warned, value = proc.stdout.split()
+    assert warned == "1" and 0 <= int(value) < 10
