@@ -35,6 +35,12 @@ Edges = namedtuple("Edges", "dst thr")
 #: What single states show: misuse steps (state, thread, pc, code, arg), wait-for cycles
 #: (cycle mask, state), states where every live thread is blocked (blocked mask, state).
 Found = namedtuple("Found", "misuses deadlocks terminals counts")
+#: A search in progress (:func:`bfs_start`, :func:`bfs_resume`); ``ctl`` holds the CT_*.
+Search = namedtuple("Search", "prog g e found ebuf succ ctl")
+# Search.ctl[]: states found, edges, the next state to expand, done, the bound, keep edges.
+CT_COUNT, CT_NEDGES, CT_NEXT, CT_DONE, CT_MAX, CT_EDGES = range(6)
+#: States expanded per call: the search returns to Python this often (Ctrl-C).
+STATES_PER_CALL = 20_000
 #: What :func:`bfs` returns (``expanded < count`` means the bound was reached).
 BfsArrays = namedtuple("BfsArrays", "states parent via enmask livemask count expanded estart "
                                     "edst ethr nedges misuses deadlocks terminals")
@@ -190,9 +196,9 @@ def _classify(prog, g, found, ebuf, i):
 
 
 @jit_alloc
-def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
-    """Explore every schedule from ``init``, breadth first, up to ``max_states`` states (edges
-    kept for the liveness analyses when ``keep_edges``); returns the :data:`BfsArrays`."""
+def bfs_start(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
+    """A breadth-first search of every schedule from ``init`` (see :func:`bfs`), with only
+    the initial state: the :data:`Search` that :func:`bfs_resume` continues."""
     prog = Prog(code, tstart, tlen, repeat, layout)
     n = layout[L_N]
     w = init.shape[0]
@@ -210,10 +216,30 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
 
     h = _hash(init)
     _insert(g, 0, init, h, _find(g.table, g.hashes, g.states, init, h), -1, -1)
-    count = 1
-    nedges = 0
-    i = 0
-    while i < count:
+    ctl = np.zeros(6, np.int64)
+    ctl[CT_COUNT] = 1
+    ctl[CT_MAX] = max_states
+    ctl[CT_EDGES] = 1 if keep_edges else 0
+    return Search(prog, g, e, found, ebuf, succ, ctl)
+
+
+@jit_alloc
+def bfs_resume(s, budget):
+    """Expand at most ``budget`` more states of search ``s``; returns its (graph, edges),
+    new arrays when they grew.  ``s.ctl[CT_DONE]`` says whether the search is over."""
+    prog, g, e, found, ebuf, succ, ctl = s.prog, s.g, s.e, s.found, s.ebuf, s.succ, s.ctl
+    code, tstart, tlen, repeat, layout = prog.code, prog.tstart, prog.tlen, prog.repeat, \
+        prog.layout
+    n = layout[L_N]
+    w = succ.shape[0]
+    max_states = ctl[CT_MAX]
+    keep_edges = ctl[CT_EDGES] != 0
+    count = ctl[CT_COUNT]
+    nedges = ctl[CT_NEDGES]
+    i = ctl[CT_NEXT]
+    stop = False
+    end = i + budget
+    while i < count and i < end:
         _classify(prog, g, found, ebuf, i)
         g.estart[i] = nedges
         stop = False
@@ -249,13 +275,46 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
             nedges = g.estart[i]  # state i stays unexpanded: drop its partial edges
             break
         i += 1
-    expanded = i
-    g.estart[expanded:count + 1] = nedges
+    ctl[CT_COUNT] = count
+    ctl[CT_NEDGES] = nedges
+    ctl[CT_NEXT] = i
+    if stop or i >= count:
+        ctl[CT_DONE] = 1
+        g.estart[i:count + 1] = nedges
+    return g, e
+
+
+def bfs_finish(s) -> BfsArrays:
+    """The :data:`BfsArrays` of a search (over or stopped early: its expanded states are
+    ``ctl[CT_NEXT]``, so a stop before the end reads as the bound being reached)."""
+    g, e, found, ctl = s.g, s.e, s.found, s.ctl
+    count, nedges, expanded = int(ctl[CT_COUNT]), int(ctl[CT_NEDGES]), int(ctl[CT_NEXT])
+    if not ctl[CT_DONE]:
+        g.estart[expanded:count + 1] = nedges
     c = found.counts
     return BfsArrays(g.states[:count], g.parent[:count], g.via[:count], g.enmask[:count],
                      g.livemask[:count], count, expanded, g.estart[:count + 1], e.dst[:nedges],
                      e.thr[:nedges], nedges, found.misuses[:c[F_MISUSES]],
                      found.deadlocks[:c[F_DEADLOCKS]], found.terminals[:c[F_TERMINALS]])
+
+
+def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges, on_interrupt=None):
+    """Explore every schedule from ``init``, breadth first, up to ``max_states`` states (edges
+    kept for the liveness analyses when ``keep_edges``); returns the :data:`BfsArrays`.
+
+    The search returns to Python every :data:`STATES_PER_CALL` states; a KeyboardInterrupt
+    there ends it early (as if the bound were reached) when ``on_interrupt`` is given (it is
+    called), else propagates."""
+    s = bfs_start(code, tstart, tlen, repeat, layout, init, max_states, keep_edges)
+    try:
+        while not s.ctl[CT_DONE]:
+            g, e = bfs_resume(s, STATES_PER_CALL)
+            s = s._replace(g=g, e=e)
+    except KeyboardInterrupt:
+        if on_interrupt is None:
+            raise
+        on_interrupt()
+    return bfs_finish(s)
 
 
 @jit_alloc

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import CoherenceError
 from . import explorekernel as X
 from .blocking import classify
 from .findings import Finding
@@ -36,6 +37,8 @@ from .scenario import Scenario, compile_scenario
 from .schedule import format_schedule
 
 MAX_LIVENESS_FINDINGS = 8
+#: The largest state bound (state indices are int32 in the kernel).
+MAX_STATES = 1 << 30
 
 
 @dataclass
@@ -51,6 +54,9 @@ class ExploreResult:
     seconds: float
     findings: list = field(default_factory=list)
     state_table: np.ndarray | None = None
+    #: True when Ctrl-C stopped the search: the result covers the states found until then
+    #: (``complete`` is False, as when the bound is reached).
+    interrupted: bool = False
 
     @property
     def states_per_second(self) -> float:
@@ -61,6 +67,7 @@ class ExploreResult:
         """Statistics for reports."""
         return {"states": self.states, "transitions": self.transitions,
                 "complete": self.complete, "max_depth": self.depth,
+                **({"interrupted": True} if self.interrupted else {}),
                 "seconds": round(self.seconds, 6),
                 "states_per_second": round(self.states_per_second, 1)}
 
@@ -84,9 +91,15 @@ def explore(scenario: Scenario | CompiledScenario, max_states: int = 1_000_000,
     misuse): faster, less memory.
     """
     program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
+    max_states = int(max_states)
+    if not 1 <= max_states <= MAX_STATES:
+        raise CoherenceError(f"bad max states {max_states}, expected an integer in "
+                             f"1..{MAX_STATES}")
     t0 = time.perf_counter()
+    interrupted = []
     g = X.bfs(program.code, program.tstart, program.tlen, program.repeat, program.layout,
-              program.init, int(max_states), bool(liveness))
+              program.init, max_states, bool(liveness),
+              on_interrupt=lambda: interrupted.append(True))
     states, parent, via = g.states, g.parent, g.via
     count, expanded, nedges = int(g.count), int(g.expanded), int(g.nedges)
     seconds_bfs = time.perf_counter() - t0
@@ -130,7 +143,8 @@ def explore(scenario: Scenario | CompiledScenario, max_states: int = 1_000_000,
     depth = len(_path(parent, via, count - 1)) if count else 0
     res = ExploreResult(program=program, states=count, transitions=int(nedges) if liveness else -1,
                         expanded=expanded, complete=expanded >= count, depth=depth,
-                        seconds=seconds, findings=findings, state_table=states)
+                        seconds=seconds, findings=findings, state_table=states,
+                        interrupted=bool(interrupted))
     res.bfs_seconds = seconds_bfs
     return res
 

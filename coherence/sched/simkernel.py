@@ -90,6 +90,14 @@ Checkpoint = namedtuple("Checkpoint", "st sch marks")
 SimArrays = namedtuple("SimArrays", "ticks end cycle_start cycle_period nsteps nmisuses "
                                     "timeline_run timeline_status timeline_pc timeline_holder "
                                     "steps stats misuses acq_pc lo_pc lo_src lo_guard final")
+#: A run in progress (:func:`start`, :func:`resume`): every bundle, and ``clock`` (CL_*).
+Run = namedtuple("Run", "prog cfg st sch waits rec lo ck clock")
+# Run.clock[]: the next tick, whether the run has ended, why, and the periodic window.
+# CL_NEED: the timeline rows the next iteration needs (0: enough).
+CL_NOW, CL_DONE, CL_END, CL_CSTART, CL_PERIOD, CL_LASTARR, CL_NEED = range(7)
+#: Ticks per call of the tick loop: it returns to Python this often, so that Ctrl-C (which
+#: Python sees only between calls) stops a long run within a fraction of a second.
+TICKS_PER_CALL = 200_000
 
 
 @jit
@@ -592,28 +600,6 @@ def _new_record(cfg, n):
 
 
 @jit_alloc
-def _grow_record(rec, cfg, need):
-    """``rec`` with room for at least ``need`` timeline rows (doubling, at most max_ticks)."""
-    old = rec.run.shape[0]
-    rows = max(2 * old, need)
-    if rows > cfg.max_ticks:
-        rows = cfg.max_ticks
-    n = rec.status.shape[1]
-    run = np.full((rows, cfg.cpus), -1, np.int8)
-    status = np.zeros((rows, n), np.int8)
-    pc = np.zeros((rows, n), np.int32)
-    holder = np.full((rows, n), -1, np.int8)
-    steps = np.zeros(rows * cfg.cpus, np.int8)
-    run[:old] = rec.run
-    status[:old] = rec.status
-    pc[:old] = rec.pc
-    holder[:old] = rec.holder
-    steps[:rec.steps.shape[0]] = rec.steps
-    return Record(run=run, status=status, pc=pc, holder=holder, steps=steps, stats=rec.stats,
-                  misuses=rec.misuses, counts=rec.counts)
-
-
-@jit_alloc
 def _new_lock_order(nl, n):
     return LockOrder(acq_pc=np.full((max(nl, 1), n), -1, np.int32),
                      pc=np.full((nl, nl, n), -1, np.int32),
@@ -621,33 +607,51 @@ def _new_lock_order(nl, n):
                      guard=np.full((nl, nl, n), -1, np.int64))
 
 
-@jit_alloc
-def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
-    """The tick loop; returns (ticks, end reason, cycle start tick, cycle period, the record:
-    its timeline grows as the run goes)."""
+@jit_inline
+def _end(clock, now, end, start, period):
+    clock[CL_NOW] = now
+    clock[CL_DONE] = 1
+    clock[CL_END] = end
+    clock[CL_CSTART] = start
+    clock[CL_PERIOD] = period
+
+
+@jit
+def _ticks(prog, cfg, st, sch, waits, rec, lo, ck, clock, budget):
+    """The tick loop from tick ``clock[CL_NOW]``, for at most ``budget`` iterations (a tick or
+    an idle jump); sets the clock: CL_DONE and the end reason when the run is over, CL_NEED
+    when the timeline needs more rows first (the caller grows it and calls again).  Each
+    iteration starts from the state arrays alone (the steps before a CL_NEED return are
+    idempotent), so a run split into calls is the same run."""
     n = prog.layout[L_N]
-    last_arrival = 0
-    for t in range(n):
-        if prog.arrive[t] > last_arrival:
-            last_arrival = prog.arrive[t]
-    now = 0
+    last_arrival = clock[CL_LASTARR]
+    now = clock[CL_NOW]
+    done = 0
     while now < cfg.max_ticks:
+        if done >= budget or (cfg.record and now >= rec.run.shape[0]):
+            clock[CL_NOW] = now
+            if cfg.record and now >= rec.run.shape[0]:
+                clock[CL_NEED] = now + 1
+            return 0
+        done += 1
         nrun, nlive, nwake = _statuses(prog, st, sch, now)
         _join_queue(n, sch)
         _open_waits(prog, cfg, st, sch, waits, lo, now)
         if nlive == 0:
-            return now, END_FINISHED, -1, 0, rec
+            _end(clock, now, END_FINISHED, -1, 0)
+            return 0
         if nrun == 0:
             if nwake == 0:
-                return now, END_DEADLOCKED, -1, 0, rec
+                _end(clock, now, END_DEADLOCKED, -1, 0)
+                return 0
             delta = _idle_ticks(prog, cfg, sch, now)
             if cfg.record and now + delta > rec.run.shape[0]:
-                rec = _grow_record(rec, cfg, now + delta)
+                clock[CL_NOW] = now
+                clock[CL_NEED] = now + delta
+                return 0
             _idle(prog, cfg, st, sch, waits, rec, now, delta)
             now += delta
             continue
-        if cfg.record and now >= rec.run.shape[0]:
-            rec = _grow_record(rec, cfg, now + 1)
         _release_cpus(cfg, sch)
         if cfg.prio_family:
             _effective_priorities(prog, cfg, st, sch)
@@ -663,15 +667,16 @@ def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
         if cfg.cycles and now > last_arrival:
             start = _cycle_start(st, sch, ck, now)
             if start >= 0:
-                return now, END_PERIODIC, start, now - start, rec
-    return now, END_MAXTICKS, -1, 0, rec
+                _end(clock, now, END_PERIODIC, start, now - start)
+                return 0
+    _end(clock, now, END_MAXTICKS, -1, 0)
+    return 0
 
 
 @jit_alloc
-def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
-    """Simulate the compiled scenario (its arrays) under ``params`` (``PA_*``); returns the
-    :data:`SimArrays` (the timeline has at least ``ticks`` rows, none without
-    ``PA_RECORD``)."""
+def start(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
+    """A simulation of the compiled scenario (its arrays) under ``params`` (``PA_*``), at
+    tick 0: the :data:`Run` that :func:`resume` continues."""
     n = layout[L_N]
     prog = Prog(code, tstart, tlen, repeat, prio, arrive, layout)
     cfg = _settings(params, layout)
@@ -682,8 +687,51 @@ def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
     rec = _new_record(cfg, n)
     lo = _new_lock_order(cfg.nl, n)
     ck = Checkpoint(st=st.copy(), sch=sch.state.copy(), marks=np.array([-1, 1, 0], np.int64))
-    ticks, end, cycle_start, cycle_period, rec = _ticks(prog, cfg, st, sch, waits, rec, lo,
-                                                        ck)
-    return SimArrays(ticks, end, cycle_start, cycle_period, rec.counts[C_STEPS],
-                     rec.counts[C_MISUSES], rec.run, rec.status, rec.pc, rec.holder, rec.steps,
-                     rec.stats, rec.misuses, lo.acq_pc, lo.pc, lo.src, lo.guard, st)
+    clock = np.zeros(7, np.int64)
+    clock[CL_CSTART] = -1
+    for t in range(n):
+        if arrive[t] > clock[CL_LASTARR]:
+            clock[CL_LASTARR] = arrive[t]
+    return Run(prog, cfg, st, sch, waits, rec, lo, ck, clock)
+
+
+def resume(r, budget=TICKS_PER_CALL):
+    """Continue run ``r`` (a :data:`Run`) for at most ``budget`` iterations of the tick loop;
+    returns the run (with a longer timeline when it needed one).  ``r.clock[CL_DONE]`` says
+    whether it is over."""
+    _ticks(r.prog, r.cfg, r.st, r.sch, r.waits, r.rec, r.lo, r.ck, r.clock, budget)
+    need = int(r.clock[CL_NEED])
+    if need:
+        r.clock[CL_NEED] = 0
+        r = r._replace(rec=_grown(r.rec, int(r.cfg.max_ticks), need))
+    return r
+
+
+def _grown(rec, max_ticks: int, need: int):
+    """``rec`` with room for at least ``need`` timeline rows (doubling, at most max_ticks)."""
+    old = rec.run.shape[0]
+    rows = min(max(2 * old, need), max_ticks)
+
+    def longer(a, fill, per_row=None):
+        shape = (rows * per_row,) if per_row else (rows,) + a.shape[1:]
+        out = np.full(shape, fill, a.dtype)
+        out[:a.shape[0]] = a
+        return out
+    return rec._replace(run=longer(rec.run, -1), status=longer(rec.status, 0),
+                        pc=longer(rec.pc, 0), holder=longer(rec.holder, -1),
+                        steps=longer(rec.steps, 0, rec.run.shape[1]))
+
+
+def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
+    """Simulate the compiled scenario (its arrays) under ``params`` (``PA_*``); returns the
+    :data:`SimArrays` (the timeline has at least ``ticks`` rows, none without
+    ``PA_RECORD``).  The kernel returns to Python every :data:`TICKS_PER_CALL` ticks, so a
+    KeyboardInterrupt stops a long run promptly."""
+    r = start(code, tstart, tlen, repeat, prio, arrive, layout, init, params)
+    while not r.clock[CL_DONE]:
+        r = resume(r)
+    rec, lo, c = r.rec, r.lo, r.clock
+    return SimArrays(int(c[CL_NOW]), int(c[CL_END]), int(c[CL_CSTART]), int(c[CL_PERIOD]),
+                     rec.counts[C_STEPS], rec.counts[C_MISUSES], rec.run, rec.status, rec.pc,
+                     rec.holder, rec.steps, rec.stats, rec.misuses, lo.acq_pc, lo.pc, lo.src,
+                     lo.guard, r.st)
