@@ -102,8 +102,18 @@ def mutated(draw, seeds):
 def watchdog():
     """A hang in a kernel cannot be interrupted from Python: dump the stacks and end the
     process after WATCHDOG_S (re-armed at each case by _case)."""
+    _warm()
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+def _warm():
+    """Compile (or load) the engine's kernels before any watchdog is armed: a first
+    compilation on a loaded 2-core machine can take longer than one case may."""
+    from coherence import SystemConfig, assemble, run, run_trace
+    cfg = SystemConfig(cores=1)
+    run_trace([np.array([1, 0])], [np.array([0, 8])], cfg)
+    run(assemble(".core 0\n  li r1, 1\n  halt\n"), cfg)
 
 
 def _case(kind):
