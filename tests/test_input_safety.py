@@ -269,3 +269,60 @@ def test_read_only_install_compiles_uncached():
     assert proc.returncode == 0, proc.stderr[-3000:]
     warned, value = proc.stdout.split()
     assert warned == "1" and 0 <= int(value) < 10
+
+
+# ------------------------------------------------------------------ Ctrl-C
+
+def _interrupt(args, after, code=None):
+    """Start the CLI (or ``python -c code``), send SIGINT after ``after`` seconds, return the
+    finished process.  A kernel that never returns to Python would ignore the signal and run
+    for minutes: the timeout of communicate() fails the test then."""
+    import signal
+    import subprocess
+    import sys
+    from conftest import ROOT
+    cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "coherence", *args]
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(after)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, out, err
+
+
+BIG = '[[thread]]\nops = ["compute 1000000"]\n' * 3
+
+
+def test_ctrl_c_stops_explore_and_prints_what_it_found(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_text(BIG)
+    run_cli("sched", str(path), "--explore", "--max-states", "10", "-q")  # compiled, cached
+    rc, out, err = _interrupt(["sched", str(path), "--explore", "--max-states", "1000000000"],
+                              after=4)
+    assert rc == 130 and "interrupted" in err, (rc, err[-2000:])
+    assert "interrupted (Ctrl-C), incomplete" in out
+
+
+BIG_FOREVER = BIG.replace('"]\n', '"]\nrepeat = true\n')
+SIMULATE_FOREVER = f"""
+from coherence.sched import simulate
+from coherence.sched.loader import loads
+sc = loads('''{BIG_FOREVER}''')
+simulate(sc, max_ticks=1_000_000_000, record=False, detect_cycles=False)
+print("not interrupted")
+"""
+
+
+def test_ctrl_c_stops_a_long_simulation():
+    rc, out, err = _interrupt(None, after=4, code=SIMULATE_FOREVER)
+    assert rc != 0 and "KeyboardInterrupt" in err and "not interrupted" not in out
+
+
+def test_ctrl_c_litmus_suite_prints_finished_tests():
+    run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "10", "-q")  # compiled, cached
+    rc, out, err = _interrupt(["litmus", "litmus/x86", "--iterations", "20000", "-q"], after=5)
+    assert rc == 130, err[-2000:]
+    assert "tests finished before the interrupt" in err
+    finished = int(err.split(" of ")[0].split()[-1])
+    # each finished test: its herd block and its campaign block
+    assert 0 < finished and out.count("Observation ") == 2 * finished

@@ -132,28 +132,35 @@ def run(args) -> int:
     work = [(i, t, models, camp) for i, (_p, t) in enumerate(suite) if not isinstance(t, str)]
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
-    if args.jobs > 1 and len(work) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        # spawn, not fork: the parent may have started numba or engine threads.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
-            for i, verdicts, reason, campaign in pool.map(_work_one, work, chunksize=1):
+    interrupted = False
+    try:
+        if args.jobs > 1 and len(work) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            # spawn, not fork: the parent may have started numba or engine threads.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
+                for i, verdicts, reason, campaign in pool.map(_work_one, work, chunksize=1):
+                    results[i] = (verdicts, reason, campaign)
+                    if bar is not None:
+                        bar.update()
+        else:
+            for item in work:
+                i, verdicts, reason, campaign = _work_one(item)
                 results[i] = (verdicts, reason, campaign)
                 if bar is not None:
                     bar.update()
-    else:
-        for item in work:
-            i, verdicts, reason, campaign = _work_one(item)
-            results[i] = (verdicts, reason, campaign)
-            if bar is not None:
-                bar.update()
+    except KeyboardInterrupt:
+        # Ctrl-C: report the tests that finished (below), then stop as interrupted.
+        interrupted = True
     if bar is not None:
         bar.close()
 
     rows, entries, out, campaigns = [], [], [], []
     for i, (path, test) in enumerate(suite):
         campaign = None
+        if not isinstance(test, str) and i not in results:
+            continue  # not run: the suite was interrupted
         if isinstance(test, str):
             verdicts, reason = None, test
         else:
@@ -199,5 +206,10 @@ def run(args) -> int:
     else:
         sys.stdout.write("".join(out))
         sys.stdout.write(summary_table(rows, models, shown))
+    if interrupted:
+        sys.stdout.flush()
+        print(f"coherence: {len(results)} of {len(work)} tests finished before the interrupt",
+              file=sys.stderr)
+        raise KeyboardInterrupt
     violated = any(c.model_violations for c in campaigns)
     return 1 if violated or any(r[3] is not None for r in rows) else 0

@@ -20,7 +20,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import jit, jit_alloc, jit_inline
+from .._jit import deferred_interrupt, jit, jit_alloc, jit_inline
 from . import ops as O
 from .layout import MAX_LOCKS, L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, RW_WORDS, RW_WRITER, T_AUX, T_PC, \
     T_RMASK, TW
@@ -727,7 +727,8 @@ def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
     :data:`SimArrays` (the timeline has at least ``ticks`` rows, none without
     ``PA_RECORD``).  The kernel returns to Python every :data:`TICKS_PER_CALL` ticks, so a
     KeyboardInterrupt stops a long run promptly."""
-    r = start(code, tstart, tlen, repeat, prio, arrive, layout, init, params)
+    with deferred_interrupt():  # start() returns arrays: see deferred_interrupt
+        r = start(code, tstart, tlen, repeat, prio, arrive, layout, init, params)
     while not r.clock[CL_DONE]:
         r = resume(r)
     rec, lo, c = r.rec, r.lo, r.clock
