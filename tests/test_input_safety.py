@@ -326,3 +326,18 @@ def test_ctrl_c_litmus_suite_prints_finished_tests():
     finished = int(err.split(" of ")[0].split()[-1])
     # each finished test: its herd block and its campaign block
     assert 0 < finished and out.count("Observation ") == 2 * finished
+
+
+def test_deeply_nested_toml_is_one_error():
+    from coherence.sched.loader import loads
+    with pytest.raises(CoherenceError, match="nested too deeply") as info:
+        loads("x = " + "[" * 100_000 + "]" * 100_000 + "\n", file="s.toml")
+    assert info.value.file == "s.toml"
+
+
+def test_program_data_is_bounded():
+    from coherence.asm import MAX_DATA_WORDS, assemble
+    text = ".data\n" + "".join(f"a{i}: .zero 1048576\n" for i in range(5)) + ".core 0\n halt\n"
+    with pytest.raises(CoherenceError, match=f"at most {MAX_DATA_WORDS} words") as info:
+        assemble(text, source="m.s")
+    assert str(info.value).startswith("m.s:6:")
