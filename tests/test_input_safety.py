@@ -341,3 +341,11 @@ def test_program_data_is_bounded():
     with pytest.raises(CoherenceError, match=f"at most {MAX_DATA_WORDS} words") as info:
         assemble(text, source="m.s")
     assert str(info.value).startswith("m.s:6:")
+
+
+def test_litmus_iterations_bounded():
+    import coherence.litmus.campaign as C
+    import coherence.litmus.cli as L
+    assert L.MAX_ITERATIONS == C.MAX_ITERATIONS  # the CLI spells it to stay free of numpy
+    proc = run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "1000000000000")
+    assert proc.returncode == 2 and "at most 100,000,000 iterations" in proc.stderr

@@ -105,6 +105,10 @@ def campaign_config(threads: int, model: str, protocol: str, profile=(0, 0, 0, 0
     return SystemConfig(**kw)
 
 
+#: The most iterations of one campaign (their final values are kept: 8 bytes each).
+MAX_ITERATIONS = 100_000_000
+
+
 def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
                  iterations: int = DEFAULT_ITERATIONS, seed: int = 0, verdicts: dict | None = None,
                  **config_overrides) -> Campaign:
@@ -114,8 +118,8 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
     Raises :class:`~coherence.errors.CoherenceError` when the test cannot run on the
     emulator (a construct the ISA cannot express, a ``filter`` clause).
     """
-    if iterations < 1:
-        raise CoherenceError(f"iterations must be >= 1, got {iterations}")
+    if not 1 <= iterations <= MAX_ITERATIONS:  # each run keeps its final values in memory
+        raise CoherenceError(f"iterations must be in 1..{MAX_ITERATIONS}, got {iterations}")
     if test.filter is not None:
         raise CoherenceError("campaigns do not support filter clauses", file=test.path,
                              line=test.line)

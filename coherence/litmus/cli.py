@@ -36,6 +36,17 @@ def _positive_int(s: str) -> int:
     return v
 
 
+MAX_ITERATIONS = 100_000_000  # = campaign.MAX_ITERATIONS (not imported: see above)
+
+
+def _iterations(s: str) -> int:
+    v = _positive_int(s)
+    if v > MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_ITERATIONS:,} iterations, "
+                                         f"got {s!r}")
+    return v
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The ``litmus`` options (shared by ``coherence litmus`` and ``python -m
     coherence.litmus``)."""
@@ -45,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="memory model (default: enumerate both, print tso in herd format)")
     p.add_argument("--enumerate-only", action="store_true",
                    help="exhaustive verdicts only, no emulator campaign")
-    p.add_argument("--iterations", type=_positive_int, default=DEFAULT_ITERATIONS,
+    p.add_argument("--iterations", type=_iterations, default=DEFAULT_ITERATIONS,
                    help=f"emulator runs per test (default {DEFAULT_ITERATIONS:,})")
     p.add_argument("--protocol", default="mesi", help="coherence protocol (campaigns)")
     p.add_argument("--seed", type=int, default=0, help="random seed (campaigns)")
