@@ -320,7 +320,7 @@ def test_ctrl_c_stops_a_long_simulation():
 
 def test_ctrl_c_litmus_suite_prints_finished_tests():
     run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "10", "-q")  # compiled, cached
-    rc, out, err = _interrupt(["litmus", "litmus/x86", "--iterations", "20000", "-q"], after=5)
+    rc, out, err = _interrupt(["litmus", "litmus/x86", "--iterations", "200000", "-q"], after=5)
     assert rc == 130, err[-2000:]
     assert "tests finished before the interrupt" in err
     finished = int(err.split(" of ")[0].split()[-1])
