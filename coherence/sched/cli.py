@@ -99,7 +99,7 @@ def run(args) -> int:
         # 2) does not lose the findings.
         if args.plot and plot_error is None:
             plot_error = _plot(report, _plot_path(args.plot, scenario.name, len(args.files) > 1))
-        if report.exploration is not None and report.exploration.interrupted:
+        if report.stats.get("interrupted"):
             # Ctrl-C during the exploration: what it found is printed above; stop here
             # (the dispatcher says "interrupted" and exits 130).
             if args.json:
