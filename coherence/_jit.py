@@ -19,20 +19,23 @@ still work with numba's own per-file stamps (correct for users, who do not edit 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import os
+import signal
 import sys
 import threading
 import time
+import warnings
 
 import numba
-from numba import njit
+from numba import njit as _numba_njit
 
 from .config import JIT_OPTIONS
 
 __all__ = ["jit", "jit_inline", "jit_leaf", "jit_helper", "jit_typed", "jit_alloc", "CALL_TREES",
-           "call_tree_stamp", "ensure_compiled"]
+           "call_tree_stamp", "ensure_compiled", "deferred_interrupt"]
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
@@ -42,6 +45,34 @@ CALL_TREES = {
     "engine": ("engine", "isa.py", "stats.py", "protocols", "config.py", "_jit.py"),
     "sched": ("sched", "config.py", "_jit.py"),
 }
+
+_uncached_warned = []
+
+
+def njit(*args, **options):
+    """numba's ``njit``, except that a kernel whose on-disk cache has nowhere to go (a
+    read-only installation with no writable NUMBA_CACHE_DIR or home cache directory: numba
+    raises "no locator available" when the kernel is decorated, i.e. at ``import
+    coherence``) is compiled without the cache, with one warning."""
+    cached = _numba_njit(*args, **options)
+    if not options.get("cache"):
+        return cached
+
+    def decorate(func):
+        try:
+            return cached(func)
+        except RuntimeError as exc:
+            if "no locator available" not in str(exc):
+                raise
+            if not _uncached_warned:
+                _uncached_warned.append(True)
+                warnings.warn("coherence: no writable cache directory for numba's compiled "
+                              "kernels (set NUMBA_CACHE_DIR to one); compiling without the "
+                              "cache, so every process compiles them again", RuntimeWarning,
+                              stacklevel=2)
+            return _numba_njit(*args, **{**options, "cache": False})(func)
+    return decorate
+
 
 # No kernel allocates (callers own every array), so numba's runtime is off: without it a call
 # that passes arrays costs no reference-count traffic.
@@ -152,6 +183,32 @@ try:
         _CacheImplClass._locator_classes.insert(0, _CallTreeLocator)
 except (ImportError, AttributeError):  # pragma: no cover - a numba without the hook
     pass
+
+
+@contextlib.contextmanager
+def deferred_interrupt(reraise: bool = True):
+    """Hold Ctrl-C back until the block ends; yields a list that gets an entry if one came.
+
+    Why: Python raises a KeyboardInterrupt at the next Python code it runs, and when a kernel
+    returns arrays the first such code runs inside numba's boxing of the result, which then
+    fails (a chain of SystemErrors, or worse) instead of stopping cleanly.  Inside this block
+    the signal only sets a flag; at the end it is raised (``reraise``) or left to the caller.
+    Outside the main thread (no signal handlers there) it does nothing."""
+    got: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    try:
+        old = signal.signal(signal.SIGINT, lambda sig, frame: got.append(sig))
+    except ValueError:  # pragma: no cover - not the main interpreter
+        yield got
+        return
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if got and reraise:
+        raise KeyboardInterrupt
 
 
 def ensure_compiled(dispatcher, args, what: str = "the engine's kernels",

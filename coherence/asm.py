@@ -39,6 +39,7 @@ __all__ = ["assemble", "load_program", "MNEMONICS", "MAX_CORES", "MAX_SYMBOL_WOR
 
 MAX_CORES = 64                 # the machine's limit (SystemConfig.cores is 1..64)
 MAX_SYMBOL_WORDS = 1 << 20     # 8 MiB per symbol: a typo like `.zero 0xffffffff` is an error
+MAX_DATA_WORDS = 1 << 22       # 32 MiB in all: the engine and the reference copy the image
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # Operand kinds of an instruction signature.
@@ -308,6 +309,10 @@ class _Assembler:
         if name in self.symbol_at:
             first = self.symbols[self.symbol_at[name]].line
             raise self.error(f"duplicate symbol {name!r} (first defined at line {first})")
+        total = sum(len(s.words) for s in self.symbols) + len(words)
+        if total > MAX_DATA_WORDS:
+            raise self.error(f"symbol {name!r} brings the data to {total} words, expected at "
+                             f"most {MAX_DATA_WORDS} words (32 MiB) in all")
         self.symbol_at[name] = len(self.symbols)
         self.symbols.append(Symbol(name, group, tuple(words), self.line))
 

@@ -26,6 +26,11 @@ STATS_LEVELS = ("basic", "full")
 ARBITRATIONS = ("round-robin", "fixed", "random")
 # Fields that take one value for every core or a tuple with one per core.
 PER_CORE = ("drain_delay", "issue_jitter")
+#: Upper bounds of the sizes and times (see SystemConfig._validate).
+MAX_L1_SIZE = 1 << 24
+MAX_CACHE_LINES = 1 << 22
+MAX_LATENCY = 1 << 20
+MAX_CYCLES = 1 << 56
 
 
 def _pow2(x: int) -> bool:
@@ -142,6 +147,25 @@ class SystemConfig:
                 bad(f"{name} has {len(v)} values, expected one per core ({self.cores})")
             if min(self.per_core(name)) < 0:
                 bad(f"{name} must be >= 0, got {v}")
+        # Upper bounds: sizes so that the machine's arrays fit in memory, times so that cycle
+        # arithmetic (int64 in the kernels: a time plus latencies plus jitter) cannot overflow.
+        if self.l1_size > MAX_L1_SIZE:
+            bad(f"l1_size must be at most {MAX_L1_SIZE} bytes (16 MiB), got {self.l1_size}")
+        lines = self.cores * (self.l1_size // self.line_size)
+        if lines > MAX_CACHE_LINES:
+            bad(f"cores * l1_size / line_size (the cache lines simulated) must be at most "
+                f"{MAX_CACHE_LINES}, got {lines}")
+        for name in ("hit_latency", "bus_latency", "mem_latency", "c2c_latency", "wb_latency",
+                     "start_skew", "jitter"):
+            if getattr(self, name) > MAX_LATENCY:
+                bad(f"{name} must be at most {MAX_LATENCY} cycles, got {getattr(self, name)}")
+        for name in PER_CORE:
+            if max(self.per_core(name)) > MAX_LATENCY:
+                bad(f"{name} must be at most {MAX_LATENCY} cycles, got {getattr(self, name)}")
+        for name in ("max_cycles", "progress_window", "timeline_window"):
+            if (getattr(self, name) or 0) > MAX_CYCLES:
+                bad(f"{name} must be at most {MAX_CYCLES} (2**56) cycles, "
+                    f"got {getattr(self, name)}")
         if self.stats not in STATS_LEVELS:
             bad(f"stats must be one of {', '.join(STATS_LEVELS)}, got {self.stats!r}")
         if self.max_cycles is not None and self.max_cycles < 1:

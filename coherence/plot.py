@@ -106,22 +106,27 @@ def save_figure(fig, path, dpi: int = 100) -> str:
     it, and return the path.  A path that cannot be written, or an unknown extension, raises
     :class:`~coherence.errors.CoherenceError` (one line, for the CLI) instead of a traceback.
     """
+    try:
+        return write_figure(fig, path, dpi)
+    finally:
+        _pyplot().close(fig)
+
+
+def write_figure(fig, path, dpi: int = 100) -> str:
+    """:func:`save_figure` without closing the figure (for functions that return it)."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     supported = fig.canvas.get_supported_filetypes()
+    if ext and ext not in supported:
+        raise CoherenceError(f"cannot write {path}: unknown image format '.{ext}', expected "
+                             f"one of {', '.join('.' + e for e in sorted(supported))}")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise CoherenceError(f"cannot write {path}: no such directory {directory!r}")
     try:
-        if ext and ext not in supported:
-            raise CoherenceError(f"cannot write {path}: unknown image format '.{ext}', expected "
-                                 f"one of {', '.join('.' + e for e in sorted(supported))}")
-        directory = os.path.dirname(path) or "."
-        if not os.path.isdir(directory):
-            raise CoherenceError(f"cannot write {path}: no such directory {directory!r}")
-        try:
-            fig.savefig(path, dpi=dpi)
-        except OSError as exc:
-            raise CoherenceError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        _pyplot().close(fig)
+        fig.savefig(path, dpi=dpi)
+    except OSError as exc:
+        raise CoherenceError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
@@ -887,7 +892,7 @@ def plot_gantt(result, ax=None, path=None):
                 ax.plot([end], [n - 1 - names.index(name)], marker="X", color="#c0392b",
                         markersize=9)
     if path is not None:
-        fig.savefig(path, dpi=GANTT_DPI)
+        write_figure(fig, path, GANTT_DPI)
     return fig
 
 

@@ -134,6 +134,10 @@ class Program:
         return "\n".join(out)
 
 
+#: The largest count of ``delay N`` (2**32 cycles).
+MAX_DELAY = 1 << 32
+
+
 def _validate(prog: Program) -> None:
     """Every row of every core is an instruction the machine can run (module comment)."""
     def bad(msg, core=None, i=None):
@@ -178,6 +182,10 @@ def _validate(prog: Program) -> None:
                 reg(row[F_B], f"{name}: operand")
             if op == OP_CAS and row[F_CREG]:
                 reg(row[F_C], f"{name}: operand")
+            if op == OP_DELAY and (row[F_BREG] or not 0 <= row[F_B] <= MAX_DELAY):
+                # the engine adds N to the cycle count: a bound keeps that sum in int64
+                bad(f"delay {row[F_B]}: expected an immediate count in 0..{MAX_DELAY} "
+                    f"cycles", c, i)
             if op in BRANCH_OPS and not 0 <= row[F_ADDR] <= n:
                 bad(f"{name}: branch target {row[F_ADDR]} outside the core's code, expected "
                     f"0..{n}", c, i)

@@ -63,6 +63,7 @@ from collections import deque
 import numpy as np
 
 from .config import SystemConfig
+from . import tracecheck
 from .errors import (CoherenceError, InvariantViolation, ProtocolError, check_final_memory,
                      warn_partial)
 from .isa import (ALU_OPS, BRANCH_OPS, F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, NREGS,
@@ -883,8 +884,8 @@ def prepare_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: boo
     _check_cores(len(writes), config, "trace")
     codes = []
     for c, (w, a) in enumerate(zip(writes, addrs)):
-        w = np.asarray(w).ravel()
-        a = np.asarray(a, dtype=np.int64).ravel()
+        w = tracecheck.write_flags(w, c)
+        a = tracecheck.addresses(a, c)
         if len(w) != len(a):
             raise CoherenceError(f"core {c}: {len(w)} writes flags but {len(a)} addresses, "
                                  f"expected equal lengths")

@@ -14,6 +14,7 @@ from ..errors import (CoherenceError, InvariantViolation, PartialResultWarning, 
                       check_final_memory, warn_partial)
 from ..isa import NFIELDS, NREGS
 from ..program import Program
+from .. import tracecheck
 from ..protocols.table import BUS_ACTIONS, EVENTS
 from ..stats import NBUSSTATS, NCORESTATS, TIMELINE_TYPES, RunResult, build_result
 from . import _kernel as K
@@ -338,19 +339,13 @@ def _trace_arrays(writes, addrs, config):
                              f"{config.cores} cores")
     ws, as_ = [], []
     for c, (w, a) in enumerate(zip(writes, addrs)):
-        w = np.asarray(w)
-        a = np.asarray(a)
-        if w.ndim != 1 or a.ndim != 1 or len(w) != len(a):
+        w = tracecheck.write_flags(w, c)
+        a = tracecheck.addresses(a, c)
+        if len(w) != len(a):
             raise CoherenceError(f"run_trace: core {c}: writes and addrs must be 1-D arrays "
                                  f"of equal length, got shapes {w.shape} and {a.shape}")
-        if len(a) and not np.issubdtype(a.dtype, np.integer):
-            raise CoherenceError(f"run_trace: core {c}: addresses must be integers, got "
-                                 f"{a.dtype}")
-        if len(a) and a.min() < 0:
-            raise CoherenceError(f"run_trace: core {c}: negative address {int(a.min())} at "
-                                 f"index {int(a.argmin())}, expected byte addresses >= 0")
-        ws.append(w.astype(np.uint8, copy=False))
-        as_.append(a.astype(np.int64, copy=False))
+        ws.append(w)
+        as_.append(a)
     length = np.zeros(config.cores, dtype=np.int64)
     length[:len(ws)] = [len(w) for w in ws]
     start = np.zeros(config.cores, dtype=np.int64)

@@ -291,6 +291,11 @@ def run_chunk(test: LitmusTest, model: str, protocol, index: int, iterations: in
     return dict(observed), dict(statuses), time.perf_counter() - t0
 
 
+#: The most iterations of one campaign: memory stays one chunk's whatever the count, so this
+#: only catches a mistyped count (10^12 iterations take days).
+MAX_ITERATIONS = 10**12
+
+
 def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
                  iterations: int = DEFAULT_ITERATIONS, seed: int = 0, verdicts: dict | None = None,
                  chunk: int = CHUNK, profiles=None, **config_overrides) -> Campaign:
@@ -308,8 +313,8 @@ def run_campaign(test: LitmusTest, model: str = "tso", protocol: str = "mesi",
     Raises :class:`~coherence.errors.CoherenceError` when the test cannot run on the
     emulator (a construct the ISA cannot express, a ``filter`` clause).
     """
-    if iterations < 1:
-        raise CoherenceError(f"iterations must be >= 1, got {iterations}")
+    if not 1 <= iterations <= MAX_ITERATIONS:
+        raise CoherenceError(f"iterations must be in 1..{MAX_ITERATIONS:,}, got {iterations}")
     prog = campaign_program(test)
     verdicts = dict(verdicts or {})
     for m in {"sc", model}:

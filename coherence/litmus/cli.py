@@ -41,6 +41,17 @@ def _positive_int(s: str) -> int:
     return v
 
 
+MAX_ITERATIONS = 10**12  # = campaign.MAX_ITERATIONS (not imported: see above)
+
+
+def _iterations(s: str) -> int:
+    v = _positive_int(s)
+    if v > MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_ITERATIONS:,} iterations, "
+                                         f"got {s!r}")
+    return v
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The ``litmus`` options (shared by ``coherence litmus`` and ``python -m
     coherence.litmus``)."""
@@ -50,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="memory model (default: enumerate both, print tso in herd format)")
     p.add_argument("--enumerate-only", action="store_true",
                    help="exhaustive verdicts only, no emulator campaign")
-    p.add_argument("--iterations", type=_positive_int, default=DEFAULT_ITERATIONS,
+    p.add_argument("--iterations", type=_iterations, default=DEFAULT_ITERATIONS,
                    help=f"emulator runs per test (default {DEFAULT_ITERATIONS:,})")
     p.add_argument("--protocol", default="mesi", help="coherence protocol (campaigns)")
     p.add_argument("--seed", type=int, default=0, help="random seed (campaigns)")
@@ -152,8 +163,16 @@ def _progress(total: int, args):
 def run(args) -> int:
     """Run the ``litmus`` subcommand; returns the exit status."""
     from .report import herd_block, herd_reference, skipped_json, summary_table, verdict_json
-    from .suite import load_suite
-    suite = load_suite(args.paths)
+    from .suite import is_index, load_suite
+    # One test file named on its own: a mistake in it is bad input (one `file:line:` line on
+    # stderr, exit 2), not a suite entry to skip.
+    single = (len(args.paths) == 1 and os.path.isfile(args.paths[0])
+              and not is_index(args.paths[0]))
+    if single:
+        from .parser import parse_file
+        suite = [(args.paths[0], parse_file(args.paths[0]))]
+    else:
+        suite = load_suite(args.paths)
     if not suite:
         raise CoherenceError("no litmus tests found (expected *.litmus files or an @index)",
                              file=args.paths[0])
@@ -170,31 +189,36 @@ def run(args) -> int:
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
     info = None
-    if args.cluster or args.results:
-        from .distributed import report, run_distributed
-        try:
-            results, info = run_distributed(work, args, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        bar = None
-        report(info, args)
-    elif args.jobs > 1 and len(work) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        # spawn, not fork: the parent may have started numba or engine threads.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
-            for i, verdicts, reason, campaign in pool.map(_work_one, work, chunksize=1):
+    interrupted = False
+    try:
+        if args.cluster or args.results:
+            from .distributed import report, run_distributed
+            try:
+                results, info = run_distributed(work, args, bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            bar = None
+            report(info, args)
+        elif args.jobs > 1 and len(work) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            # spawn, not fork: the parent may have started numba or engine threads.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
+                for i, verdicts, reason, campaign in pool.map(_work_one, work, chunksize=1):
+                    results[i] = (verdicts, reason, campaign)
+                    if bar is not None:
+                        bar.update()
+        else:
+            for item in work:
+                i, verdicts, reason, campaign = _work_one(item)
                 results[i] = (verdicts, reason, campaign)
                 if bar is not None:
                     bar.update()
-    else:
-        for item in work:
-            i, verdicts, reason, campaign = _work_one(item)
-            results[i] = (verdicts, reason, campaign)
-            if bar is not None:
-                bar.update()
+    except KeyboardInterrupt:
+        # Ctrl-C: report the tests that finished (below), then stop as interrupted.
+        interrupted = True
     if bar is not None:
         bar.close()
 
@@ -204,10 +228,14 @@ def run(args) -> int:
     rows, entries, out, campaigns = [], [], [], []
     for i, (path, test) in enumerate(suite):
         campaign = None
+        if not isinstance(test, str) and i not in results:
+            continue  # not run: the suite was interrupted
         if isinstance(test, str):
             verdicts, reason = None, test
         else:
             verdicts, reason, campaign = results[i]
+        if reason is not None and single and ": internal error: " not in reason:
+            raise CoherenceError(reason)  # the one test is bad input: one line, exit 2
         if reason is not None:
             name = test.name if not isinstance(test, str) else \
                 os.path.splitext(os.path.basename(path))[0]
@@ -251,6 +279,11 @@ def run(args) -> int:
     else:
         sys.stdout.write("".join(out))
         sys.stdout.write(summary_table(rows, models, shown, herd=herd_reference))
+    if interrupted:
+        sys.stdout.flush()
+        print(f"coherence: {len(results)} of {len(work)} tests finished before the interrupt",
+              file=sys.stderr)
+        raise KeyboardInterrupt
     violated = any(c.model_violations for c in campaigns)
     incomplete = info is not None and info["failed"]
     return 1 if violated or incomplete or any(r[3] is not None for r in rows) else 0

@@ -27,7 +27,7 @@ import re
 from ..errors import CoherenceError
 from .condition import format_condition
 from .ir import (Alu, Branch, Cmp, Fence, Halt, Imm, LitmusTest, Load, Mem, Nop, Reg,
-                 RegLoc, Rmw, SetCC, Store, Sym, prop_locations)
+                 RegLoc, Rmw, SetCC, Store, Sym, prop_locations, word)
 
 _IDENT_RE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -138,6 +138,14 @@ class _ThreadAsm:
                 self.emit(f"li   {r}, {v}")
 
     def instr(self, ins):
+        # A register that starts as an address stays out of the emulator's registers (the
+        # addresses it forms are resolved statically): reading it as a value (storing it,
+        # computing or comparing with it) cannot be translated, and translating it as 0
+        # would make the emulator disagree with the enumerator.
+        for r in _value_reads(ins):
+            if isinstance(self.init.get(r), Sym):
+                raise self.error(f"register {r} holds the address {self.init[r]} and is used "
+                                 f"as a value", ins)
         if isinstance(ins, Load):
             self.emit(f"ld   {self.reg(ins.dst.name)}, {self.mem(ins.addr, ins)}")
         elif isinstance(ins, Store):
@@ -201,8 +209,8 @@ class _ThreadAsm:
         elif op == "neg":
             self.emit(f"xor  {d}, {d}, -1")
             self.emit(f"add  {d}, {d}, 1")
-        elif op == "shl" and isinstance(ins.src, Imm) and 0 <= ins.src.value < 64:
-            for _ in range(ins.src.value):
+        elif op == "shl" and isinstance(ins.src, Imm):
+            for _ in range(ins.src.value & 63):  # x86 masks a 64-bit shift count to 6 bits
                 self.emit(f"add  {d}, {d}, {d}")
         else:
             raise self.error(f"`{op}` has no equivalent in the emulator's ISA", ins)
@@ -249,7 +257,7 @@ class _ThreadAsm:
                 self.emit(f"faa  {d}, {m}, {src}")
         elif op == "add" or (op == "sub" and isinstance(ins.src, Imm)):
             old = self.temp(0)
-            amount = src if op == "add" else str(-ins.src.value)
+            amount = src if op == "add" else str(word(-ins.src.value))
             self.emit(f"faa  {old}, {m}, {amount}")
             if self.uses_flags:
                 self.emit(f"add  {old}, {old}, {amount}")
@@ -280,6 +288,18 @@ class _ThreadAsm:
                 self.emit(f"mov  {self.reg('.fb')}, {acc}")
         else:  # pragma: no cover
             raise self.error(f"unknown RMW {op}", ins)
+
+
+def _value_reads(ins) -> list:
+    """Names of the registers ``ins`` reads as values (not as parts of an address)."""
+    out = []
+    for name in ("src", "a", "b", "expected"):
+        o = getattr(ins, name, None)
+        if isinstance(o, Reg):
+            out.append(o.name)
+    if isinstance(ins, Alu) and ins.op != "mov" and isinstance(ins.dst, Reg):
+        out.append(ins.dst.name)  # add/sub/shl/not/...: the destination is an operand too
+    return out
 
 
 def _written_regs(instrs) -> set:

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import CoherenceError
-from .ir import (And, Atom, Condition, Implies, MemLoc, Not, Or, RegLoc, Sym, format_value)
+from .ir import (MAX_ARRAY_LEN, And, Atom, Condition, Implies, LiteralError, MemLoc, Not, Or,
+                 RegLoc, Sym, format_value, literal)
 from .x86 import canonical_reg
 
 # --------------------------------------------------------------------------- tokens
@@ -91,6 +92,14 @@ class TokenStream:
     def is_keyword(self, word: str) -> bool:
         return self.cur.kind == "name" and self.cur.text == word
 
+    def number(self) -> int:
+        """The current ``num`` token's value as a 64-bit word (consumed)."""
+        t = self.next()
+        try:
+            return literal(t.text)
+        except LiteralError as exc:
+            raise CoherenceError(str(exc), file=self.path, line=t.line) from None
+
     def error(self, msg: str) -> CoherenceError:
         t = self.cur
         found = "end of input" if t.kind == "eof" else f"`{t.text}`"
@@ -107,6 +116,9 @@ def parse_location(ts: TokenStream, arch: str, nthreads: int | None):
         ts.next()
         ts.next()
         reg = ts.expect("name", "a register name after `N:`")
+        if not t.text.isdigit() or len(t.text) > 6:
+            raise CoherenceError(f"bad thread number `{t.text}` before `:{reg.text}`, "
+                                 "expected a decimal thread index", file=ts.path, line=t.line)
         tid = int(t.text)
         if tid < 0 or (nthreads is not None and tid >= nthreads):
             raise CoherenceError(f"thread {tid} does not exist (the test has {nthreads})",
@@ -123,7 +135,12 @@ def parse_location(ts: TokenStream, arch: str, nthreads: int | None):
         ts.next()
         if ts.cur.kind == "[" and ts.peek().kind == "num" and ts.peek(2).kind == "]":
             ts.next()
-            idx = int(ts.next().text, 0)
+            at = ts.cur
+            idx = ts.number()
+            if not 0 <= idx < MAX_ARRAY_LEN:
+                raise CoherenceError(f"array index {at.text} of `{t.text}` out of range, "
+                                     f"expected 0..{MAX_ARRAY_LEN - 1}", file=ts.path,
+                                     line=at.line)
             ts.next()
             return MemLoc(t.text, idx)
         return MemLoc(t.text)
@@ -134,8 +151,7 @@ def parse_value(ts: TokenStream):
     """An integer, or a location name meaning its address (``x``, ``&x``)."""
     t = ts.cur
     if t.kind == "num":
-        ts.next()
-        return int(t.text, 0)
+        return ts.number()
     ts.accept("&")
     t = ts.cur
     if t.kind == "name" and t.text not in KEYWORDS:
@@ -147,34 +163,55 @@ def parse_value(ts: TokenStream):
 # --------------------------------------------------------------------------- propositions
 
 
+#: How deeply parentheses, negations and implications may nest in a condition (the parser,
+#: the printer and the evaluator recurse over it).
+MAX_NESTING = 100
+
+
 class PropParser:
-    """Recursive descent over herd's ``prop`` grammar (see the module docstring)."""
+    """Recursive descent over herd's ``prop`` grammar (see the module docstring).
+
+    A chain ``a /\\ b /\\ c`` is one flat And (likewise Or), so that a long chain does not
+    become a deep tree; nesting deeper than :data:`MAX_NESTING` is an error."""
 
     def __init__(self, ts: TokenStream, arch: str, nthreads: int):
         self.ts, self.arch, self.n = ts, arch, nthreads
+        self.depth = 0
+
+    def _deeper(self):
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.ts.error(f"condition nested too deeply, expected at most "
+                                f"{MAX_NESTING} levels of parentheses, negations and `=>`")
 
     def prop(self):
-        left = self._and()
+        items = [self._and()]
         while self.ts.accept("or"):
-            left = Or((left, self._and()))
-        return left
+            items.append(self._and())
+        return items[0] if len(items) == 1 else Or(tuple(items))
 
     def _and(self):
-        left = self._implies()
+        items = [self._implies()]
         while self.ts.accept("and"):
-            left = And((left, self._implies()))
-        return left
+            items.append(self._implies())
+        return items[0] if len(items) == 1 else And(tuple(items))
 
     def _implies(self):
         left = self._unary()
         if self.ts.accept("implies"):
-            return Implies(left, self._implies())
+            self._deeper()
+            right = self._implies()
+            self.depth -= 1
+            return Implies(left, right)
         return left
 
     def _unary(self):
         ts = self.ts
         if ts.accept("~") or (ts.is_keyword("not") and ts.next()):
-            return Not(self._unary())
+            self._deeper()
+            inner = self._unary()
+            self.depth -= 1
+            return Not(inner)
         if ts.is_keyword("true"):
             ts.next()
             return And(())
@@ -182,8 +219,10 @@ class PropParser:
             ts.next()
             return Or(())
         if ts.accept("("):
+            self._deeper()
             p = self.prop()
             ts.expect(")", "`)`")
+            self.depth -= 1
             return p
         return self._atom()
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from ..errors import CoherenceError
 from .condition import _eq, compile_prop, format_condition
 from .ir import (Alu, Branch, Cmp, Fence, Halt, Load, LitmusTest, Mem, Nop, Reg,
-                 RegLoc, Rmw, SetCC, Store, Sym, location_sort_key, prop_locations)
+                 RegLoc, Rmw, SetCC, Store, Sym, location_sort_key, prop_locations, word)
 
 MODELS = ("sc", "tso")
 
@@ -63,7 +63,7 @@ def _add(a, b):
         return Sym(a.name, a.offset + b)
     if isinstance(b, Sym):
         return Sym(b.name, b.offset + a)
-    return a + b
+    return word(a + b)
 
 
 def _sub(a, b):
@@ -75,7 +75,7 @@ def _sub(a, b):
         return Sym(a.name, a.offset - b)
     if isinstance(b, Sym):
         raise _Error("subtracting an address from an integer")
-    return a - b
+    return word(a - b)
 
 
 def _int(v):
@@ -85,6 +85,8 @@ def _int(v):
 
 
 def _alu(op, a, b):
+    """``a op b`` on 64-bit words (results wrap as on the emulator; a shift count is masked
+    to 6 bits, as x86 does for 64-bit operands)."""
     if op == "mov":
         return b
     if op == "add":
@@ -93,7 +95,7 @@ def _alu(op, a, b):
         return _sub(a, b)
     a = _int(a)
     if op == "neg":
-        return -a
+        return word(-a)
     if op == "not":
         return ~a
     b = _int(b)
@@ -104,11 +106,11 @@ def _alu(op, a, b):
     if op == "xor":
         return a ^ b
     if op == "shl":
-        return a << b
+        return word(a << (b & 63))
     if op == "shr":
-        return (a & _MASK64) >> b
+        return word((a & _MASK64) >> (b & 63))
     if op == "sar":
-        return a >> b
+        return a >> (b & 63)
     raise _Error(f"unknown operation {op}")
 
 

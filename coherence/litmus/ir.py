@@ -5,7 +5,8 @@ A :class:`LitmusTest` is architecture-neutral once parsed: both x86 dialects (In
 enumerator (:mod:`.enumerate`) and the translator to the emulator's assembly
 (:mod:`.compile`) each have one case per IR instruction, not one per x86 mnemonic.
 
-Values are Python ints, or :class:`Sym` for an address (a register initialised with ``x``
+Values are 64-bit words (Python ints kept in the signed range by :func:`word`, wrapping as
+herd's and the emulator's int64 do), or :class:`Sym` for an address (a register initialised with ``x``
 holds the address of ``x``).  Memory is a set of cells, one per scalar location and one per
 array element; a cell is named by :class:`MemLoc`.  Register names are canonical: upper-case
 ``EAX`` for ``X86``, the lower-case 64-bit name (``rax`` for ``%eax``) for ``X86_64``, which is
@@ -18,6 +19,44 @@ from dataclasses import dataclass, field
 from typing import Union
 
 # --------------------------------------------------------------------------- values / locations
+
+#: Literals may be written in -2**63..2**64-1 (signed or unsigned 64-bit); they are then
+#: stored as :func:`word` of themselves.
+WORD_MIN, WORD_MAX_UNSIGNED = -(1 << 63), (1 << 64) - 1
+_WORD_MASK, _WORD_SIGN = (1 << 64) - 1, 1 << 63
+#: Digits of the longest literal (2**64 has 20 decimal digits; leading zeros aside).
+_MAX_DIGITS = 64
+#: How many elements an array of the init block may have.
+MAX_ARRAY_LEN = 4096
+
+
+def word(v: int) -> int:
+    """``v`` as a signed 64-bit word (two's complement wrap-around): the one word semantics
+    of the enumerator and the emulator."""
+    return ((v + _WORD_SIGN) & _WORD_MASK) - _WORD_SIGN
+
+
+class LiteralError(ValueError):
+    """A number literal that is not a 64-bit word (the parsers add the file and line)."""
+
+
+def literal(text: str) -> int:
+    """The word an integer literal denotes: decimal (leading zeros allowed, as herd reads
+    ``08``) or ``0x`` hexadecimal, optionally signed, in -2**63..2**64-1."""
+    s = text.strip()
+    neg = s.startswith("-")
+    body = s.lstrip("+-")
+    hexa = body[:2].lower() == "0x"
+    digits = (body[2:] if hexa else body).lstrip("0")
+    if len(digits) > _MAX_DIGITS:
+        raise LiteralError(f"number `{text}` does not fit in a 64-bit word")
+    v = int(body, 16) if hexa else int(body, 10)
+    v = -v if neg else v
+    if not WORD_MIN <= v <= WORD_MAX_UNSIGNED:
+        raise LiteralError(f"number `{text}` does not fit in a 64-bit word, expected "
+                           f"{WORD_MIN}..{WORD_MAX_UNSIGNED}")
+    return word(v)
+
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import re
 from ..errors import CoherenceError
 from .condition import (KEYWORDS, TokenStream, parse_condition_section, parse_location,
                         parse_value, tokenize)
-from .ir import Branch, LitmusTest, MemLoc, RegLoc, Sym, Thread
+from .ir import MAX_ARRAY_LEN, Branch, LitmusTest, MemLoc, RegLoc, Sym, Thread
 from .x86 import Temps, parse_instruction
 
 ARCHES = {"X86": "X86", "X86_64": "X86_64"}
@@ -278,7 +278,11 @@ def _init_item(ts: TokenStream, test: LitmusTest) -> None:
             ts.peek(2).kind == "num" and ts.peek(3).kind == "]":
         name = ts.next().text
         ts.next()
-        size = int(ts.next().text, 0)
+        at = ts.cur
+        size = ts.number()
+        if not 1 <= size <= MAX_ARRAY_LEN:
+            raise CoherenceError(f"array `{name}` of {at.text} elements, expected 1.."
+                                 f"{MAX_ARRAY_LEN}", file=ts.path, line=at.line)
         ts.next()
         test.elem_size[name] = _type_size(typ)
         test.array_len[name] = size

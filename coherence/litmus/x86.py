@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from ..errors import CoherenceError
-from .ir import (Alu, Branch, Cmp, Fence, Halt, Imm, Instr, Load, Mem, Nop, Reg, Rmw, SetCC,
-                 Store)
+from .ir import (Alu, Branch, Cmp, Fence, Halt, Imm, Instr, LiteralError, Load, Mem, Nop, Reg,
+                 Rmw, SetCC, Store, literal)
 
 # --------------------------------------------------------------------------- registers
 
@@ -108,7 +108,7 @@ def parse_int(s: str) -> int | None:
     if not _INT_RE.match(s):
         return None
     # base 10 unless 0x: int("010", 0) would reject the leading zero herd accepts
-    return int(s, 16) if "x" in s.lower() else int(s, 10)
+    return literal(s)
 
 
 def _split_operands(s: str) -> list[str]:
@@ -277,6 +277,13 @@ def parse_instruction(text: str, arch: str, path: str, line: int,
     Raises CoherenceError (with ``path:line``) for anything not understood.
     """
     ctx = _Ctx(arch, path, line, text.strip())
+    try:
+        return _parse_instruction(text, arch, line, temps, ctx)
+    except LiteralError as exc:
+        raise ctx.error(str(exc)) from None
+
+
+def _parse_instruction(text: str, arch: str, line: int, temps: Temps, ctx) -> list[Instr]:
     s = text.strip()
     locked = False
     m = re.match(r"^lock\b\s*;?\s*(.*)$", s, re.I)

@@ -92,9 +92,14 @@ def check(scenario: Scenario | CompiledScenario, policy: str | None = None, seed
         if exploration.complete:
             findings = [f for f in findings if f.kind != "potential-deadlock"]
         findings = _merge(findings, exploration.findings)
+        if exploration.interrupted:
+            stats["interrupted"] = True
     elif shorten and stuck:
         short = run_explore(program, max_states=SHORTEN_STATES)
-        _shorten(findings, short.findings)
+        if short.interrupted:  # Ctrl-C: keep the simulation's schedules, and say so
+            stats["interrupted"] = True
+        else:
+            _shorten(findings, short.findings)
     return Report(scenario=sc.name, file=sc.file, policy=policy, seed=seed,
                   findings=_dedupe(findings), stats=stats, simulation=sim,
                   exploration=exploration)

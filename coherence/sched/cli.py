@@ -78,6 +78,7 @@ def run(args) -> int:
     from .loader import load
     from .report import render_json, render_text
     reports = []
+    plot_error = None
     for path in args.files:
         scenario = load(path)
         if args.max_states is not None and args.max_states < 1:
@@ -87,13 +88,6 @@ def run(args) -> int:
                        explore=args.explore, max_states=args.max_states, replay=args.replay,
                        fairness=args.fairness, stop_periodic=not args.no_cycle_stop)
         reports.append(report)
-        if args.plot:
-            if report.simulation is None:
-                raise CoherenceError("--plot needs a simulation, expected no --replay")
-            from .gantt import plot_gantt
-            out = _plot_path(args.plot, scenario.name, len(args.files) > 1)
-            plot_gantt(report, path=out)
-            print(f"wrote {out}", file=sys.stderr if args.json else sys.stdout)
         if not args.json:
             text = render_text(report, quiet=args.quiet)
             if text:
@@ -101,9 +95,36 @@ def run(args) -> int:
                 if not args.quiet and len(args.files) > 1:
                     print()
             sys.stdout.flush()
+        # The chart comes after the report, so a path that cannot be written (an error, exit
+        # 2) does not lose the findings.
+        if args.plot and plot_error is None:
+            out = _plot_path(args.plot, scenario.name, len(args.files) > 1)
+            plot_error = _plot(report, out)
+            if plot_error is None:
+                print(f"wrote {out}", file=sys.stderr if args.json else sys.stdout)
+        if report.stats.get("interrupted"):
+            # Ctrl-C during the exploration: what it found is printed above; stop here
+            # (the dispatcher says "interrupted" and exits 130).
+            if args.json:
+                print(render_json(reports, single=len(args.files) == 1))
+            raise KeyboardInterrupt
     if args.json:
         print(render_json(reports, single=len(args.files) == 1))
+    if plot_error is not None:
+        raise plot_error
     return 1 if any(r.findings for r in reports) else 0
+
+
+def _plot(report, path: str):
+    """Write the Gantt chart of ``report`` to ``path``; the CoherenceError if that fails."""
+    if report.simulation is None:
+        return CoherenceError("--plot needs a simulation, expected no --replay")
+    from .gantt import plot_gantt
+    try:
+        plot_gantt(report, path=path)
+    except CoherenceError as exc:
+        return exc
+    return None
 
 
 def main(argv=None) -> int:

@@ -35,6 +35,12 @@ Edges = namedtuple("Edges", "dst thr")
 #: What single states show: misuse steps (state, thread, pc, code, arg), wait-for cycles
 #: (cycle mask, state), states where every live thread is blocked (blocked mask, state).
 Found = namedtuple("Found", "misuses deadlocks terminals counts")
+#: A search in progress (:func:`bfs_start`, :func:`bfs_resume`); ``ctl`` holds the CT_*.
+Search = namedtuple("Search", "prog g e found ebuf succ ctl")
+# Search.ctl[]: states found, edges, the next state to expand, done, the bound, keep edges.
+CT_COUNT, CT_NEDGES, CT_NEXT, CT_DONE, CT_MAX, CT_EDGES = range(6)
+#: States expanded per call: the search returns to Python this often (Ctrl-C).
+STATES_PER_CALL = 20_000
 #: What :func:`bfs` returns (``expanded < count`` means the bound was reached).
 BfsArrays = namedtuple("BfsArrays", "states parent via enmask livemask count expanded estart "
                                     "edst ethr nedges misuses deadlocks terminals")
@@ -72,19 +78,22 @@ def _find(table, hashes, states, st, h):
         slot = (slot + 1) & mask
 
 
-@jit_alloc
-def _rehash(hashes, count, size):
-    table = np.zeros(size, np.int32)
-    mask = size - 1
+@jit
+def _rehash_into(table, hashes, count):
+    """Put states 0..count-1 into the empty hash ``table`` (a power-of-two size)."""
+    mask = table.shape[0] - 1
     for j in range(count):
         slot = np.int64(hashes[j] & np.uint64(mask))
         while table[slot] != 0:
             slot = (slot + 1) & mask
         table[slot] = j + 1
-    return table
+    return 0
 
 
-@jit_alloc
+# The arrays are allocated and grown here in Python, not in the kernels: a kernel that
+# returns arrays boxes them with Python calls, and a Ctrl-C pending at that moment would be
+# raised inside numba's boxing code (an error, or a crash); the kernels return integers.
+
 def _new_graph(cap, w):
     return Graph(states=np.zeros((cap, w), np.int32), hashes=np.zeros(cap, np.uint64),
                  parent=np.full(cap, -1, np.int32), via=np.full(cap, -1, np.int8),
@@ -92,29 +101,16 @@ def _new_graph(cap, w):
                  estart=np.zeros(cap + 1, np.int64), table=np.zeros(4 * cap, np.int32))
 
 
-@jit_alloc
-def _grow_graph(g, count, i):
-    """The graph with twice the room: states 0..count-1 kept, edge starts up to state i."""
-    ncap = g.states.shape[0] * 2
-    states = np.zeros((ncap, g.states.shape[1]), np.int32)
-    states[:count] = g.states[:count]
-    hashes = np.zeros(ncap, np.uint64)
-    hashes[:count] = g.hashes[:count]
-    parent = np.full(ncap, -1, np.int32)
-    parent[:count] = g.parent[:count]
-    via = np.full(ncap, -1, np.int8)
-    via[:count] = g.via[:count]
-    enmask = np.zeros(ncap, np.int64)
-    enmask[:count] = g.enmask[:count]
-    livemask = np.zeros(ncap, np.int64)
-    livemask[:count] = g.livemask[:count]
-    estart = np.zeros(ncap + 1, np.int64)
-    estart[:i + 1] = g.estart[:i + 1]
-    return Graph(states, hashes, parent, via, enmask, livemask, estart,
-                 _rehash(hashes, count, 4 * ncap))
+def _grow_graph(g, count):
+    """The graph with twice the room: states 0..count-1 kept (and their edge starts)."""
+    big = _new_graph(g.states.shape[0] * 2, g.states.shape[1])
+    for name in ("states", "hashes", "parent", "via", "enmask", "livemask"):
+        getattr(big, name)[:count] = getattr(g, name)[:count]
+    big.estart[:count + 1] = g.estart[:count + 1]
+    _rehash_into(big.table, big.hashes, count)
+    return big
 
 
-@jit_alloc
 def _grow_edges(e, nedges):
     dst = np.zeros(e.dst.shape[0] * 2, np.int32)
     dst[:nedges] = e.dst[:nedges]
@@ -189,12 +185,18 @@ def _classify(prog, g, found, ebuf, i):
             _record_once(found.terminals, found, F_TERMINALS, blocked, i)
 
 
-@jit_alloc
-def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
-    """Explore every schedule from ``init``, breadth first, up to ``max_states`` states (edges
-    kept for the liveness analyses when ``keep_edges``); returns the :data:`BfsArrays`."""
+@jit
+def _seed(g, init):
+    h = _hash(init)
+    _insert(g, 0, init, h, _find(g.table, g.hashes, g.states, init, h), -1, -1)
+    return 0
+
+
+def bfs_start(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
+    """A breadth-first search of every schedule from ``init`` (see :func:`bfs`), with only
+    the initial state: the :data:`Search` that :func:`bfs_resume` continues."""
     prog = Prog(code, tstart, tlen, repeat, layout)
-    n = layout[L_N]
+    n = int(layout[L_N])
     w = init.shape[0]
     cap = 1024
     while cap < max_states and cap < 65536:
@@ -205,15 +207,45 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
     found = Found(np.zeros((MAX_RECORDS, MISUSE_COLS), np.int64),
                   np.zeros((MAX_RECORDS, 2), np.int64), np.zeros((MAX_RECORDS, 2), np.int64),
                   np.zeros(3, np.int64))
-    ebuf = np.zeros(n, np.int64)
-    succ = np.zeros(w, np.int32)
+    _seed(g, init)
+    ctl = np.zeros(6, np.int64)
+    ctl[CT_COUNT] = 1
+    ctl[CT_MAX] = max_states
+    ctl[CT_EDGES] = 1 if keep_edges else 0
+    return Search(prog, g, e, found, np.zeros(n, np.int64), np.zeros(w, np.int32), ctl)
 
-    h = _hash(init)
-    _insert(g, 0, init, h, _find(g.table, g.hashes, g.states, init, h), -1, -1)
-    count = 1
-    nedges = 0
-    i = 0
-    while i < count:
+
+#: What :func:`bfs_resume` returns: the budget is used up or the search is over; or the
+#: graph (the edges) must grow before the next state's expansion.
+R_OK, R_GROW_GRAPH, R_GROW_EDGES = range(3)
+
+
+@jit
+def bfs_resume(s, budget):
+    """Expand at most ``budget`` more states of search ``s`` (in place); returns R_OK, or
+    R_GROW_GRAPH / R_GROW_EDGES when the arrays must grow first (the caller grows them and
+    calls again; each state's expansion needs room for ``n`` more states and edges, checked
+    before it starts).  ``s.ctl[CT_DONE]`` says whether the search is over."""
+    prog, g, e, found, ebuf, succ, ctl = s.prog, s.g, s.e, s.found, s.ebuf, s.succ, s.ctl
+    code, tstart, tlen, repeat, layout = prog.code, prog.tstart, prog.tlen, prog.repeat, \
+        prog.layout
+    n = layout[L_N]
+    w = succ.shape[0]
+    max_states = ctl[CT_MAX]
+    keep_edges = ctl[CT_EDGES] != 0
+    count = ctl[CT_COUNT]
+    nedges = ctl[CT_NEDGES]
+    i = ctl[CT_NEXT]
+    stop = False
+    end = i + budget
+    status = R_OK
+    while i < count and i < end:
+        if count + n > g.states.shape[0]:
+            status = R_GROW_GRAPH
+            break
+        if keep_edges and nedges + n > e.dst.shape[0]:
+            status = R_GROW_EDGES
+            break
         _classify(prog, g, found, ebuf, i)
         g.estart[i] = nedges
         stop = False
@@ -233,15 +265,10 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
                 if count >= max_states:
                     stop = True
                     break
-                if count == g.states.shape[0]:
-                    g = _grow_graph(g, count, i)
-                    slot = _find(g.table, g.hashes, g.states, succ, h)
                 j = count
                 _insert(g, j, succ, h, slot, i, t)
                 count += 1
             if keep_edges:
-                if nedges == e.dst.shape[0]:
-                    e = _grow_edges(e, nedges)
                 e.dst[nedges] = j
                 e.thr[nedges] = t
                 nedges += 1
@@ -249,13 +276,50 @@ def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges):
             nedges = g.estart[i]  # state i stays unexpanded: drop its partial edges
             break
         i += 1
-    expanded = i
-    g.estart[expanded:count + 1] = nedges
+    ctl[CT_COUNT] = count
+    ctl[CT_NEDGES] = nedges
+    ctl[CT_NEXT] = i
+    if stop or i >= count:
+        ctl[CT_DONE] = 1
+        for k in range(i, count + 1):
+            g.estart[k] = nedges
+    return status
+
+
+def bfs_finish(s) -> BfsArrays:
+    """The :data:`BfsArrays` of a search (over or stopped early: its expanded states are
+    ``ctl[CT_NEXT]``, so a stop before the end reads as the bound being reached)."""
+    g, e, found, ctl = s.g, s.e, s.found, s.ctl
+    count, nedges, expanded = int(ctl[CT_COUNT]), int(ctl[CT_NEDGES]), int(ctl[CT_NEXT])
+    if not ctl[CT_DONE]:
+        g.estart[expanded:count + 1] = nedges
     c = found.counts
     return BfsArrays(g.states[:count], g.parent[:count], g.via[:count], g.enmask[:count],
                      g.livemask[:count], count, expanded, g.estart[:count + 1], e.dst[:nedges],
                      e.thr[:nedges], nedges, found.misuses[:c[F_MISUSES]],
                      found.deadlocks[:c[F_DEADLOCKS]], found.terminals[:c[F_TERMINALS]])
+
+
+def bfs(code, tstart, tlen, repeat, layout, init, max_states, keep_edges, on_interrupt=None):
+    """Explore every schedule from ``init``, breadth first, up to ``max_states`` states (edges
+    kept for the liveness analyses when ``keep_edges``); returns the :data:`BfsArrays`.
+
+    The search returns to Python every :data:`STATES_PER_CALL` states; a KeyboardInterrupt
+    there ends it early (as if the bound were reached) when ``on_interrupt`` is given (it is
+    called), else propagates."""
+    s = bfs_start(code, tstart, tlen, repeat, layout, init, max_states, keep_edges)
+    try:
+        while not s.ctl[CT_DONE]:
+            status = bfs_resume(s, STATES_PER_CALL)
+            if status == R_GROW_GRAPH:
+                s = s._replace(g=_grow_graph(s.g, int(s.ctl[CT_COUNT])))
+            elif status == R_GROW_EDGES:
+                s = s._replace(e=_grow_edges(s.e, int(s.ctl[CT_NEDGES])))
+    except KeyboardInterrupt:
+        if on_interrupt is None:
+            raise
+        on_interrupt()
+    return bfs_finish(s)
 
 
 @jit_alloc

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._jit import deferred_interrupt
+from ..errors import CoherenceError
 from . import explorekernel as X
 from .blocking import classify
 from .findings import Finding
@@ -36,6 +38,8 @@ from .scenario import Scenario, compile_scenario
 from .schedule import format_schedule
 
 MAX_LIVENESS_FINDINGS = 8
+#: The largest state bound (state indices are int32 in the kernel).
+MAX_STATES = 1 << 30
 
 
 @dataclass
@@ -51,6 +55,9 @@ class ExploreResult:
     seconds: float
     findings: list = field(default_factory=list)
     state_table: np.ndarray | None = None
+    #: True when Ctrl-C stopped the search: the result covers the states found until then
+    #: (``complete`` is False, as when the bound is reached).
+    interrupted: bool = False
 
     @property
     def states_per_second(self) -> float:
@@ -61,6 +68,7 @@ class ExploreResult:
         """Statistics for reports."""
         return {"states": self.states, "transitions": self.transitions,
                 "complete": self.complete, "max_depth": self.depth,
+                **({"interrupted": True} if self.interrupted else {}),
                 "seconds": round(self.seconds, 6),
                 "states_per_second": round(self.states_per_second, 1)}
 
@@ -84,53 +92,68 @@ def explore(scenario: Scenario | CompiledScenario, max_states: int = 1_000_000,
     misuse): faster, less memory.
     """
     program = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario)
+    max_states = int(max_states)
+    if not 1 <= max_states <= MAX_STATES:
+        raise CoherenceError(f"bad max states {max_states}, expected an integer in "
+                             f"1..{MAX_STATES}")
     t0 = time.perf_counter()
+    interrupted = []
     g = X.bfs(program.code, program.tstart, program.tlen, program.repeat, program.layout,
-              program.init, int(max_states), bool(liveness))
-    states, parent, via = g.states, g.parent, g.via
-    count, expanded, nedges = int(g.count), int(g.expanded), int(g.nedges)
-    seconds_bfs = time.perf_counter() - t0
-    names = program.thread_names
-    findings = []
+              program.init, max_states, bool(liveness),
+              on_interrupt=lambda: interrupted.append(True))
+    # The analyses below call kernels that return arrays: a Ctrl-C during them is held back
+    # (see deferred_interrupt) and ends the exploration as interrupted, with what it found.
+    with deferred_interrupt(reraise=False) as late:
+        states, parent, via = g.states, g.parent, g.via
+        count, expanded, nedges = int(g.count), int(g.expanded), int(g.nedges)
+        seconds_bfs = time.perf_counter() - t0
+        names = program.thread_names
+        findings = []
 
-    def sched_to(s, extra=()):
-        return format_schedule([names[t] for t in _path(parent, via, s)] + list(extra))
+        def sched_to(s, extra=()):
+            return format_schedule([names[t] for t in _path(parent, via, s)] + list(extra))
 
-    # misuse: the step from state s by thread t
-    events = [(int(s), int(t), int(pc), int(c), int(a)) for s, t, pc, c, a in g.misuses]
-    for f in misuse_findings(program, events, source="explore", unit="state"):
-        ev = f.origin
-        f.schedule = sched_to(ev[0], [names[ev[1]]])
-        f.extra["steps"] = len(_path(parent, via, ev[0])) + 1
-        findings.append(f)
-
-    blocked_sets = [(int(m), int(s)) for m, s in g.deadlocks] + [
-        (int(m), int(s)) for m, s in g.terminals]
-    perm = None
-    if liveness:
-        perm = X.never_steps(count, expanded, g.estart, g.edst, g.ethr, g.livemask, program.n)
-        ok = X.settled(states, perm, program.code, program.tstart, program.layout, g.livemask)
-        masks, firsts = np.unique(np.where(ok, perm, 0), return_index=True)
-        blocked_sets += [(int(m), int(s)) for m, s in zip(masks, firsts) if m != 0]
-    seen = set()
-    for mask, s in sorted(blocked_sets, key=lambda ms: ms[1]):
-        for f in classify(program, states[s], mask):
-            if f.key() in seen:
-                continue
-            seen.add(f.key())
-            f.source = "explore"
-            f.schedule = sched_to(s)
-            f.extra["steps"] = len(_path(parent, via, s))
+        # misuse: the step from state s by thread t
+        events = [(int(s), int(t), int(pc), int(c), int(a)) for s, t, pc, c, a in g.misuses]
+        for f in misuse_findings(program, events, source="explore", unit="state"):
+            ev = f.origin
+            f.schedule = sched_to(ev[0], [names[ev[1]]])
+            f.extra["steps"] = len(_path(parent, via, ev[0])) + 1
             findings.append(f)
 
-    if liveness and nedges:
-        findings += _livelocks(program, g)
-        findings += _starvations(program, g, perm, fairness)
+        blocked_sets = [(int(m), int(s)) for m, s in g.deadlocks] + [
+            (int(m), int(s)) for m, s in g.terminals]
+        perm = None
+        # After a Ctrl-C in the search, only what single states show is reported: the
+        # whole-graph analyses would keep the user waiting (seconds for millions of states).
+        analyse = liveness and not interrupted
+        if analyse:
+            perm = X.never_steps(count, expanded, g.estart, g.edst, g.ethr, g.livemask, program.n)
+            ok = X.settled(states, perm, program.code, program.tstart, program.layout, g.livemask)
+            masks, firsts = np.unique(np.where(ok, perm, 0), return_index=True)
+            blocked_sets += [(int(m), int(s)) for m, s in zip(masks, firsts) if m != 0]
+        seen = set()
+        for mask, s in sorted(blocked_sets, key=lambda ms: ms[1]):
+            for f in classify(program, states[s], mask):
+                if f.key() in seen:
+                    continue
+                seen.add(f.key())
+                f.source = "explore"
+                f.schedule = sched_to(s)
+                f.extra["steps"] = len(_path(parent, via, s))
+                findings.append(f)
+
+        if analyse and nedges:
+            findings += _livelocks(program, g)
+            findings += _starvations(program, g, perm, fairness)
+    if late:
+        interrupted.append(True)
     seconds = time.perf_counter() - t0
     depth = len(_path(parent, via, count - 1)) if count else 0
     res = ExploreResult(program=program, states=count, transitions=int(nedges) if liveness else -1,
                         expanded=expanded, complete=expanded >= count, depth=depth,
-                        seconds=seconds, findings=findings, state_table=states)
+                        seconds=seconds, findings=findings, state_table=states,
+                        interrupted=bool(interrupted))
     res.bfs_seconds = seconds_bfs
     return res
 

@@ -44,6 +44,10 @@ L_N, L_OFF_M, L_NM, L_OFF_RW, L_NRW, L_OFF_S, L_NS, L_OFF_C, L_NC, L_OFF_F, L_NF
 
 MAX_THREADS = 62  # thread sets are int64 bit masks
 MAX_RWLOCKS = 31  # a thread's read holds (T_RMASK) are an int32 bit mask
+MAX_LOCKS = 64  # mutexes + rwlocks: the lock-order graph's lock sets are int64 bit masks
+MAX_COUNT = 1_000_000_000  # ticks, counts, priorities: int32 in the state and the op table
+MAX_SEED = (1 << 63) - 1
+SEM_MAX = 1 << 20  # a semaphore's count (a post beyond it is a misuse)
 
 
 def make_layout(n: int, nm: int, nrw: int, ns: int, nc: int, nf: int) -> np.ndarray:

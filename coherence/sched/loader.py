@@ -117,6 +117,10 @@ def loads(text: str, file: str | None = None) -> Scenario:
     where = file or "<string>"
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise CoherenceError("invalid TOML: arrays or tables nested too deeply, expected a "
+                             "scenario file ([scenario] and [[thread]] tables)",
+                             file=where) from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)

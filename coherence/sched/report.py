@@ -37,7 +37,9 @@ def render_text(report: Report, quiet: bool = False) -> str:
                      f"ticks, {end}{extra}")
         ex = st.get("explore")
         if ex:
-            done = "complete" if ex["complete"] else "bound reached, incomplete"
+            done = "complete" if ex["complete"] else (
+                "interrupted (Ctrl-C), incomplete" if ex.get("interrupted")
+                else "bound reached, incomplete")
             lines.append(f"explored {ex['states']} states, {ex['transitions']} transitions, "
                          f"depth {ex['max_depth']}, {done}, {ex['seconds']:.3f} s "
                          f"({ex['states_per_second']:.0f} states/s)")

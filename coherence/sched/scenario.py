@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import CoherenceError
 from . import ops as O
-from .layout import MAX_RWLOCKS, MAX_THREADS, initial_state, make_layout
+from .layout import MAX_COUNT, MAX_LOCKS, MAX_RWLOCKS, MAX_SEED, MAX_THREADS, SEM_MAX, \
+    initial_state, make_layout
 from .program import CompiledScenario
 
 POLICIES = ("fifo", "round-robin", "priority", "priority-aging", "lottery",
@@ -103,8 +104,9 @@ def check_settings(sc: Scenario) -> None:
     for key, low in (("quantum", 1), ("cpus", 1), ("aging", 1), ("max_ticks", 1),
                      ("starve_ticks", 1), ("bypass", 0), ("seed", 0)):
         value = getattr(sc, key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise sc.error(f"bad {key} {value!r}, expected an integer >= {low}",
+        high = MAX_SEED if key == "seed" else MAX_COUNT
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise sc.error(f"bad {key} {value!r}, expected an integer in {low}..{high}",
                            sc.key_lines.get(key))
     if sc.cpus > 64:
         raise sc.error(f"bad cpus {sc.cpus}, expected at most 64", sc.key_lines.get("cpus"))
@@ -113,9 +115,10 @@ def check_settings(sc: Scenario) -> None:
     if len(sc.threads) > MAX_THREADS:
         raise sc.error(f"{len(sc.threads)} threads, expected at most {MAX_THREADS}")
     for name, count in sc.semaphores.items():
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= SEM_MAX:
             raise sc.error(f"bad initial count {count!r} for semaphore {name!r}, "
-                           "expected an integer >= 0", sc.key_lines.get(f"semaphores.{name}"))
+                           f"expected an integer in 0..{SEM_MAX}",
+                           sc.key_lines.get(f"semaphores.{name}"))
     for name, value in sc.flags.items():
         if not isinstance(value, bool):
             raise sc.error(f"bad initial value {value!r} for flag {name!r}, expected true or false",
@@ -132,11 +135,11 @@ def check_settings(sc: Scenario) -> None:
             raise sc.error(f"duplicate thread name {t.name!r} (first at line {seen[t.name]}), "
                            "expected unique names", t.field_lines.get("name", t.line))
         seen[t.name] = t.field_lines.get("name", t.line)
-        for key, low in (("priority", None), ("arrive", 0)):
+        for key, low in (("priority", -MAX_COUNT), ("arrive", 0)):
             value = getattr(t, key)
-            if not isinstance(value, int) or isinstance(value, bool) or (
-                    low is not None and value < low):
-                expect = "an integer" if low is None else f"an integer >= {low}"
+            if not isinstance(value, int) or isinstance(value, bool) or not (
+                    low <= value <= MAX_COUNT):
+                expect = f"an integer in {low}..{MAX_COUNT}"
                 raise sc.error(f"bad {key} {value!r} for thread {t.name!r}, expected {expect}",
                                t.field_lines.get(key, t.line))
         if not isinstance(t.repeat, bool):
@@ -185,6 +188,9 @@ def compile_scenario(sc: Scenario) -> CompiledScenario:
     sems, conds, flags = names_of(O.SEMAPHORE), names_of(O.CONDITION), names_of(O.FLAG)
     if len(rwlocks) > MAX_RWLOCKS:
         raise sc.error(f"{len(rwlocks)} rwlocks, expected at most {MAX_RWLOCKS}")
+    if len(mutexes) + len(rwlocks) > MAX_LOCKS:
+        raise sc.error(f"{len(mutexes)} mutexes and {len(rwlocks)} rwlocks, expected at most "
+                       f"{MAX_LOCKS} locks in all (lock sets are 64-bit masks)")
     index = {}
     for group in (mutexes, rwlocks, sems, conds, flags):
         index.update({n: i for i, n in enumerate(group)})

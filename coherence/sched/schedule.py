@@ -45,6 +45,10 @@ def format_schedule(steps: list, cycle: list | None = None) -> str:
     return ",".join(parts)
 
 
+#: The most steps a replayed schedule may have (each is a list entry and a Python step).
+MAX_REPLAY_STEPS = 10_000_000
+
+
 def parse_schedule(text: str, names: list) -> tuple:
     """(steps, cycle) as thread indices; raise CoherenceError saying what was expected."""
     text = text.strip()
@@ -67,7 +71,11 @@ def parse_schedule(text: str, names: list) -> tuple:
             if m.group(1) not in index:
                 raise CoherenceError(f"unknown thread {m.group(1)!r} in schedule, expected one "
                                      f"of: {', '.join(names)}")
-            out += [index[m.group(1)]] * int(m.group(2) or 1)
+            k = int(m.group(2) or 1)
+            if len(out) + k > MAX_REPLAY_STEPS:
+                raise CoherenceError(f"schedule too long at {item!r}: expected at most "
+                                     f"{MAX_REPLAY_STEPS} steps")
+            out += [index[m.group(1)]] * k
         return out
     steps = items(text)
     cycle = items(cycle_text) if cycle_text is not None else None

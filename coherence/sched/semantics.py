@@ -15,7 +15,7 @@ import numpy as np
 from .._jit import jit, jit_alloc, jit_inline
 from . import ops as O
 from .layout import (L_N, L_NM, L_NRW, L_OFF_C, L_OFF_F, L_OFF_M, L_OFF_RW, L_OFF_S, RW_READERS,
-                     RW_WORDS, RW_WRITER, T_AUX, T_PC, T_REM, T_RMASK, TW)
+                     RW_WORDS, RW_WRITER, SEM_MAX, T_AUX, T_PC, T_REM, T_RMASK, TW)
 
 # Misuse codes returned by step() (reported as `lock-misuse` findings, never a crash).
 MISUSE_NONE = 0
@@ -26,7 +26,6 @@ MISUSE_WRITE_UNLOCK_NOT_HELD = 4
 MISUSE_RECURSIVE_READ = 5
 MISUSE_FINISHED_HOLDING = 6
 MISUSE_SEM_OVERFLOW = 7
-SEM_MAX = 1 << 20
 
 _ACQUIRE, _RELEASE, _TRY, _COMPUTE = O.ACQUIRE, O.RELEASE, O.TRY_ACQUIRE, O.COMPUTE
 _WAIT, _SIGNAL, _BROADCAST = O.WAIT, O.SIGNAL, O.BROADCAST

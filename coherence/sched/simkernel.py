@@ -20,9 +20,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import jit, jit_alloc, jit_inline
+from .._jit import deferred_interrupt, jit, jit_alloc, jit_inline
 from . import ops as O
-from .layout import L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, RW_WORDS, RW_WRITER, T_AUX, T_PC, \
+from .layout import MAX_LOCKS, L_N, L_NM, L_NRW, L_OFF_M, L_OFF_RW, RW_WORDS, RW_WRITER, T_AUX, T_PC, \
     T_RMASK, TW
 from .scenario import POLICIES
 from .semantics import enabled, holders, step, wanted
@@ -58,7 +58,7 @@ NSTATS = 15
 
 MISUSE_COLS = 5  # tick, thread, pc, code, arg
 MISUSE_ROWS = 256  # misuses logged per run (later ones are dropped)
-MAX_ORDER_LOCKS = 64  # the lock-order graph keeps lock sets as int64 bit masks
+MAX_ORDER_LOCKS = MAX_LOCKS  # the lock-order graph keeps lock sets as int64 bit masks
 
 # Record.counts[]
 C_STEPS, C_MISUSES = range(2)
@@ -90,6 +90,14 @@ Checkpoint = namedtuple("Checkpoint", "st sch marks")
 SimArrays = namedtuple("SimArrays", "ticks end cycle_start cycle_period nsteps nmisuses "
                                     "timeline_run timeline_status timeline_pc timeline_holder "
                                     "steps stats misuses acq_pc lo_pc lo_src lo_guard final")
+#: A run in progress (:func:`start`, :func:`resume`): every bundle, and ``clock`` (CL_*).
+Run = namedtuple("Run", "prog cfg st sch waits rec lo ck clock")
+# Run.clock[]: the next tick, whether the run has ended, why, and the periodic window.
+# CL_NEED: the timeline rows the next iteration needs (0: enough).
+CL_NOW, CL_DONE, CL_END, CL_CSTART, CL_PERIOD, CL_LASTARR, CL_NEED = range(7)
+#: Ticks per call of the tick loop: it returns to Python this often, so that Ctrl-C (which
+#: Python sees only between calls) stops a long run within a fraction of a second.
+TICKS_PER_CALL = 200_000
 
 
 @jit
@@ -224,17 +232,23 @@ def _open_waits(prog, cfg, st, sch, waits, lo, now):
 
 
 @jit_inline
-def _idle(prog, cfg, st, sch, waits, rec, now):
-    """Nobody can run but somebody sleeps or has not arrived: the ticks until the first of them
-    wakes pass in one jump (recorded and counted as they would be one by one); returns the
-    number of ticks."""
-    n = prog.layout[L_N]
+def _idle_ticks(prog, cfg, sch, now):
+    """Nobody can run but somebody sleeps or has not arrived: the ticks until the first of
+    them wakes (or the bound)."""
     delta = cfg.max_ticks - now
-    for t in range(n):
+    for t in range(prog.layout[L_N]):
         if sch.status[t] == TS_NOT_ARRIVED and prog.arrive[t] - now < delta:
             delta = prog.arrive[t] - now
         elif sch.status[t] == TS_SLEEPING and sch.sleep_left[t] < delta:
             delta = sch.sleep_left[t]
+    return delta
+
+
+@jit_inline
+def _idle(prog, cfg, st, sch, waits, rec, now, delta):
+    """The ``delta`` idle ticks from ``now`` pass in one jump (recorded and counted as they
+    would be one by one)."""
+    n = prog.layout[L_N]
     if cfg.record:
         for k in range(delta):
             for c in range(cfg.cpus):
@@ -566,9 +580,14 @@ def _new_sched(n, cpus, seed):
     return sch
 
 
+#: Timeline rows allocated at the start; the timeline doubles when a run gets longer, so a
+#: huge ``max_ticks`` costs nothing until the run is that long.
+FIRST_ROWS = 1024
+
+
 @jit_alloc
 def _new_record(cfg, n):
-    rows = cfg.max_ticks if cfg.record else 0
+    rows = min(cfg.max_ticks, FIRST_ROWS) if cfg.record else 0
     stats = np.zeros((n, NSTATS), np.int64)
     for t in range(n):
         stats[t, S_FINISH] = -1
@@ -588,25 +607,50 @@ def _new_lock_order(nl, n):
                      guard=np.full((nl, nl, n), -1, np.int64))
 
 
+@jit_inline
+def _end(clock, now, end, start, period):
+    clock[CL_NOW] = now
+    clock[CL_DONE] = 1
+    clock[CL_END] = end
+    clock[CL_CSTART] = start
+    clock[CL_PERIOD] = period
+
+
 @jit
-def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
-    """The tick loop; returns (ticks, end reason, cycle start tick, cycle period)."""
+def _ticks(prog, cfg, st, sch, waits, rec, lo, ck, clock, budget):
+    """The tick loop from tick ``clock[CL_NOW]``, for at most ``budget`` iterations (a tick or
+    an idle jump); sets the clock: CL_DONE and the end reason when the run is over, CL_NEED
+    when the timeline needs more rows first (the caller grows it and calls again).  Each
+    iteration starts from the state arrays alone (the steps before a CL_NEED return are
+    idempotent), so a run split into calls is the same run."""
     n = prog.layout[L_N]
-    last_arrival = 0
-    for t in range(n):
-        if prog.arrive[t] > last_arrival:
-            last_arrival = prog.arrive[t]
-    now = 0
+    last_arrival = clock[CL_LASTARR]
+    now = clock[CL_NOW]
+    done = 0
     while now < cfg.max_ticks:
+        if done >= budget or (cfg.record and now >= rec.run.shape[0]):
+            clock[CL_NOW] = now
+            if cfg.record and now >= rec.run.shape[0]:
+                clock[CL_NEED] = now + 1
+            return 0
+        done += 1
         nrun, nlive, nwake = _statuses(prog, st, sch, now)
         _join_queue(n, sch)
         _open_waits(prog, cfg, st, sch, waits, lo, now)
         if nlive == 0:
-            return now, END_FINISHED, -1, 0
+            _end(clock, now, END_FINISHED, -1, 0)
+            return 0
         if nrun == 0:
             if nwake == 0:
-                return now, END_DEADLOCKED, -1, 0
-            now += _idle(prog, cfg, st, sch, waits, rec, now)
+                _end(clock, now, END_DEADLOCKED, -1, 0)
+                return 0
+            delta = _idle_ticks(prog, cfg, sch, now)
+            if cfg.record and now + delta > rec.run.shape[0]:
+                clock[CL_NOW] = now
+                clock[CL_NEED] = now + delta
+                return 0
+            _idle(prog, cfg, st, sch, waits, rec, now, delta)
+            now += delta
             continue
         _release_cpus(cfg, sch)
         if cfg.prio_family:
@@ -623,14 +667,16 @@ def _ticks(prog, cfg, st, sch, waits, rec, lo, ck):
         if cfg.cycles and now > last_arrival:
             start = _cycle_start(st, sch, ck, now)
             if start >= 0:
-                return now, END_PERIODIC, start, now - start
-    return now, END_MAXTICKS, -1, 0
+                _end(clock, now, END_PERIODIC, start, now - start)
+                return 0
+    _end(clock, now, END_MAXTICKS, -1, 0)
+    return 0
 
 
 @jit_alloc
-def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
-    """Simulate the compiled scenario (its arrays) under ``params`` (``PA_*``); returns the
-    :data:`SimArrays` (the timeline has ``max_ticks`` rows, or none without ``PA_RECORD``)."""
+def start(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
+    """A simulation of the compiled scenario (its arrays) under ``params`` (``PA_*``), at
+    tick 0: the :data:`Run` that :func:`resume` continues."""
     n = layout[L_N]
     prog = Prog(code, tstart, tlen, repeat, prio, arrive, layout)
     cfg = _settings(params, layout)
@@ -641,7 +687,52 @@ def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
     rec = _new_record(cfg, n)
     lo = _new_lock_order(cfg.nl, n)
     ck = Checkpoint(st=st.copy(), sch=sch.state.copy(), marks=np.array([-1, 1, 0], np.int64))
-    ticks, end, cycle_start, cycle_period = _ticks(prog, cfg, st, sch, waits, rec, lo, ck)
-    return SimArrays(ticks, end, cycle_start, cycle_period, rec.counts[C_STEPS],
-                     rec.counts[C_MISUSES], rec.run, rec.status, rec.pc, rec.holder, rec.steps,
-                     rec.stats, rec.misuses, lo.acq_pc, lo.pc, lo.src, lo.guard, st)
+    clock = np.zeros(7, np.int64)
+    clock[CL_CSTART] = -1
+    for t in range(n):
+        if arrive[t] > clock[CL_LASTARR]:
+            clock[CL_LASTARR] = arrive[t]
+    return Run(prog, cfg, st, sch, waits, rec, lo, ck, clock)
+
+
+def resume(r, budget=TICKS_PER_CALL):
+    """Continue run ``r`` (a :data:`Run`) for at most ``budget`` iterations of the tick loop;
+    returns the run (with a longer timeline when it needed one).  ``r.clock[CL_DONE]`` says
+    whether it is over."""
+    _ticks(r.prog, r.cfg, r.st, r.sch, r.waits, r.rec, r.lo, r.ck, r.clock, budget)
+    need = int(r.clock[CL_NEED])
+    if need:
+        r.clock[CL_NEED] = 0
+        r = r._replace(rec=_grown(r.rec, int(r.cfg.max_ticks), need))
+    return r
+
+
+def _grown(rec, max_ticks: int, need: int):
+    """``rec`` with room for at least ``need`` timeline rows (doubling, at most max_ticks)."""
+    old = rec.run.shape[0]
+    rows = min(max(2 * old, need), max_ticks)
+
+    def longer(a, fill, per_row=None):
+        shape = (rows * per_row,) if per_row else (rows,) + a.shape[1:]
+        out = np.full(shape, fill, a.dtype)
+        out[:a.shape[0]] = a
+        return out
+    return rec._replace(run=longer(rec.run, -1), status=longer(rec.status, 0),
+                        pc=longer(rec.pc, 0), holder=longer(rec.holder, -1),
+                        steps=longer(rec.steps, 0, rec.run.shape[1]))
+
+
+def run(code, tstart, tlen, repeat, prio, arrive, layout, init, params):
+    """Simulate the compiled scenario (its arrays) under ``params`` (``PA_*``); returns the
+    :data:`SimArrays` (the timeline has at least ``ticks`` rows, none without
+    ``PA_RECORD``).  The kernel returns to Python every :data:`TICKS_PER_CALL` ticks, so a
+    KeyboardInterrupt stops a long run promptly."""
+    with deferred_interrupt():  # start() returns arrays: see deferred_interrupt
+        r = start(code, tstart, tlen, repeat, prio, arrive, layout, init, params)
+    while not r.clock[CL_DONE]:
+        r = resume(r)
+    rec, lo, c = r.rec, r.lo, r.clock
+    return SimArrays(int(c[CL_NOW]), int(c[CL_END]), int(c[CL_CSTART]), int(c[CL_PERIOD]),
+                     rec.counts[C_STEPS], rec.counts[C_MISUSES], rec.run, rec.status, rec.pc,
+                     rec.holder, rec.steps, rec.stats, rec.misuses, lo.acq_pc, lo.pc, lo.src,
+                     lo.guard, r.st)

@@ -12,6 +12,10 @@ import numpy as np
 
 from ..errors import CoherenceError
 from . import simkernel as K
+from .layout import MAX_COUNT, MAX_SEED
+
+#: The most memory a simulation's timeline may take (it grows as the run goes).
+MAX_TIMELINE_BYTES = 1 << 30
 from .program import CompiledScenario
 from .scenario import POLICIES, Scenario, compile_scenario
 
@@ -100,8 +104,17 @@ def simulate(scenario: Scenario | CompiledScenario, policy: str | None = None,
                              "the ticket count, expected >= 1")
     seed = sc.seed if seed is None else int(seed)
     max_ticks = sc.max_ticks if max_ticks is None else int(max_ticks)
-    if max_ticks < 1:
-        raise CoherenceError(f"bad max ticks {max_ticks}, expected an integer >= 1")
+    if not 1 <= max_ticks <= MAX_COUNT:
+        raise CoherenceError(f"bad max ticks {max_ticks}, expected an integer in 1..{MAX_COUNT}")
+    if not 0 <= seed <= MAX_SEED:
+        raise CoherenceError(f"bad seed {seed}, expected an integer in 0..{MAX_SEED}")
+    if record:
+        row = 2 * sc.cpus + 6 * program.n  # bytes of one timeline row (simkernel._new_record)
+        if max_ticks * row > MAX_TIMELINE_BYTES:
+            raise CoherenceError(
+                f"bad max ticks {max_ticks}: a run that long would record "
+                f"{max_ticks * row / 2**30:.1f} GiB of timeline, expected at most "
+                f"{MAX_TIMELINE_BYTES // row} ticks for this scenario")
     params = np.zeros(K.NPARAMS, np.int64)
     params[K.PA_POLICY] = K.POLICY_CODES[policy]
     params[K.PA_QUANTUM] = sc.quantum
