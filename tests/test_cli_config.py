@@ -243,15 +243,15 @@ def test_the_python_api_warns_when_a_result_is_partial():
 
 
 def test_a_trace_is_not_cut_at_a_default_cycle_limit():
-    # ten misses of 10 M cycles each: 100 M cycles, past a program's 50 M default limit
-    cfg = SystemConfig(cores=1, mem_latency=10_000_000, progress_window=20_000_000)
-    addrs = np.arange(10, dtype=np.int64) * 4096
+    # 101 misses of 1 M cycles each: past a program's 50 M default limit (and 100 M)
+    cfg = SystemConfig(cores=1, mem_latency=1_000_000, progress_window=2_000_000)
+    addrs = np.arange(101, dtype=np.int64) * 4096
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = coherence.run_trace([np.zeros(10, np.uint8)], [addrs], cfg)
+        r = coherence.run_trace([np.zeros(101, np.uint8)], [addrs], cfg)
     assert r.status == "halted" and r.cycles > 100_000_000
     with pytest.warns(PartialResultWarning):
-        r = coherence.run_trace([np.zeros(10, np.uint8)], [addrs],
+        r = coherence.run_trace([np.zeros(101, np.uint8)], [addrs],
                                 cfg.replace(max_cycles=50_000_000))
     assert r.status == "max_cycles"
     assert SystemConfig().cycle_limit() == 50_000_000

@@ -235,7 +235,7 @@ def check_config(kw):
         return
     # A valid config is small enough to build and bounded in time: run a short trace with
     # the watchdog bounded too.
-    cfg = cfg.replace(max_cycles=min(cfg.max_cycles, 200_000), progress_window=0)
+    cfg = cfg.replace(max_cycles=min(cfg.cycle_limit(), 200_000), progress_window=0)
     r = run_trace([np.array([1, 0, 1], np.uint8)], [np.array([0, 64, 0])], cfg)
     assert r.cycles <= cfg.max_cycles + 1
 

@@ -56,7 +56,10 @@ def test_litmus_suite_still_skips_bad_file(tmp_path):
     (tmp_path / "SB.litmus").write_text(SB)
     proc = run_cli("litmus", str(tmp_path), "--enumerate-only", "-q")
     assert proc.returncode == 1
-    assert proc.stdout.count("Test bad skipped") == 1
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("bad ")]
+    assert len(rows) == 1 and "skipped: " in rows[0]   # one row of the suite's table
+    proc = run_cli("litmus", str(tmp_path), "--enumerate-only", "-q", "-v")
+    assert proc.stdout.count("Test bad skipped") == 1   # and one block with -v
 
 
 def _parse(text):
@@ -320,7 +323,8 @@ def test_ctrl_c_stops_a_long_simulation():
 
 def test_ctrl_c_litmus_suite_prints_finished_tests():
     run_cli("litmus", "litmus/x86/SB.litmus", "--iterations", "10", "-q")  # compiled, cached
-    rc, out, err = _interrupt(["litmus", "litmus/x86", "--iterations", "200000", "-q"], after=5)
+    rc, out, err = _interrupt(["litmus", "litmus/x86", "--iterations", "200000", "-q", "-v"],
+                              after=5)
     assert rc == 130, err[-2000:]
     assert "tests finished before the interrupt" in err
     finished = int(err.split(" of ")[0].split()[-1])
