@@ -629,22 +629,6 @@ def assemble(text: str, source: str = "<string>", cores: int | None = None) -> P
 
 def load_program(path, cores: int | None = None) -> Program:
     """Read and assemble a program file; ``Program.source`` is the path as given."""
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise CoherenceError("no such file or directory", name) from None
-    except IsADirectoryError:
-        raise CoherenceError("is a directory, expected an assembly file", name) from None
-    except PermissionError:
-        raise CoherenceError("permission denied", name) from None
-    except OSError as e:
-        raise CoherenceError(f"cannot read: {e.strerror or e}", name) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise CoherenceError(f"not UTF-8 text (byte 0x{data[e.start]:02x}), expected an "
-                             f"assembly text file", name, line) from None
+    from .textfile import read_text
+    name, text = read_text(path, "an assembly text file")
     return assemble(text, name, cores)

@@ -104,20 +104,8 @@ def load_config(path: str) -> tuple[dict, dict]:
     """Read a --config file: ``(values, lines)``, values by key (fields, ``seed``,
     ``noise``), lines the line of each key (for error messages)."""
     import tomllib
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise CoherenceError("no such file or directory", file=path) from None
-    except IsADirectoryError:
-        raise CoherenceError("is a directory, expected a TOML file", file=path) from None
-    except OSError as exc:
-        raise CoherenceError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise CoherenceError("not UTF-8 text", file=path, line=line) from None
+    from .textfile import read_text
+    path, text = read_text(path, "a TOML file (as written by --save-config)")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

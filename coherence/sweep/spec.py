@@ -116,21 +116,8 @@ def _key_lines(text: str) -> dict:
 def load_spec(path) -> Spec:
     """Read and validate a spec file."""
     import tomllib
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise CoherenceError("no such file or directory", name) from None
-    except IsADirectoryError:
-        raise CoherenceError("is a directory, expected a sweep spec (.toml)", name) from None
-    except OSError as e:
-        raise CoherenceError(f"cannot read: {e.strerror or e}", name) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CoherenceError("not UTF-8 text, expected a TOML sweep spec", name,
-                             data.count(b"\n", 0, e.start) + 1) from None
+    from ..textfile import read_text
+    name, text = read_text(path, "a TOML sweep spec (.toml)")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
