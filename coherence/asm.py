@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import operator
-import os
 import re
 from dataclasses import dataclass, field
 
