@@ -1,7 +1,9 @@
 """``coherence litmus PATH...``: verdicts for a suite of herd7 litmus tests.
 
-Each test is enumerated exhaustively under SC and x86-TSO; the output per test is herd7's
-text (for ``--model``, default ``tso``).  Unless ``--enumerate-only`` is given, the test then
+Each x86 test is enumerated exhaustively under SC and x86-TSO (the operational enumerators,
+the faster path); an AArch64 or RISC-V test under SC and its architecture's model, through the
+cat interpreter.  ``--model NAME`` picks one model (a shipped cat model for ``x86-tso``,
+``aarch64``, ``riscv``), ``--cat FILE`` any cat file.  The output per test is herd7's text.  Unless ``--enumerate-only`` is given, the test then
 runs ``--iterations`` times on the emulator (a ``--model`` core, default ``tso``, with
 ``--protocol`` caches) and litmus7's histogram follows, with the SC violations and the unseen
 allowed states.  A summary table ends the output.
@@ -24,6 +26,15 @@ from .enumerate import MODELS, enumerate_states
 # the option's default is spelled here; a test keeps it equal to campaign.DEFAULT_ITERATIONS.
 DEFAULT_ITERATIONS = 100_000
 DEFAULT_MODEL = "tso"
+# ``--model`` choices: the operational x86 models and the shipped cat models (spelt here so
+# that ``--help`` need not list the package's data; a test keeps them in step).
+CAT_MODELS = ("sc", "x86-tso", "aarch64", "riscv")
+MODEL_CHOICES = ("sc", "tso", "x86-tso", "aarch64", "riscv")
+# The model of each architecture that the cat path uses by default.
+ARCH_MODEL = {"AArch64": "aarch64", "RISCV": "riscv"}
+X86_ARCHES = ("X86", "X86_64")
+CAMPAIGNS_X86_ONLY = ("emulator campaigns are x86-only (the emulator's cores are SC and TSO); "
+                      "AArch64 and RISC-V tests get their verdicts only")
 
 
 def _positive_int(s: str) -> int:
@@ -41,8 +52,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     coherence.litmus``)."""
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="litmus files, directories (searched for *.litmus) or @index files")
-    p.add_argument("--model", choices=MODELS,
-                   help="memory model (default: enumerate both, print tso in herd format)")
+    p.add_argument("--model", choices=MODEL_CHOICES,
+                   help="memory model (default: x86 tests sc and tso, printing tso; AArch64 "
+                        "and RISC-V tests sc and their architecture's model, printing it)")
+    p.add_argument("--cat", metavar="FILE",
+                   help="a cat model file (yours, or herd's), instead of --model")
+    p.add_argument("-I", "--include", dest="cat_path", action="append", default=[],
+                   metavar="DIR", help="search DIR for a cat file's includes (repeatable)")
+    p.add_argument("--axiomatic", action="store_true",
+                   help="x86 sc and tso through the cat models (sc.cat, x86-tso.cat) instead "
+                        "of the operational enumerators (same verdicts, slower)")
     p.add_argument("--enumerate-only", action="store_true",
                    help="exhaustive verdicts only, no emulator campaign")
     p.add_argument("--iterations", type=_positive_int, default=DEFAULT_ITERATIONS,
@@ -74,15 +93,16 @@ def _work_one(item):
 
     A campaign that cannot run (the ISA cannot express the test) leaves the verdicts intact
     and comes back as its reason string."""
-    i, test, models, camp = item
+    i, test, plan, camp = item
     try:
-        verdicts = {m: enumerate_states(test, m) for m in models}
+        verdicts = {label: _verdict(test, how, name, cat_path)
+                    for label, how, name, cat_path in plan}
     except CoherenceError as exc:
         return i, None, str(exc), None
     except Exception as exc:  # a bug of ours must not stop the suite either
         return i, None, f"{test.path}: internal error: {type(exc).__name__}: {exc}", None
     campaign = None
-    if camp is not None:
+    if camp is not None and test.arch in X86_ARCHES:
         model, protocol, iterations, seed = camp
         try:
             campaign = run_campaign(test, model=model, protocol=protocol,
@@ -90,6 +110,37 @@ def _work_one(item):
         except CoherenceError as exc:
             campaign = f"emulator campaign skipped: {exc}"
     return i, verdicts, None, campaign
+
+
+def _verdict(test, how, name, cat_path):
+    """One model's verdict: ``how`` is "op" (the operational enumerator) or "cat"."""
+    if how == "op":
+        return enumerate_states(test, name)
+    from .cat.verdict import cat_verdict
+    v = cat_verdict(test, name, tuple(cat_path))
+    return v
+
+
+def model_plan(test, args) -> list[tuple[str, str, str, tuple]]:
+    """The models to enumerate ``test`` under: ``(label, "op" | "cat", name, cat path)``;
+    the last one is the model whose herd block is printed."""
+    inc = tuple(args.cat_path)
+    if args.cat:
+        label = os.path.splitext(os.path.basename(args.cat))[0]
+        return [(label, "cat", args.cat, inc)]
+    x86 = test.arch in X86_ARCHES
+
+    def one(m):
+        if m in ("sc", "tso") and x86 and not args.axiomatic:
+            return (m, "op", m, inc)
+        cat = {"tso": "x86-tso"}.get(m, m)
+        return (m, "cat", cat, inc)
+
+    if args.model:
+        return [one(args.model)]
+    if x86:
+        return [one("sc"), one("tso")]
+    return [one("sc"), one(ARCH_MODEL[test.arch])]
 
 
 def run_campaign(test, **options):
@@ -114,14 +165,31 @@ def run(args) -> int:
     if not suite:
         raise CoherenceError("no litmus tests found (expected *.litmus files or an @index)",
                              file=args.paths[0])
-    models = [args.model] if args.model else list(MODELS)
-    shown = args.model or DEFAULT_MODEL
+    if args.cat and args.model:
+        raise CoherenceError("give --model or --cat, not both")
+    if args.cat:
+        from .cat.model import load_model
+        load_model(args.cat, args.cat_path)  # a bad model is a usage error before any work
+    plans = {i: model_plan(t, args) for i, (_p, t) in enumerate(suite)
+             if not isinstance(t, str)}
+    models = []
+    for plan in plans.values():
+        for label, *_rest in plan:
+            if label not in models:
+                models.append(label)
+    if not models:
+        models = [args.model or DEFAULT_MODEL]
+    shown_of = {i: plan[-1][0] for i, plan in plans.items()}
+    shown = args.model or (os.path.splitext(os.path.basename(args.cat))[0] if args.cat
+                           else DEFAULT_MODEL)
     camp = None
     if not args.enumerate_only:
         from ..protocols import get_protocol
         get_protocol(args.protocol)  # a bad name is a usage error before any work
-        camp = (shown, args.protocol, args.iterations, args.seed)
-    work = [(i, t, models, camp) for i, (_p, t) in enumerate(suite) if not isinstance(t, str)]
+        camp_model = args.model if args.model in MODELS else DEFAULT_MODEL
+        camp = (camp_model, args.protocol, args.iterations, args.seed)
+    work = [(i, t, plans[i], camp) for i, (_p, t) in enumerate(suite)
+            if not isinstance(t, str)]
     results: dict[int, tuple] = {}
     bar = _progress(len(work), args)
     if args.jobs > 1 and len(work) > 1:
@@ -161,15 +229,17 @@ def run(args) -> int:
             continue
         rows.append((test.name, path, verdicts, None, campaign))
         for m in models:
+            if m not in verdicts:
+                continue
             entry = verdict_json(verdicts[m])
-            if m == shown and campaign is not None:
+            if m == shown_of[i] and campaign is not None:
                 if isinstance(campaign, str):
                     entry["campaign_skipped"] = campaign
                 else:
                     entry.update(campaign.to_json())
             entries.append(entry)
         if not args.json:
-            out.append(herd_block(verdicts[shown]))
+            out.append(herd_block(verdicts[shown_of[i]]))
             if isinstance(campaign, str):
                 out.append(f"{campaign}\n\n")
             elif campaign is not None:
@@ -183,6 +253,9 @@ def run(args) -> int:
                                  file=args.plot)
         from ..plot import save_litmus_figure
         save_litmus_figure(campaigns, args.plot)
+    if camp is not None and any(t.arch not in X86_ARCHES for t in
+                                (t for _p, t in suite if not isinstance(t, str))):
+        out.append(CAMPAIGNS_X86_ONLY + "\n\n")
     if args.json:
         json.dump({"tests": entries}, sys.stdout, indent=1)
         sys.stdout.write("\n")

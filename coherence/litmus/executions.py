@@ -444,18 +444,18 @@ class Structure:
         self.events = ev
         n = self.n = len(ev)
         self.ninit = len(cells)
-        thr = np.array([t for t, _i, _e in ev])
-        seq = np.array([i for _t, i, _e in ev])
-        inst = np.array([e.inst for _t, _i, e in ev])
+        thr = np.array([t for t, _i, _e in ev], dtype=np.int64)
+        seq = np.array([i for _t, i, _e in ev], dtype=np.int64)
+        inst = np.array([e.inst for _t, _i, e in ev], dtype=np.int64)
         kind = [e.kind for _t, _i, e in ev]
         self.kind = kind
         self.loc_index = {}
         locs = np.array([self.loc_index.setdefault(e.loc, len(self.loc_index))
-                         if e.loc is not None else -1 for _t, _i, e in ev])
+                         if e.loc is not None else -1 for _t, _i, e in ev], dtype=np.int64)
         self.locs = locs
-        R = np.array([k == "R" for k in kind])
-        W = np.array([k == "W" for k in kind])
-        F = np.array([k == "F" for k in kind])
+        R = np.array([k == "R" for k in kind], dtype=bool)
+        W = np.array([k == "W" for k in kind], dtype=bool)
+        F = np.array([k == "F" for k in kind], dtype=bool)
         M = R | W
         same_t = thr[:, None] == thr[None, :]
         same_inst = same_t & (inst[:, None] == inst[None, :]) & (thr[:, None] >= 0)
@@ -491,10 +491,10 @@ class Structure:
         between = (wpl.astype(np.uint8) @ (pl & W[:, None]).astype(np.uint8)) > 0
         lmrs = wpl & R[None, :] & ~between
         sets = {"R": R, "W": W, "M": M, "F": F, "Exp": M,
-                "IW": np.array([t < 0 for t in thr])}
+                "IW": thr < 0}
         from .cat.prims import ANNOTATIONS
         for a in ANNOTATIONS:
-            sets[a] = np.array([a in e.tags for _t, _i, e in ev])
+            sets[a] = np.array([a in e.tags for _t, _i, e in ev], dtype=bool)
         self._static = dict(sets)
         self._static.update({
             "id": np.eye(n, dtype=bool), "po": po, "loc": loc, "int": same_t, "ext": ~same_t,
