@@ -41,7 +41,8 @@ import numpy as np
 
 from ..errors import CoherenceError
 from .condition import _eq
-from .enumerate import _Error, _add, _alu, _cond, _int
+from .enumerate import _Error, _add, _cond, _int
+from .enumerate import _alu as _alu_x86
 from .ir import (Alu, Branch, Cmp, Fence, Halt, Load, Mem, MemLoc, Nop, Reg, RegLoc, Rmw,
                  SetCC, Store, Sym)
 
@@ -178,7 +179,7 @@ def lower_uops(th) -> tuple[list, list]:
                          None))
             owner.append(k)
             continue
-        for op in ins.uops:
+        for op in getattr(ins, "uops", ()):  # a Nop has none
             code.append(op)
             owner.append(k)
     starts.append(len(code))
@@ -210,6 +211,7 @@ class TEvent:
     addr: frozenset = frozenset()
     data: frozenset = frozenset()
     ctrl: frozenset = frozenset()
+    pick: frozenset = frozenset()
 
 
 @dataclass
@@ -219,8 +221,29 @@ class Trace:
     rmw: list              # (read index, write index, kind "amo" | "lxsx")
 
 
+def _as_pick(taint):
+    """Taints are sets of read indices; ``~i`` (negative) marks a dependency on read ``i``
+    that goes through a pick step (a CAS's choice to write), herd's ``pick`` dependencies."""
+    return frozenset(i if i < 0 else ~i for i in taint)
+
+
 class _Infeasible(Exception):
     pass
+
+
+def _alu(op, a, b):
+    """:func:`.enumerate._alu` plus AArch64's ``clr`` (a & ~b), RISC-V's ``max``/``min``,
+    and ``x ^ x`` / ``x - x`` = 0 for an address ``x`` (a false dependency)."""
+    if op in ("xor", "sub") and isinstance(a, Sym) and a == b:
+        return 0
+    if op == "clr":
+        return _int(a) & ~_int(b)
+    if op in ("max", "min", "maxu", "minu"):
+        a, b = _int(a), _int(b)
+        if op.endswith("u"):
+            a, b = a & 0xFFFFFFFFFFFFFFFF, b & 0xFFFFFFFFFFFFFFFF
+        return max(a, b) if op.startswith("max") else min(a, b)
+    return _alu_x86(op, a, b)
 
 
 def _value(o, regs):
@@ -398,19 +421,33 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         sv, st_ = _value(src, regs)
                         write = _eq(old, ev_)
                         new = sv
+                        # the write exists because the read matched: herd's CAS carries
+                        # the read into the write's dependencies
+                        st_ = st_ | rt
                         flags = (ev_, old) if setf else None
                     evs = evs + (TEvent("R", loc, old, rtags, inst, owner[pc], addr=at,
                                         ctrl=ctrl),)
+                    dt = rt
                     if write:
                         widx = len(evs)
+                        # A CAS writes because its read matched the expected value: that
+                        # value's reads are a "pick" dependency of the write (herd's
+                        # iico_ctrl), not a data one.
+                        pk = _as_pick(et) if k == "cas" else frozenset()
                         evs = evs + (TEvent("W", loc, new, wtags, inst, owner[pc], addr=at,
-                                            data=st_, ctrl=ctrl),)
+                                            data=st_, ctrl=ctrl, pick=pk),)
                         rmw = rmw + ((ridx, widx, "amo"),)
+                        if k == "cas":
+                            # On success the register gets the old value, which equals the
+                            # expected one: herd (DataFromRRs) makes it data-dependent on the
+                            # expected value and on the read through the comparison (a pick
+                            # step, iico_ctrl).
+                            dt = et | _as_pick(rt)
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
                     if dst is not None:
-                        regs = {**regs, dst: (old, rt)}
+                        regs = {**regs, dst: (old, dt)}
                     pc += 1
                 else:  # pragma: no cover
                     raise AssertionError(k)
@@ -471,24 +508,27 @@ class Structure:
         addr = np.zeros((n, n), bool)
         data = np.zeros((n, n), bool)
         ctrl = np.zeros((n, n), bool)
+        pick = np.zeros((n, n), bool)
         for t, tr in enumerate(traces):
             b = self.first[t]
             for r, w, k in tr.rmw:
                 rmw[b + r, b + w] = True
                 (amo if k == "amo" else lxsx)[b + r, b + w] = True
             for i, e in enumerate(tr.events):
-                for s in e.addr:
-                    addr[b + s, b + i] = True
-                for s in e.data:
-                    data[b + s, b + i] = True
-                for s in e.ctrl:
-                    ctrl[b + s, b + i] = True
+                for rel, taint in ((addr, e.addr), (data, e.data), (ctrl, e.ctrl),
+                                   (pick, e.pick)):
+                    for s in taint:
+                        if s >= 0:
+                            rel[b + s, b + i] = True
+                        else:  # through a pick step (see _as_pick)
+                            pick[b + ~s, b + i] = True
         # herd's ctrl also orders the events of later instructions only (po).
         ctrl &= po
+        pick &= ~same_inst  # herd: pick-dep & ~same-instance
         # lmrs: a write, then a read of the same location with no write between them.
         pl = po & loc
         wpl = pl & W[:, None]
-        between = (wpl.astype(np.uint8) @ (pl & W[:, None]).astype(np.uint8)) > 0
+        between = wpl @ (pl & W[:, None])
         lmrs = wpl & R[None, :] & ~between
         sets = {"R": R, "W": W, "M": M, "F": F, "Exp": M,
                 "IW": thr < 0}
@@ -499,7 +539,7 @@ class Structure:
         self._static.update({
             "id": np.eye(n, dtype=bool), "po": po, "loc": loc, "int": same_t, "ext": ~same_t,
             "rmw": rmw, "amo": amo, "lxsx": lxsx, "addr": addr, "data": data, "ctrl": ctrl,
-            "sm": same_inst | np.eye(n, dtype=bool), "lmrs": lmrs,
+            "pick": pick, "sm": same_inst | np.eye(n, dtype=bool), "lmrs": lmrs,
         })
         for name, f in __import__("coherence.litmus.cat.model",
                                   fromlist=["BUILTINS"]).BUILTINS.items():
