@@ -11,7 +11,7 @@ Supported (W and X registers name the same register, printed ``X<n>``; ``WZR``/`
   (``Rs,[Xn]``), ``CAS Rs,Rt,[Xn]``, each with the ``A``, ``L``, ``AL`` ordering variants;
 * ``DMB``/``DSB`` with ``SY ISH OSH NSH`` and their ``LD``/``ST`` forms (``DMB LD`` ...),
   ``ISB``;
-* ``B L``, ``B.cond L`` (``EQ NE LT LE GT GE MI PL CC LO CS HS HI LS``), ``CBZ``/``CBNZ Rn,L``.
+* ``B L``, ``B.cond L`` (``EQ NE LT LE GT GE MI PL CC LO CS HS HI LS VS VC``), ``CBZ``/``CBNZ Rn,L``.
 
 Events carry herd's annotations: ``A`` (acquire: LDAR, LDAXR, the read of the ``A``
 variants), ``Q`` (LDAPR), ``L`` (release: STLR, STLXR, the write of the ``L`` variants),
@@ -31,7 +31,8 @@ _REG_RE = re.compile(r"^([XW])(\d+)$|^([XW])ZR$|^SP$|^WSP$", re.I)
 _IMM_RE = re.compile(r"^#?(-?(0x[0-9a-f]+|\d+))$", re.I)
 _LABEL_RE = re.compile(r"^[A-Za-z_.$][\w.$]*$")
 _CONDS = {"EQ": "e", "NE": "ne", "LT": "l", "LE": "le", "GT": "g", "GE": "ge", "MI": "s",
-          "PL": "ns", "CC": "b", "LO": "b", "CS": "ae", "HS": "ae", "HI": "a", "LS": "be"}
+          "PL": "ns", "CC": "b", "LO": "b", "CS": "ae", "HS": "ae", "HI": "a", "LS": "be",
+          "VS": "vs", "VC": "vc"}
 _ALU = {"ADD": "add", "SUB": "sub", "EOR": "xor", "ORR": "or", "AND": "and"}
 _ATOMIC_OPS = {"SWP": "swp", "LDADD": "add", "LDCLR": "clr", "LDEOR": "xor", "LDSET": "or",
                "STADD": "add", "STCLR": "clr", "STEOR": "xor", "STSET": "or"}

@@ -41,7 +41,8 @@ import numpy as np
 
 from ..errors import CoherenceError
 from .condition import _eq
-from .enumerate import _Error, _add, _cond, _int
+from .enumerate import _Error, _add, _int
+from .enumerate import _cond as _cond_x86
 from .enumerate import _alu as _alu_x86
 from .ir import (Alu, Branch, Cmp, Fence, Halt, Load, Mem, MemLoc, Nop, Reg, RegLoc, Rmw,
                  SetCC, Store, Sym)
@@ -246,6 +247,15 @@ def _alu(op, a, b):
     return _alu_x86(op, a, b)
 
 
+def _cond(c, a, b) -> bool:
+    """:func:`.enumerate._cond` plus AArch64's overflow conditions of ``a - b`` (64-bit)."""
+    if c in ("vs", "vc"):
+        r = _int(a) - _int(b)
+        overflow = not (-(1 << 63) <= r < (1 << 63))
+        return overflow if c == "vs" else not overflow
+    return _cond_x86(c, a, b)
+
+
 def _value(o, regs):
     if o is None:
         return 0, frozenset()
@@ -380,18 +390,20 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                     _, status, a, src, tags, ok, fail = op
                     loc, at = _location(test, a, regs)
                     v, dt = _value(src, regs)
+                    # herd: the status register depends on the store's operands
+                    stt = dt | at
                     if resv is not None and resv[1] == loc:
                         # the failing branch: no write, the status register says so
-                        fregs = {**regs, status: (fail, zero)} if status else regs
+                        fregs = {**regs, status: (fail, stt)} if status else regs
                         stack.append((pc + 1, fregs, evs, ctrl, None, rmw, steps, inst, None))
                         idx = len(evs)
                         evs = evs + (TEvent("W", loc, v, tags | {"EX"}, inst, owner[pc],
                                             addr=at, data=dt, ctrl=ctrl),)
                         rmw = rmw + ((resv[0], idx, "lxsx"),)
                         if status:
-                            regs = {**regs, status: (ok, zero)}
+                            regs = {**regs, status: (ok, stt)}
                     elif status:
-                        regs = {**regs, status: (fail, zero)}
+                        regs = {**regs, status: (fail, stt)}
                     resv = None
                     inst += 1
                     pc += 1
@@ -439,10 +451,10 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         rmw = rmw + ((ridx, widx, "amo"),)
                         if k == "cas":
                             # On success the register gets the old value, which equals the
-                            # expected one: herd (DataFromRRs) makes it data-dependent on the
-                            # expected value and on the read through the comparison (a pick
-                            # step, iico_ctrl).
-                            dt = et | _as_pick(rt)
+                            # expected one; it depends on the read only through the comparison
+                            # (a pick step, herd's iico_ctrl), and not on where the expected
+                            # value came from (herd's CAS-ok-MRs / -RsRs tests).
+                            dt = _as_pick(rt)
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
