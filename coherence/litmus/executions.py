@@ -390,20 +390,22 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                     _, status, a, src, tags, ok, fail = op
                     loc, at = _location(test, a, regs)
                     v, dt = _value(src, regs)
-                    # herd: the status register depends on the store's operands
-                    stt = dt | at
+                    stt = frozenset()
                     if resv is not None and resv[1] == loc:
                         # the failing branch: no write, the status register says so
-                        fregs = {**regs, status: (fail, stt)} if status else regs
+                        fregs = {**regs, status: (fail, zero)} if status else regs
                         stack.append((pc + 1, fregs, evs, ctrl, None, rmw, steps, inst, None))
                         idx = len(evs)
+                        # herd: the status register of a successful store depends on the
+                        # write itself (RISC-V's "success dependency"), not on the operands
+                        stt = frozenset({idx})
                         evs = evs + (TEvent("W", loc, v, tags | {"EX"}, inst, owner[pc],
                                             addr=at, data=dt, ctrl=ctrl),)
                         rmw = rmw + ((resv[0], idx, "lxsx"),)
                         if status:
                             regs = {**regs, status: (ok, stt)}
                     elif status:
-                        regs = {**regs, status: (fail, stt)}
+                        regs = {**regs, status: (fail, zero)}
                     resv = None
                     inst += 1
                     pc += 1

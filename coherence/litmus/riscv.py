@@ -16,8 +16,8 @@ Supported (registers ``x0``..``x31`` or their ABI names, printed ``x<n>`` as her
   ``j L``.
 
 Annotations follow herd: a load's ``.aq`` is ``Acq``, a store's ``.rl`` ``Rel``, ``.aqrl``
-``AcqRel``; lr/sc are also ``EX``; an amo's events are ``X``, its read ``Acq`` with
-``.aq``, its write ``Rel`` with ``.rl``, both ``Sc`` with ``.aqrl``; fences are
+``AcqRel``; lr/sc are also ``EX``; an amo's read and write are ``X`` and both carry its
+ordering (herd makes the amo one event); fences are
 ``Fence.r.rw`` ... ``Fence.tso``, ``Fence.i``.
 """
 
@@ -196,10 +196,9 @@ def parse_instruction(text: str, path: str, line: int):
             return done(("stx", _reg(ops[0], ctx), _address(ops[2], ctx), _src(ops[1], ctx),
                          _tags(mo), 0, 1))
         arity(3)
-        # herd: the read keeps .aq, the write .rl; .aqrl makes both Sc.
-        rmo = {"Rel": "Rlx", "AcqRel": "Sc"}.get(mo, mo)
-        wmo = {"Acq": "Rlx", "AcqRel": "Sc"}.get(mo, mo)
+        # herd makes an amo ONE event, both a read and a write, carrying the ordering;
+        # here it is a read and a write (rmw), so both carry it.
+        tags = frozenset({"X"}) | _tags(mo)
         return done(("amo", _AMO[mnem], _reg(ops[0], ctx), _address(ops[2], ctx),
-                     _src(ops[1], ctx), frozenset({"X"}) | _tags(rmo),
-                     frozenset({"X"}) | _tags(wmo), False))
+                     _src(ops[1], ctx), tags, tags, False))
     raise ctx.error(f"unsupported RISC-V instruction `{parts[0]}`")
