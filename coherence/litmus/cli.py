@@ -72,6 +72,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="worker processes (enumeration and campaigns)")
     p.add_argument("--plot", metavar="OUT.png",
                    help="write the campaigns' histograms to a PNG")
+    p.add_argument("--graph", metavar="OUT.png",
+                   help="draw the execution(s) of --show (default: the condition's state) "
+                        "to an image; one file per test when there are several")
+    p.add_argument("--dot", metavar="OUT.dot", help="the same execution(s) as Graphviz DOT")
+    p.add_argument("--show", choices=("all", "witness", "forbidden"),
+                   help="executions to draw or explain: every allowed one, the allowed ones "
+                        "satisfying the condition, or the forbidden ones satisfying it")
+    p.add_argument("--explain", action="store_true",
+                   help="print why the condition's state is allowed or forbidden: the "
+                        "failed check and its cycle as diy edges (Rfe PodRR Fre PodWW)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -143,6 +153,46 @@ def model_plan(test, args) -> list[tuple[str, str, str, tuple]]:
     return [one("sc"), one(ARCH_MODEL[test.arch])]
 
 
+def _views(test, plan_entry, args):
+    """The executions ``--graph`` / ``--dot`` / ``--explain`` show, under the printed
+    model (through its cat model: sc.cat, x86-tso.cat for the operational ones)."""
+    from .graph import collect_views
+    _label, how, name, inc = plan_entry
+    cat = {"sc": "sc", "tso": "x86-tso"}[name] if how == "op" else name
+    try:
+        return collect_views(test, cat, inc, show=args.show)
+    except CoherenceError as exc:
+        raise CoherenceError(f"cannot draw {test.name}: {exc}") from None
+
+
+def _numbered(path: str, name: str, many: bool) -> str:
+    if not many:
+        return path
+    root, ext = os.path.splitext(path)
+    safe = "".join(ch if ch.isalnum() or ch in "-_+." else "_" for ch in name)
+    return f"{root}-{safe}{ext}"
+
+
+def _write_graphs(graphs, args):
+    many = len(graphs) > 1
+    for test, views in graphs:
+        if not views:
+            sys.stderr.write(f"coherence: {test.name}: no execution to draw for "
+                             f"--show {args.show or 'the condition'}\n")
+            continue
+        if args.dot:
+            from .graph import to_dot
+            path = _numbered(args.dot, test.name, many)
+            try:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write("".join(to_dot(v) for v in views))
+            except OSError as exc:
+                raise CoherenceError(f"cannot write: {exc.strerror}", file=path) from None
+        if args.graph:
+            from ..plot import save_execution_figure
+            save_execution_figure(views, _numbered(args.graph, test.name, many))
+
+
 def run_campaign(test, **options):
     """:func:`coherence.litmus.campaign.run_campaign`, imported on the first campaign (it needs
     the engine); a module attribute, so a test can substitute it for the workers."""
@@ -211,7 +261,7 @@ def run(args) -> int:
     if bar is not None:
         bar.close()
 
-    rows, entries, out, campaigns = [], [], [], []
+    rows, entries, out, campaigns, graphs = [], [], [], [], []
     for i, (path, test) in enumerate(suite):
         campaign = None
         if isinstance(test, str):
@@ -240,6 +290,14 @@ def run(args) -> int:
             entries.append(entry)
         if not args.json:
             out.append(herd_block(verdicts[shown_of[i]]))
+        if args.graph or args.dot or args.explain:
+            views = _views(test, plans[i][-1], args)
+            graphs.append((test, views))
+            if args.explain and not args.json:
+                from .graph import explain_line
+                out.append("".join(explain_line(v) + "\n" for v in views) or
+                           f"Explain {test.name}: no execution to show\n")
+                out.append("\n")
             if isinstance(campaign, str):
                 out.append(f"{campaign}\n\n")
             elif campaign is not None:
@@ -247,6 +305,8 @@ def run(args) -> int:
                 out.append(format_campaign(campaign) + "\n")
         if campaign is not None and not isinstance(campaign, str):
             campaigns.append(campaign)
+    if args.graph or args.dot:
+        _write_graphs(graphs, args)
     if args.plot:
         if not campaigns:
             raise CoherenceError("--plot needs emulator campaigns (drop --enumerate-only)",

@@ -34,6 +34,60 @@ def get_model(name_or_path: str, search_path: tuple = ()):
     return model
 
 
+def _setup(test, model_name, search_path):
+    """The model, the locations to evaluate, their index, the compiled condition and
+    filter, and the traces of ``test``."""
+    model = get_model(model_name, tuple(search_path))
+    shown = test.observed
+    evals = set(shown)
+    if test.filter is not None:
+        evals |= prop_locations(test.filter)
+    evals = sorted(evals, key=lambda l: location_sort_key(l, test.arch))
+    index = {l: i for i, l in enumerate(evals)}
+    pred = compile_prop(test.condition.prop, index)
+    filt = compile_prop(test.filter, index) if test.filter is not None else None
+    try:
+        traces, domain, _codes = all_traces(test)
+    except Unsupported as exc:
+        raise CoherenceError(exc.msg, file=test.path, line=exc.line or test.line) from None
+    for loc in evals:
+        if not isinstance(loc, RegLoc) and loc not in domain:
+            domain[loc] = [test.init.get(loc, 0)]
+    return model, shown, evals, index, pred, filt, traces, domain
+
+
+def _final_values(test, evals, s, cand):
+    vals, mem = [], None
+    for loc in evals:
+        if isinstance(loc, RegLoc):
+            tr = s.traces[loc.thread] if loc.thread < len(s.traces) else None
+            v = tr.regs.get(loc.reg) if tr is not None else None
+            vals.append(test.init.get(loc, 0) if v is None else v)
+        else:
+            if mem is None:
+                mem = cand.final_memory()
+            vals.append(mem.get(loc, test.init.get(loc, 0)))
+    return tuple(vals)
+
+
+def iter_candidates(test, model_name, search_path=(), all_checks=False):
+    """Every candidate execution of ``test`` that passes the filter, with its shown final
+    state (a dict), whether ``model_name`` allows it, the failed checks, and whether the
+    condition's proposition holds: for graphs and explanations (slower than
+    :func:`cat_verdict`)."""
+    model, shown, evals, index, pred, filt, traces, domain = _setup(test, model_name,
+                                                                    search_path)
+    names = [str(l) for l in shown]
+    for s in structures(test, traces, domain):
+        for cand in candidates(s, model.prune):
+            vals = _final_values(test, evals, s, cand)
+            if filt is not None and not filt(vals):
+                continue
+            allowed, failures, _flags = model.check(cand, all_checks=all_checks)
+            state = dict(zip(names, (vals[index[l]] for l in shown)))
+            yield cand, state, allowed, failures, pred(vals)
+
+
 def cat_verdict(test, model_name: str, search_path=(), keep_examples=False,
                 explain=False) -> Verdict:
     """Every final state of ``test`` allowed by the cat model ``model_name`` (a shipped
