@@ -664,6 +664,36 @@ def all_traces(test):
     raise Unsupported(f"the values stored do not settle within {_DOMAIN_ROUNDS} rounds")
 
 
+def prune_private(test, traces):
+    """Drop the traces that read, from a location no other thread writes, anything but the
+    thread's own latest write to it (or the initial value): no coherent execution has
+    them.  Sound for the models that require coherence (the shipped ones)."""
+    writers = {}
+    for t, trs in enumerate(traces):
+        for tr in trs:
+            for e in tr.events:
+                if e.kind == "W":
+                    writers.setdefault(e.loc, set()).add(t)
+    out = []
+    for t, trs in enumerate(traces):
+        keep = []
+        for tr in trs:
+            last = {}
+            ok = True
+            for e in tr.events:
+                if e.kind == "R" and not (writers.get(e.loc, set()) - {t}):
+                    expect = last.get(e.loc, test.init.get(e.loc, 0))
+                    if not _same(e.value, expect):
+                        ok = False
+                        break
+                if e.kind == "W":
+                    last[e.loc] = e.value
+            if ok:
+                keep.append(tr)
+        out.append(keep)
+    return out
+
+
 def _same(a, b):
     return type(a) is type(b) and a == b
 
@@ -694,42 +724,75 @@ def structures(test, traces, domain):
 
 
 def candidates(s: Structure, prune: bool):
-    """Every (rf, co) candidate of structure ``s``."""
+    """Every (rf, co) candidate of structure ``s``.
+
+    With ``prune`` the choices are made per location and kept only when that location on
+    its own is coherent (``po-loc | rmw | rf | co | fr`` has no cycle), which every shipped
+    model requires; the candidates are then the product over locations of those choices,
+    far fewer than the product of all rf and co choices.
+    """
     n = s.n
-    reads = [i for i in range(n) if s.R[i]]
-    choices = []
-    for r in reads:
-        er = s.event(r)
-        opts = []
-        for w in s.writes_of.get(s.locs[r], []):
-            ew = s.event(w)
-            if not _same(ew.value, er.value):
-                continue
-            if prune and s.thr[w] == s.thr[r] and (s.po[r, w] or w == r):
-                continue
-            opts.append(w)
-        if not opts:
-            return
-        choices.append(opts)
-    co_choices = []
-    for _loc, ws in s.writes_of.items():
-        init, rest = ws[0], ws[1:]
-        perms = []
-        for p in itertools.permutations(rest):
-            if prune:
-                okp = True
-                for a in range(len(p)):
-                    for b in range(a + 1, len(p)):
-                        if s.po[p[b], p[a]]:
-                            okp = False
-                            break
-                    if not okp:
-                        break
-                if not okp:
+    per_loc = []
+    reads_of = {}
+    for r in range(n):
+        if s.R[r]:
+            reads_of.setdefault(s.locs[r], []).append(r)
+    for loc in set(s.writes_of) | set(reads_of):
+        ws = s.writes_of.get(loc, [])
+        reads = reads_of.get(loc, [])
+        choices = []
+        for r in reads:
+            er = s.event(r)
+            opts = []
+            for w in ws:
+                if not _same(s.event(w).value, er.value):
                     continue
+                if prune and s.thr[w] == s.thr[r] and (s.po[r, w] or w == r):
+                    continue
+                opts.append(w)
+            if not opts:
+                return
+            choices.append(opts)
+        perms = []
+        init, rest = ws[0], ws[1:]
+        for p in itertools.permutations(rest):
+            if prune and any(s.po[p[b], p[a]] for a in range(len(p))
+                             for b in range(a + 1, len(p))):
+                continue
             perms.append((init,) + p)
-        co_choices.append(perms)
-    for rf_pick in itertools.product(*choices):
-        rf_src = dict(zip(reads, rf_pick))
-        for co_pick in itertools.product(*co_choices):
-            yield Candidate(s, rf_src, co_pick)
+        combos = []
+        for rf_pick in itertools.product(*choices):
+            for order in perms:
+                if prune and not _coherent(s, ws, reads, rf_pick, order):
+                    continue
+                combos.append((tuple(zip(reads, rf_pick)), order))
+        if not combos:
+            return
+        per_loc.append(combos)
+    for pick in itertools.product(*per_loc):
+        rf_src = {}
+        orders = []
+        for pairs, order in pick:
+            rf_src.update(pairs)
+            orders.append(order)
+        yield Candidate(s, rf_src, orders)
+
+
+def _coherent(s, ws, reads, rf_pick, order) -> bool:
+    """One location's po-loc | rmw | rf | co | fr has no cycle."""
+    evs = list(order) + list(reads)
+    k = len(evs)
+    if k <= 1:
+        return True
+    idx = np.array(evs)
+    rel = (s.po[np.ix_(idx, idx)] | s._static["rmw"][np.ix_(idx, idx)]).copy()
+    pos = {w: j for j, w in enumerate(order)}
+    nw = len(order)
+    for a in range(nw):
+        rel[a, a + 1:nw] = True
+    for j, (r, w) in enumerate(zip(reads, rf_pick)):
+        rj = nw + j
+        rel[pos[w], rj] = True
+        rel[rj, pos[w] + 1:nw] = True
+    from .cat.model import is_acyclic
+    return is_acyclic(rel)

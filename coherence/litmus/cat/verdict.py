@@ -16,7 +16,7 @@ import time
 from ...errors import CoherenceError
 from ..condition import compile_prop, format_condition
 from ..enumerate import Verdict, _value_key
-from ..executions import Unsupported, all_traces, candidates, structures
+from ..executions import Unsupported, all_traces, candidates, prune_private, structures
 from ..ir import RegLoc, location_sort_key, prop_locations
 from .model import load_model, resolve_model, shipped_models
 
@@ -53,6 +53,8 @@ def _setup(test, model_name, search_path):
     for loc in evals:
         if not isinstance(loc, RegLoc) and loc not in domain:
             domain[loc] = [test.init.get(loc, 0)]
+    if model.prune:
+        traces = prune_private(test, traces)
     return model, shown, evals, index, pred, filt, traces, domain
 
 
@@ -97,23 +99,8 @@ def cat_verdict(test, model_name: str, search_path=(), keep_examples=False,
     why, with the test's file and line).
     """
     start = time.perf_counter()
-    model = get_model(model_name, tuple(search_path))
-    shown = test.observed
-    evals = set(shown)
-    if test.filter is not None:
-        evals |= prop_locations(test.filter)
-    evals = sorted(evals, key=lambda l: location_sort_key(l, test.arch))
-    index = {l: i for i, l in enumerate(evals)}
-    pred = compile_prop(test.condition.prop, index)
-    filt = compile_prop(test.filter, index) if test.filter is not None else None
-    try:
-        traces, domain, _codes = all_traces(test)
-    except Unsupported as exc:
-        line = exc.line or test.line
-        raise CoherenceError(exc.msg, file=test.path, line=line) from None
-    for loc in evals:
-        if not isinstance(loc, RegLoc) and loc not in domain:
-            domain[loc] = [test.init.get(loc, 0)]
+    model, shown, evals, index, pred, filt, traces, domain = _setup(test, model_name,
+                                                                    search_path)
     pos = neg = 0
     states = {}
     explored = 0
