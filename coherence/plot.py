@@ -1044,10 +1044,8 @@ def plot_execution(view, ax=None):
         pos[i] = (col[t] * 3.0, -r * 1.4)
     height = max(rows.values(), default=1)
     fig, ax = _figure_ax(ax, (max(4.0, 2.6 * len(threads)), max(3.0, 1.2 * height + 1.6)))
-    on_cycle = set()
+    hot_edges = view.hot_edges()
     c = view.cycle
-    for k in range(len(c)):
-        on_cycle.add((c[k], c[(k + 1) % len(c)]))
     for t in threads:
         ax.text(col[t] * 3.0, 0.9, "init" if t < 0 else f"P{t}", ha="center",
                 fontweight="bold")
@@ -1057,9 +1055,9 @@ def plot_execution(view, ax=None):
                 bbox=dict(boxstyle="round,pad=0.3", fc="white",
                           ec="tab:red" if i in c else "gray", lw=2 if i in c else 1),
                 zorder=3)
-    for a, b, kind, label in view.edges:
+    for j, (a, b, kind, label) in enumerate(view.edges):
         (x1, y1), (x2, y2) = pos[a], pos[b]
-        hot = (a, b) in on_cycle
+        hot = j in hot_edges
         straight = kind == "po"
         rad = 0.0 if straight else (0.25 if x2 >= x1 else -0.25)
         arrow = FancyArrowPatch((x1, y1), (x2, y2), arrowstyle="-|>", mutation_scale=12,

@@ -36,6 +36,20 @@ class ExecutionView:
     cycle: list = field(default_factory=list)   # event indices, first == last omitted
     cycle_names: list = field(default_factory=list)  # diy-style edge names
 
+    def hot_edges(self) -> set:
+        """Indices in ``edges`` of the cycle's edges: one per step, the most specific
+        (a dependency rather than the po edge beside it)."""
+        rank = {k: i for i, k in enumerate(("rf", "co", "fr", "rmw", "addr", "data", "ctrl",
+                                            "po"))}
+        best = {}
+        c = self.cycle
+        steps = {(c[k], c[(k + 1) % len(c)]) for k in range(len(c))} if len(c) > 1 else set()
+        for j, (a, b, kind, _label) in enumerate(self.edges):
+            if (a, b) in steps:
+                if (a, b) not in best or rank.get(kind, 99) < rank.get(self.edges[best[a, b]][2], 99):
+                    best[a, b] = j
+        return set(best.values())
+
     @property
     def verdict_line(self) -> str:
         if self.allowed:
@@ -193,10 +207,7 @@ def to_dot(view: ExecutionView) -> str:
     the failing cycle in bold red."""
     colors = {"po": "black", "rf": "red", "co": "blue", "fr": "orange", "addr": "purple",
               "data": "purple", "ctrl": "purple", "rmw": "darkgreen"}
-    on_cycle = set()
-    c = view.cycle
-    for k in range(len(c)):
-        on_cycle.add((c[k], c[(k + 1) % len(c)]))
+    hot = view.hot_edges()
     title = f"{view.test_name}: {view.state} {view.verdict_line}"
     out = ["digraph execution {", f'  label="{_esc(title)}"; labelloc=t;',
            "  node [shape=box, fontname=monospace];"]
@@ -208,11 +219,11 @@ def to_dot(view: ExecutionView) -> str:
             if tt == t:
                 out.append(f'    e{i} [label="{_esc(lab)}"];')
         out.append("  }")
-    for a, b, kind, label in view.edges:
+    for j, (a, b, kind, label) in enumerate(view.edges):
         attrs = [f'label="{_esc(label)}"', f"color={colors.get(kind, 'gray')}"]
         if kind in ("addr", "data", "ctrl"):
             attrs.append("style=dashed")
-        if (a, b) in on_cycle:
+        if j in hot:
             attrs += ["penwidth=3", "color=red", "fontcolor=red"]
         out.append(f"  e{a} -> e{b} [{', '.join(attrs)}];")
     out.append("}")
