@@ -298,6 +298,7 @@ def run(args) -> int:
                 out.append("".join(explain_line(v) + "\n" for v in views) or
                            f"Explain {test.name}: no execution to show\n")
                 out.append("\n")
+        if not args.json:
             if isinstance(campaign, str):
                 out.append(f"{campaign}\n\n")
             elif campaign is not None:
