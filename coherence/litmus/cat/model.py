@@ -204,7 +204,19 @@ def _range(r, n):
     return EMPTY if r is EMPTY else as_rel(r, n).any(axis=0)
 
 
-BUILTINS = {"domain": _domain, "range": _range}
+def _unsupported(name):
+    def f(*_args):
+        raise _EvalError(f"herd's built-in `{name}` is not supported")
+    return f
+
+
+# herd's other built-ins are bound (so that herd's library files load) but not evaluated:
+# its co generation (cross.cat) is replaced by `with co from` (see load_model).
+BUILTINS = {"domain": _domain, "range": _range,
+            **{nm: _unsupported(nm) for nm in ("linearisations", "partition", "classes-loc",
+                                               "tag2scope", "tag2level", "tag2events",
+                                               "fromto", "inv-domain", "different-values",
+                                               "same-value")}}
 
 
 # --------------------------------------------------------------------------- loading
@@ -247,6 +259,10 @@ def _free(e, bound, out):
     elif k == "try":
         _free(e[1], bound, out)
         _free(e[2], bound, out)
+    elif k == "match":
+        _free(e[1], bound, out)
+        for names, body in e[2]:
+            _free(body, bound | set(names), out)
     elif k == "if":
         c = e[1]
         if c[0] in ("eq", "in"):
@@ -337,6 +353,15 @@ class Model:
                             failures.append(res)
                             if not all_checks:
                                 return False, failures, flags
+                elif kind == "withfrom":
+                    var, arg, gen = payload
+                    base = self._eval(arg, target, n, file)
+                    if gen == "generate_orders":
+                        base = base[1] if isinstance(base, tuple) else base
+                    if base is not EMPTY and (as_rel(base, n) & ~as_rel(target[var], n)).any():
+                        failures.append(Failure(f"{var} from {gen}", "with", False, None, file,
+                                                line))
+                        return False, failures, flags
                 elif kind == "call":
                     res = self._call(payload, target, n, file, line, failures, flags,
                                      all_checks)
@@ -453,6 +478,8 @@ class Model:
             return self._eval(e[2] if truth else e[3], env, n, file)
         if k == "tag":
             return Tag(e[1])
+        if k == "match":
+            raise _EvalError("`match` is not supported (herd's set recursion)")
         if k == "set":
             items = [self._eval(x, env, n, file) for x in e[1]]
             if not items:
@@ -632,6 +659,9 @@ def load_model(path: str, search_path=(), primitives=None, variants=()) -> Model
             return (k, binds, strip_try(e[2], inner), e[3])
         if k == "if":
             return (k, e[1], strip_try(e[2], names), strip_try(e[3], names), e[4])
+        if k == "match":
+            return (k, strip_try(e[1], names),
+                    tuple((ns, strip_try(b, names | set(ns))) for ns, b in e[2]), e[3])
         return e
 
     def add_body(body, file):
@@ -705,6 +735,19 @@ def load_model(path: str, search_path=(), primitives=None, variants=()) -> Model
                                              file=file, line=st[-1])
                 bound.add(name)
                 stmts.append(("procedure", (name, params, fixed), False, file, ln))
+            elif k == "withfrom":
+                # herd generates the candidates' co (or another relation) here; ours are
+                # already enumerated, so `with co from generate_cos(b)` keeps those whose
+                # co contains b.  Any other generator is not supported.
+                _, var, e, _ = ins
+                if var not in DYNAMIC_PRIMITIVES or e[0] != "app" or e[1][0] != "var" or \
+                        e[1][1] not in ("generate_cos", "generate_orders"):
+                    raise CoherenceError(f"`with {var} from ...` is supported only as herd's "
+                                         "`with co from generate_cos(...)`", file=file,
+                                         line=ln)
+                arg = strip_try(e[2], bound)
+                check_bound(arg, bound, file, ln)
+                stmts.append(("withfrom", (var, arg, e[1][1]), True, file, ln))
             elif k == "call":
                 _, name, arg, as_name, _ = ins
                 if name not in bound:

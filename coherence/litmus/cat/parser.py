@@ -15,11 +15,12 @@ AST (every node is a tuple whose last element is its source line):
   with op in ``+ * ? ~ inv id`` (``id``: ``[S]``), ``("app", f, arg, ln)``,
   ``("tuple", items, ln)``, ``("fun", params, body, ln)``, ``("let", binds, body, ln)``,
   ``("letrec", binds, body, ln)``, ``("try", a, b, ln)``, ``("if", cond, a, b, ln)``,
-  ``("set", items, ln)`` (``{a, b}``), ``("tag", name, ln)``;
+  ``("set", items, ln)`` (``{a, b}``), ``("tag", name, ln)``, ``("match", e, clauses, ln)``
+  (parsed, not evaluated);
 * instructions: ``("let", binds, ln)``, ``("letrec", binds, ln)``,
   ``("test", kind, negated, flag, exp, name, ln)``, ``("include", file, ln)``,
   ``("show", ln)``, ``("procedure", name, params, body, ln)``, ``("call", name, arg, as, ln)``,
-  ``("ifvariant", cond, then, else, ln)``;
+  ``("ifvariant", cond, then, else, ln)``, ``("withfrom", name, exp, ln)``;
 * a binding is ``(pattern, exp, ln)``; a pattern is a name, ``None`` (``_``) or a tuple of them.
 """
 
@@ -238,7 +239,12 @@ class Parser:
                 other = self.instructions()
             self.expect("kw", "end", "`end` closing `if`")
             return ("ifvariant", cond, then, other, ln)
-        if w in ("match", "forall", "with", "instructions", "default", "enum", "debug"):
+        if w == "with":
+            self.next()
+            var = self.expect("name", what="a name after `with`").text
+            self.expect("kw", "from", "`from`")
+            return ("withfrom", var, self.expr(), ln)
+        if w in ("match", "forall", "instructions", "default", "enum", "debug"):
             raise CoherenceError(f"the cat instruction `{w}` is not supported", file=self.path,
                                  line=ln)
         return None
@@ -262,7 +268,7 @@ class Parser:
                 return ("v", self.expect("string").text)
             if self.at("string"):
                 return ("v", self.next().text)
-            if self.accept("op", "~"):
+            if self.accept("op", "~") or self.accept("name", "not"):
                 return ("not", atom())
             if self.accept("op", "("):
                 v = orv()
@@ -360,8 +366,7 @@ class Parser:
                 self.expect("kw", "else", "`else`")
                 return ("if", cond, a, self.expr(), ln)
             if t.text == "match":
-                raise CoherenceError("`match` expressions are not supported", file=self.path,
-                                     line=ln)
+                return self.match()
         e = self.binary(0)
         if self.at("op", ","):
             items = [e]
@@ -370,9 +375,32 @@ class Parser:
             return ("tuple", tuple(items), ln)
         return e
 
+    def match(self):
+        """``match e with || pattern -> e ... end``: parsed (herd's set-recursion
+        library uses it), never evaluated: see the module docstring of .model."""
+        ln = self.next().line
+        scrut = self.expr()
+        self.expect("kw", "with", "`with`")
+        self.accept("op", "||")
+        clauses = []
+        while True:
+            names = []
+            while not self.at("op", "->"):
+                t = self.next()
+                if t.kind == "eof":
+                    raise self.error("expected `->` in a match clause")
+                if t.kind == "name":
+                    names.append(t.text)
+            self.next()
+            clauses.append((tuple(names), self.expr()))
+            if self.accept("kw", "end"):
+                return ("match", scrut, tuple(clauses), ln)
+            self.expect("op", "||", "`||` or `end` in a match")
+
     def cond(self):
         if self.at("string") or self.at("kw", "variant") or \
-                (self.at("op", "~") and self.peek().kind == "string"):
+                ((self.at("op", "~") or self.at("name", "not")) and
+                 self.peek().kind == "string"):
             return ("variant", self.variant())
         a = self.binary(0)
         if self.accept("op", "="):
