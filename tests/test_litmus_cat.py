@@ -363,3 +363,13 @@ def test_graphs_of_several_tests_go_to_one_file_each(tmp_path):
                "--enumerate-only", "--graph", out)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g-MP.png", "g-SB.png"]
+
+
+def test_a_rebound_primitive_keeps_its_new_value_after_static_bindings(tmp_path):
+    # herd's filters.cat rebinds `A`; a static binding evaluated later must not bring the
+    # primitive back (with it, SB would be allowed here).
+    cat = tmp_path / "rebind.cat"
+    cat.write_text("let W = W | R\nlet p = po\nacyclic ([W]; p; [W]) | rf | co | fr as sc\n")
+    r = litmus(ROOT / "litmus/x86/SB.litmus", "--enumerate-only", "--cat", cat)
+    assert r.returncode == 0, r.stderr
+    assert "Observation SB Never 0 3" in r.stdout

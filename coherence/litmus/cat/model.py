@@ -372,7 +372,8 @@ class Model:
             if not dynamic and kind != "test":
                 cache["done"].add(idx)
                 if denv is not None:  # a static binding after the first dynamic one
-                    denv.update(env)
+                    for nm in _stmt_names(kind, payload):
+                        denv[nm] = env[nm]
         return not failures, failures, flags
 
     def _test(self, payload, env, n, file, line):
@@ -500,6 +501,15 @@ class Model:
             return f(arg, n)
         raise CoherenceError(f"applying {_kind(f)}, which is not a function", file=file,
                              line=line)
+
+
+def _stmt_names(kind, payload):
+    """The names a top-level let / let rec / procedure binds."""
+    if kind in ("let", "letrec"):
+        return [nm for pat, _e, _ln in payload for nm in _pat_names(pat)]
+    if kind == "procedure":
+        return [payload[0]]
+    return []
 
 
 def _equal(a, b, n):
