@@ -320,11 +320,11 @@ def test_explain_prints_the_cycle_of_the_failed_axiom():
     r = litmus(ROOT / "litmus/x86/MP.litmus", "--enumerate-only", "--model", "tso",
                "--explain")
     assert r.returncode == 0
-    assert "Explain MP: 1:EAX=1; 1:EBX=0; forbidden by: acyclic tso: " \
+    assert "Explain MP: 1:EAX=1; 1:EBX=0; forbidden by: acyclic ghb as tso: " \
            "PodWW Rfe PodRR Fre\n" in r.stdout
     r = litmus(ROOT / "litmus/aarch64/MP+dmb.sy+addr.litmus", "--enumerate-only",
                "--explain")
-    assert "forbidden by: irreflexive external: DMB.SYdWW Rfe DpAddrdR Fre" in r.stdout
+    assert "forbidden by: irreflexive ob as external: DMB.SYdWW Rfe DpAddrdR Fre" in r.stdout
     r = litmus(ROOT / "litmus/x86/SB.litmus", "--enumerate-only", "--explain")
     assert "Explain SB: 0:EAX=0; 1:EAX=0; allowed by x86-tso" in r.stdout
 

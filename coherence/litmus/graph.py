@@ -155,9 +155,9 @@ def build_view(test, model_label, cand, state, allowed, failure, satisfies) -> E
     env = dict(s.static_env())
     env.update(cand.dynamic_env())
     events = []
-    for i in range(s.n):
-        t = s.events[i][0]
-        events.append((i, t, s.label(i)))
+    for i in range(s.n):  # fences are drawn as labels of the po edges, not as nodes
+        if s.M[i]:
+            events.append((i, s.events[i][0], s.label(i)))
     mem = [i for i in range(s.n) if s.M[i]]
     edges = []
     po = env["po"]

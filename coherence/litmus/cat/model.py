@@ -67,15 +67,20 @@ class Failure:
     """A failed check: the test's ``name`` (its ``as`` name or ``kind expression``),
     ``kind`` (acyclic / irreflexive / empty), the relation it was applied to, and where."""
 
-    __slots__ = ("name", "kind", "negated", "relation", "file", "line")
+    __slots__ = ("name", "kind", "negated", "relation", "file", "line", "expr")
 
-    def __init__(self, name, kind, negated, relation, file, line):
+    def __init__(self, name, kind, negated, relation, file, line, expr=None):
         self.name, self.kind, self.negated = name, kind, negated
         self.relation, self.file, self.line = relation, file, line
+        self.expr = expr  # the checked relation's name, when it is a plain name
 
     def describe(self) -> str:
+        """herd's wording: ``acyclic ob as external`` (or ``acyclic tso``, ``empty``)."""
         k = ("~" if self.negated else "") + self.kind
-        return f"{k} {self.name}" if self.name else k
+        if self.expr and self.name:
+            return f"{k} {self.expr} as {self.name}"
+        what = self.name or self.expr
+        return f"{k} {what}" if what else k
 
 
 # --------------------------------------------------------------------------- relation algebra
@@ -395,7 +400,7 @@ class Model:
             ok = not ok
         if ok:
             return None
-        return Failure(name, kind, neg, rel, file, line)
+        return Failure(name, kind, neg, rel, file, line, e[1] if e[0] == "var" else None)
 
     def _call(self, payload, env, n, file, line, failures, flags, all_checks):
         name, arg, _as = payload
