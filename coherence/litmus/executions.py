@@ -542,7 +542,7 @@ class Structure:
         # lmrs: a write, then a read of the same location with no write between them.
         pl = po & loc
         wpl = pl & W[:, None]
-        between = wpl @ (pl & W[:, None])
+        between = (wpl.astype(np.float32) @ (pl & W[:, None]).astype(np.float32)) > 0
         lmrs = wpl & R[None, :] & ~between
         sets = {"R": R, "W": W, "M": M, "F": F, "Exp": M,
                 "IW": thr < 0}
@@ -606,7 +606,7 @@ class Candidate:
             co[np.ix_(idx, idx)] = np.triu(np.ones((len(idx), len(idx)), bool), 1)
             fw[order[-1]] = True
             pos[idx] = np.arange(len(idx))
-        fr = (rf.T.astype(np.uint8) @ co.astype(np.uint8)) > 0
+        fr = (rf.T.astype(np.float32) @ co.astype(np.float32)) > 0
         ext = s._static["ext"]
         self._dyn = {"rf": rf, "co": co, "fr": fr, "FW": fw,
                      "rfe": rf & ext, "rfi": rf & ~ext, "coe": co & ext, "coi": co & ~ext,
