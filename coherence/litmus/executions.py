@@ -596,17 +596,20 @@ class Candidate:
             return self._dyn
         s, n = self.structure, self.n
         rf = np.zeros((n, n), bool)
-        for r, w in self.rf_src.items():
-            rf[w, r] = True
-        co = np.zeros((n, n), bool)
+        reads = np.fromiter(self.rf_src.keys(), dtype=np.int64, count=len(self.rf_src))
+        srcs = np.fromiter(self.rf_src.values(), dtype=np.int64, count=len(self.rf_src))
+        rf[srcs, reads] = True
+        grp = np.full(n, -1)
+        pos = np.zeros(n, dtype=np.int64)
         fw = np.zeros(n, bool)
-        pos = np.full(n, -1)
-        for order in self.co_orders:
-            idx = np.array(order)
-            co[np.ix_(idx, idx)] = np.triu(np.ones((len(idx), len(idx)), bool), 1)
+        for g, order in enumerate(self.co_orders):
+            grp[list(order)] = g
+            pos[list(order)] = np.arange(len(order))
             fw[order[-1]] = True
-            pos[idx] = np.arange(len(idx))
-        fr = (rf.T.astype(np.float32) @ co.astype(np.float32)) > 0
+        co = (grp[:, None] == grp[None, :]) & (grp[:, None] >= 0) & \
+            (pos[:, None] < pos[None, :])
+        fr = np.zeros((n, n), bool)
+        fr[reads] = co[srcs]  # r fr w': w' is co-after the write r reads
         ext = s._static["ext"]
         self._dyn = {"rf": rf, "co": co, "fr": fr, "FW": fw,
                      "rfe": rf & ext, "rfi": rf & ~ext, "coe": co & ext, "coi": co & ~ext,
