@@ -234,12 +234,13 @@ def bench_cat_wide() -> None:
     print("== cat path: a 4-thread AArch64 test with 10 events per thread ==")
     t = parse_text(_wide_aarch64_test(), "W4x10.litmus")
     cat_verdict(t, "aarch64")  # the model is loaded once per process
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     v = cat_verdict(t, "aarch64")
-    dt = time.perf_counter() - t0
-    ok = "ok" if dt < 1.0 else "ABOVE TARGET"
+    cpu, dt = time.process_time() - c0, time.perf_counter() - t0
+    # CPU time: on a shared machine the wall time also counts the other processes.
+    ok = "ok" if cpu < 1.0 else "ABOVE TARGET"
     print(f"   {v.observation} {v.positive} {v.negative}, {v.explored} candidates in "
-          f"{dt:.3f} s  target < 1 s: {ok}")
+          f"{cpu:.3f} s of CPU ({dt:.3f} s wall)  target < 1 s: {ok}")
 
 
 def main(argv=None) -> int:
