@@ -214,7 +214,8 @@ def parse_instruction(text: str, path: str, line: int):
             res = _reg(ops[0], ctx)
             if res is None:
                 rtags.add("NoRet")
-            return done(("cas", exp, res, a, new, frozenset(rtags), frozenset(wtags), False))
+            return done(("cas", exp, res, a, new, frozenset(rtags), frozenset(wtags), False,
+                         True))
         if dst is None:
             rtags.add("NoRet")
         return done(("amo", _ATOMIC_OPS[stem], dst, a, src, frozenset(rtags),

@@ -26,7 +26,8 @@ the operands of the last compare, as in :mod:`.enumerate`):
 ``("br", cond, a, b, target)`` (``cond`` None: always; see :func:`.enumerate._cond`),
 ``("setcc", cond, dst)``, ``("ld", dst, addr, tags)``, ``("st", addr, src, tags)``,
 ``("amo", op, dst, addr, src, rtags, wtags, setflags)``,
-``("cas", expected, dst, addr, new, rtags, wtags, setflags)``,
+``("cas", expected, dst, addr, new, rtags, wtags, setflags[, writeback])`` (``writeback``: a
+failure may also write the old value back, as AArch64 allows),
 ``("ldx", dst, addr, tags)``, ``("stx", status, addr, src, tags, ok, fail)``,
 ``("fence", tags)``, ``("nop",)``, ``("halt",)``.  An operand is ``("r", name)`` or
 ``("i", value)``; an address is ``(sym, disp, base, index, scale)``.
@@ -220,6 +221,15 @@ class Trace:
     events: list
     regs: dict             # final register values
     rmw: list              # (read index, write index, kind "amo" | "lxsx")
+
+
+class _WriteBack:
+    """The pending choice of a failed CAS that writes its old value back."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 def _as_pick(taint):
@@ -418,6 +428,9 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         old = vals[0]
                     else:
                         old, pending = pending, None
+                    writeback = False
+                    if isinstance(old, _WriteBack):
+                        old, writeback = old.value, True
                     ridx = len(evs)
                     rt = frozenset({ridx})
                     if k == "amo":
@@ -430,11 +443,18 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         write = True
                         flags = (new, 0) if setf else None
                     else:
-                        _, exp, dst, _a, src, rtags, wtags, setf = op
+                        _, exp, dst, _a, src, rtags, wtags, setf = op[:8]
                         ev_, et = _value(exp, regs)
                         sv, st_ = _value(src, regs)
                         write = _eq(old, ev_)
                         new = sv
+                        if not write and len(op) > 8 and op[8] and not writeback:
+                            # AArch64: a failed CAS may also write back the value it read
+                            # (CONSTRAINED UNPREDICTABLE; herd enumerates both)
+                            stack.append((pc, regs, evs, ctrl, resv, rmw, steps - 1, inst,
+                                          _WriteBack(old)))
+                        if writeback:
+                            write, new, st_ = True, old, frozenset()
                         # the write exists because the read matched: herd's CAS carries
                         # the read into the write's dependencies
                         st_ = st_ | rt
@@ -451,7 +471,7 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         evs = evs + (TEvent("W", loc, new, wtags, inst, owner[pc], addr=at,
                                             data=st_, ctrl=ctrl, pick=pk),)
                         rmw = rmw + ((ridx, widx, "amo"),)
-                        if k == "cas":
+                        if k == "cas" and not writeback:
                             # On success the register gets the old value, which equals the
                             # expected one; it depends on the read only through the comparison
                             # (a pick step, herd's iico_ctrl), and not on where the expected
