@@ -4,14 +4,18 @@ Supported (W and X registers name the same register, printed ``X<n>``; ``WZR``/`
 0 and discard writes; values are mathematical integers, sizes are not modelled):
 
 * ``MOV Rd,#k|Rm``; ``ADD SUB EOR ORR AND Rd,Rn,Rm|#k`` (an optional ``,SXTW``/``UXTW``/
-  ``LSL #k`` on the last operand); ``CMP Rn,Rm|#k``; ``NOP``;
+  ``LSL #k`` on the last operand); ``ADDS SUBS`` (flags), ``MUL LSL LSR ASR``;
+  ``CMP Rn,Rm|#k``; ``CSEL CSINC Rd,Rn,Rm,cond``, ``CSET Rd,cond`` (the condition is a pick
+  dependency of the result); ``NOP``;
 * ``LDR LDAR LDAPR LDXR LDAXR Rt,[Xn]`` and ``STR STLR Rt,[Xn]``, ``STXR STLXR Ws,Rt,[Xn]``,
-  addresses ``[Xn]``, ``[Xn,#k]``, ``[Xn,Rm{,SXTW|UXTW|LSL #k}]``;
+  addresses ``[Xn]``, ``[Xn,#k]``, ``[Xn,Rm{,SXTW|UXTW|LSL #k}]``, post-index ``[Xn],#k``
+  and pre-index ``[Xn,#k]!``;
 * ``SWP``, ``LDADD LDCLR LDEOR LDSET`` (``Rs,Rt,[Xn]``), ``STADD STCLR STEOR STSET``
   (``Rs,[Xn]``), ``CAS Rs,Rt,[Xn]``, each with the ``A``, ``L``, ``AL`` ordering variants;
 * ``DMB``/``DSB`` with ``SY ISH OSH NSH`` and their ``LD``/``ST`` forms (``DMB LD`` ...),
   ``ISB``;
-* ``B L``, ``B.cond L`` (``EQ NE LT LE GT GE MI PL CC LO CS HS HI LS VS VC``), ``CBZ``/``CBNZ Rn,L``.
+* ``B L``, ``B.cond L`` (``EQ NE LT LE GT GE MI PL CC LO CS HS HI LS VS VC``), ``CBZ``/``CBNZ Rn,L``,
+  ``TBZ``/``TBNZ Rn,#bit,L``.
 
 Events carry herd's annotations: ``A`` (acquire: LDAR, LDAXR, the read of the ``A``
 variants), ``Q`` (LDAPR), ``L`` (release: STLR, STLXR, the write of the ``L`` variants),
@@ -100,6 +104,27 @@ def _shift(ext, ctx):
     raise ctx.error(f"unsupported operand extension `{ext}`")
 
 
+def _address_wb(ops, k, ctx):
+    """The memory operand at ``ops[k]`` and its base-register update: ``[Xn],#i``
+    (post-index, consumes ``ops[k+1]``) or ``[Xn,#i]!`` (pre-index) -> (address, uops to
+    run after the access, uops to run before it, operands consumed)."""
+    s = ops[k].strip()
+    if s.endswith("!"):
+        a = _address(s[:-1], ctx)
+        if a[3] is not None:
+            raise ctx.error("pre-index with a register offset")
+        pre = (("alu", "add", a[2], ("r", a[2]), ("i", a[1])),)
+        return (None, 0, a[2], None, 1), (), pre, 1
+    a = _address(s, ctx)
+    if len(ops) > k + 1:
+        m = _IMM_RE.match(ops[k + 1].strip())
+        if not m or a[1] or a[3] is not None:
+            raise ctx.error(f"bad post-index `{ops[k + 1]}`")
+        post = (("alu", "add", a[2], ("r", a[2]), ("i", int(m.group(1), 0))),)
+        return a, post, (), 2
+    return a, (), (), 1
+
+
 def _address(s, ctx):
     s = s.strip()
     if not (s.startswith("[") and s.endswith("]")):
@@ -173,15 +198,47 @@ def parse_instruction(text: str, path: str, line: int):
         arity(2)
         return done(("cmp", _operand(ops[0], ctx), _operand(ops[1], ctx)))
     if mnem in ("LDR", "LDAR", "LDAPR", "LDXR", "LDAXR"):
-        arity(2)
-        dst, a = _reg(ops[0], ctx), _address(ops[1], ctx)
+        arity(2, 3)
+        dst = _reg(ops[0], ctx)
+        a, post, pre, _k = _address_wb(ops, 1, ctx)
         tags = {"LDAR": {"A"}, "LDAPR": {"Q"}, "LDAXR": {"A"}}.get(mnem, set())
         kind = "ldx" if mnem in ("LDXR", "LDAXR") else "ld"
-        return done((kind, dst, a, frozenset(tags)))
+        return done(*pre, (kind, dst, a, frozenset(tags)), *post)
     if mnem in ("STR", "STLR"):
+        arity(2, 3)
+        src = _operand(ops[0], ctx)
+        a, post, pre, _k = _address_wb(ops, 1, ctx)
+        return done(*pre, ("st", a, src, frozenset({"L"} if mnem == "STLR" else ())), *post)
+    if mnem in ("ADDS", "SUBS"):
+        # the flags of CMP: from Rn - Rm (SUBS) or from the result against 0 (ADDS)
+        arity(3)
+        dst, a, b = _reg(ops[0], ctx), _operand(ops[1], ctx), _operand(ops[2], ctx)
+        op = "add" if mnem == "ADDS" else "sub"
+        if mnem == "SUBS":
+            return done(("cmp", a, b), ("alu", op, dst, a, b))
+        return done(("alu", op, ".r", a, b), ("cmp", ("r", ".r"), ("i", 0)),
+                    ("mov", dst, ("r", ".r")))
+    if mnem in ("MUL", "LSL", "LSR", "ASR"):
+        arity(3)
+        op = {"MUL": "mul", "LSL": "shl", "LSR": "shr", "ASR": "sar"}[mnem]
+        return done(("alu", op, _reg(ops[0], ctx), _operand(ops[1], ctx),
+                     _operand(ops[2], ctx)))
+    if mnem in ("CSEL", "CSINC"):
+        arity(4)
+        c = _CONDS.get(ops[3].strip().upper())
+        if c is None:
+            raise ctx.error(f"unsupported condition `{ops[3]}`")
+        b = _operand(ops[2], ctx)
+        if mnem == "CSINC":
+            return done(("alu", "add", ".c", b, ("i", 1)),
+                        ("csel", c, _reg(ops[0], ctx), _operand(ops[1], ctx), ("r", ".c")))
+        return done(("csel", c, _reg(ops[0], ctx), _operand(ops[1], ctx), b))
+    if mnem == "CSET":
         arity(2)
-        src, a = _operand(ops[0], ctx), _address(ops[1], ctx)
-        return done(("st", a, src, frozenset({"L"} if mnem == "STLR" else ())))
+        c = _CONDS.get(ops[1].strip().upper())
+        if c is None:
+            raise ctx.error(f"unsupported condition `{ops[1]}`")
+        return done(("csel", c, _reg(ops[0], ctx), ("i", 1), ("i", 0)))
     if mnem in ("STXR", "STLXR"):
         arity(3)
         status = _reg(ops[0], ctx)
@@ -242,6 +299,17 @@ def parse_instruction(text: str, path: str, line: int):
             raise ctx.error(f"unsupported branch condition `{mnem[2:]}`")
         return [CondBranch(c, ops[0], a=("r", ".fa"), b=("r", ".fb"), line=line,
                            text=ctx.text)]
+    if mnem in ("TBZ", "TBNZ"):
+        arity(3)
+        m = _IMM_RE.match(ops[1].strip())
+        if not m:
+            raise ctx.error("TBZ/TBNZ take a bit number `#k`")
+        bit = int(m.group(1), 0)
+        pre = (("alu", "shr", ".t", _operand(ops[0], ctx), ("i", bit)),
+               ("alu", "and", ".t", ("r", ".t"), ("i", 1)))
+        return [UopInstr(uops=pre, line=line, text=ctx.text),
+                CondBranch("e" if mnem == "TBZ" else "ne", ops[2], a=("r", ".t"), b=("i", 0),
+                           line=line, text=ctx.text)]
     if mnem in ("CBZ", "CBNZ"):
         arity(2)
         r = _operand(ops[0], ctx)

@@ -24,7 +24,7 @@ the operands of the last compare, as in :mod:`.enumerate`):
 
 ``("mov", dst, src)``, ``("alu", op, dst, a, b)``, ``("cmp", a, b)``,
 ``("br", cond, a, b, target)`` (``cond`` None: always; see :func:`.enumerate._cond`),
-``("setcc", cond, dst)``, ``("ld", dst, addr, tags)``, ``("st", addr, src, tags)``,
+``("setcc", cond, dst)``, ``("csel", cond, dst, a, b)``, ``("ld", dst, addr, tags)``, ``("st", addr, src, tags)``,
 ``("amo", op, dst, addr, src, rtags, wtags, setflags)``,
 ``("cas", expected, dst, addr, new, rtags, wtags, setflags[, writeback])`` (``writeback``: a
 failure may also write the old value back, as AArch64 allows),
@@ -249,6 +249,8 @@ def _alu(op, a, b):
         return 0
     if op == "clr":
         return _int(a) & ~_int(b)
+    if op == "mul":
+        return _int(a) * _int(b)
     if op in ("max", "min", "maxu", "minu"):
         a, b = _int(a), _int(b)
         if op.endswith("u"):
@@ -297,10 +299,21 @@ def _location(test, a, regs):
     return cell, taint
 
 
+def _through_memory(evs, loc):
+    """The dependencies a read of ``loc`` inherits from the thread's latest earlier write
+    to it (herd's AArch64 dependencies go through memory: ``lmrs`` is part of ``dtrm``):
+    what that write's value and address depended on."""
+    for e in reversed(evs):
+        if e.kind == "W" and e.loc == loc:
+            return e.data | e.addr | e.pick
+    return frozenset()
+
+
 def thread_traces(test, t, code, owner, domain, init_regs):
     """Every trace of thread ``t`` given the value ``domain`` (MemLoc -> values)."""
     out = []
     zero = frozenset()
+    via_memory = test.arch == "AArch64"
     regs0 = {r: (v, zero) for r, v in init_regs.items()}
     # stack entries: (pc, regs, events, ctrl, reservation, rmw, steps, inst, pending)
     # ``pending``: the value a load at ``pc`` is to return (set when branching on it).
@@ -351,6 +364,20 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         raise _Infeasible() from None
                     ctrl = ctrl | ta | tb
                     pc = target if taken else pc + 1
+                elif k == "csel":
+                    # Rd = a if cond(flags) else b: data from the chosen operand, and the
+                    # choice depends on the flags through a pick step (herd's iico_ctrl)
+                    _, c, dst, a, b = op
+                    va, ta = regs.get(".fa", (0, zero))
+                    vb, tb = regs.get(".fb", (0, zero))
+                    try:
+                        chosen = a if _cond(c, va, vb) else b
+                    except _Error:
+                        raise _Infeasible() from None
+                    v, tv = _value(chosen, regs)
+                    if dst is not None:
+                        regs = {**regs, dst: (v, tv | _as_pick(ta | tb))}
+                    pc += 1
                 elif k == "setcc":
                     va, ta = regs.get(".fa", (0, zero))
                     vb, tb = regs.get(".fb", (0, zero))
@@ -382,11 +409,15 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                     if k == "ldx":
                         tags = tags | {"EX"}
                         resv = (idx, loc)
+                    # what an earlier write to loc depended on reaches this read (herd's
+                    # pick-basic-dep goes through memory)
+                    mt = _through_memory(evs, loc) if via_memory else frozenset()
                     evs = evs + (TEvent("R", loc, v, tags, inst, owner[pc], addr=at,
-                                        ctrl=ctrl),)
+                                        ctrl=ctrl, pick=_as_pick(mt)),)
                     inst += 1
                     if dst is not None:
-                        regs = {**regs, dst: (v, frozenset({idx}))}
+                        vt = frozenset({idx}) | mt
+                        regs = {**regs, dst: (v, vt)}
                     pc += 1
                 elif k == "st":
                     _, a, src, tags = op
@@ -433,6 +464,8 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         old, writeback = old.value, True
                     ridx = len(evs)
                     rt = frozenset({ridx})
+                    if via_memory:
+                        rt |= _through_memory(evs, loc)
                     if k == "amo":
                         _, aop, dst, _a, src, rtags, wtags, setf = op
                         sv, st_ = _value(src, regs)
@@ -543,6 +576,8 @@ class Structure:
         data = np.zeros((n, n), bool)
         ctrl = np.zeros((n, n), bool)
         pick = np.zeros((n, n), bool)
+        pick_addr = np.zeros((n, n), bool)  # the pick dependencies that reach an address
+        pick_ctrl = np.zeros((n, n), bool)  # ... or a branch
         for t, tr in enumerate(traces):
             b = self.first[t]
             for r, w, k in tr.rmw:
@@ -556,9 +591,15 @@ class Structure:
                             rel[b + s, b + i] = True
                         else:  # through a pick step (see _as_pick)
                             pick[b + ~s, b + i] = True
+                            if rel is addr:
+                                pick_addr[b + ~s, b + i] = True
+                            elif rel is ctrl:
+                                pick_ctrl[b + ~s, b + i] = True
         # herd's ctrl also orders the events of later instructions only (po).
         ctrl &= po
         pick &= ~same_inst  # herd: pick-dep & ~same-instance
+        pick_addr &= ~same_inst
+        pick_ctrl &= po
         # lmrs: a write, then a read of the same location with no write between them.
         pl = po & loc
         wpl = pl & W[:, None]
@@ -573,7 +614,8 @@ class Structure:
         self._static.update({
             "id": np.eye(n, dtype=bool), "po": po, "loc": loc, "int": same_t, "ext": ~same_t,
             "rmw": rmw, "amo": amo, "lxsx": lxsx, "addr": addr, "data": data, "ctrl": ctrl,
-            "pick": pick, "sm": same_inst | np.eye(n, dtype=bool), "lmrs": lmrs,
+            "pick": pick, "pick-addr": pick_addr, "pick-ctrl": pick_ctrl,
+            "sm": same_inst | np.eye(n, dtype=bool), "lmrs": lmrs,
         })
         for name, f in __import__("coherence.litmus.cat.model",
                                   fromlist=["BUILTINS"]).BUILTINS.items():

@@ -35,7 +35,7 @@ ANNOTATIONS = (
 
 SETS = ("R", "W", "M", "F", "IW", "FW", "Exp")
 STATIC_RELATIONS = ("id", "po", "loc", "ext", "int", "rmw", "amo", "lxsx", "addr", "data",
-                    "ctrl", "pick", "sm", "lmrs")
+                    "ctrl", "pick", "pick-addr", "pick-ctrl", "sm", "lmrs")
 DYNAMIC_RELATIONS = ("rf", "co", "fr", "rfe", "rfi", "coe", "coi", "fre", "fri")
 
 PRIMITIVE_NAMES = frozenset(SETS + ANNOTATIONS + STATIC_RELATIONS + DYNAMIC_RELATIONS)
