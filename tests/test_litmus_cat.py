@@ -395,3 +395,56 @@ exists (0:X0=7 /\\ 1:X3=1)
 def test_csel_pick_dependencies(name):
     src, observation = CSEL_TESTS[name]
     assert cat_verdict(parse_text(src, f"{name}.litmus"), "aarch64").observation == observation
+
+
+# --------------------------------------------------------------------------- model sanity
+
+
+def _random_program(rng, arch, nthreads, per_thread, fenced):
+    """A random test over x and y: stores of distinct values, loads, and (``fenced``) a full
+    fence between any two accesses of a thread; the condition names every register."""
+    locs = ("x", "y")
+    init, cols, regs = [], [], []
+    value = 1
+    for t in range(nthreads):
+        instrs = []
+        for k, loc in enumerate(locs):
+            init.append(f"{t}:X{k + 1}={loc};" if arch == "AArch64" else f"{t}:x{k + 6}={loc};")
+        nreg = 0
+        for i in range(per_thread):
+            if fenced and i:
+                instrs.append("DMB SY" if arch == "AArch64" else "fence rw,rw")
+            k = rng.randrange(2)
+            if rng.random() < 0.5:
+                if arch == "AArch64":
+                    instrs += [f"MOV W9,#{value}", f"STR W9,[X{k + 1}]"]
+                else:
+                    instrs += [f"li x9,{value}", f"sw x9,0(x{k + 6})"]
+                value += 1
+            else:
+                r = 10 + nreg
+                nreg += 1
+                instrs.append(f"LDR W{r},[X{k + 1}]" if arch == "AArch64"
+                              else f"lw x{r},0(x{k + 6})")
+                regs.append(f"{t}:X{r}" if arch == "AArch64" else f"{t}:x{r}")
+        cols.append(instrs)
+    rows = max(len(c) for c in cols)
+    table = [" | ".join(f"P{t}" for t in range(nthreads)) + " ;"]
+    for i in range(rows):
+        table.append(" | ".join(c[i] if i < len(c) else "" for c in cols) + " ;")
+    cond = " /\\ ".join(f"{r}=0" for r in regs) or "x=0"
+    return f"{arch} R\n{{ {' '.join(init)} }}\n" + "\n".join(table) + f"\nexists ({cond})\n"
+
+
+@pytest.mark.parametrize("arch,model", [("AArch64", "aarch64"), ("RISCV", "riscv")])
+def test_random_programs_sc_is_included_and_full_fences_restore_it(arch, model):
+    import random
+    rng = random.Random(11)
+    for _ in range(12):
+        n, k = rng.choice([(2, 2), (2, 3), (3, 2)])
+        seed = rng.random()
+        weak = parse_text(_random_program(random.Random(seed), arch, n, k, False))
+        fenced = parse_text(_random_program(random.Random(seed), arch, n, k, True))
+        sc, relaxed = cat_verdict(weak, "sc"), cat_verdict(weak, model)
+        assert _states(sc) <= _states(relaxed)
+        assert _states(cat_verdict(fenced, model)) == _states(cat_verdict(fenced, "sc"))
