@@ -13,7 +13,8 @@
    agreement with herd7 on ../shared/oracle/herd-arm-riscv (supported / agree / differ /
    skipped by reason, execution counts too) and the time against herd7's (measured when
    herd7 is installed, else herd's figure from the oracle's README); a 4-thread AArch64 test
-   with 10 events per thread (target < 1 s).  `--cat-only` runs just this part, on a
+   with 10 events per thread (target < 1 s); store buffering over 6 to 16 threads
+   (`--sb-threads`), cat path and enumerator.  `--cat-only` runs just this part, on a
    deterministic sample of `--cat-sample` tests per architecture (0: the whole oracle).
 """
 
@@ -229,6 +230,33 @@ def _wide_aarch64_test() -> str:
             f"exists ({cond})\n")
 
 
+def _sb_source(n: int) -> str:
+    cols = [[f"MOV [x{i}],$1", f"MOV EAX,[x{(i + 1) % n}]"] for i in range(n)]
+    table = " | ".join(f"P{i}" for i in range(n)) + " ;\n" + "\n".join(
+        " | ".join(c[k] for c in cols) + " ;" for k in range(2))
+    cond = " /\\ ".join(f"{i}:EAX=0" for i in range(n))
+    return f"X86 SB{n}\n{{}}\n{table}\nexists ({cond})\n"
+
+
+def bench_many_threads(sizes) -> None:
+    """Store buffering over n threads under TSO: what the CLI's default uses from
+    CAT_FROM_THREADS threads on (the cat path), and the enumerator where it is quick."""
+    from coherence.litmus.cat.verdict import cat_verdict
+    print("== store buffering over n threads, tso ==")
+    for n in sizes:
+        t = parse_text(_sb_source(n), f"SB{n}.litmus")
+        c0 = time.process_time()
+        v = cat_verdict(t, "x86-tso")
+        cat_s = time.process_time() - c0
+        line = f"   SB over {n:2} threads: cat path {cat_s:7.2f} s CPU ({v.observation} " \
+               f"{v.positive} {v.negative})"
+        if n <= 7:
+            c0 = time.process_time()
+            enumerate_states(t, "tso")
+            line += f", enumerator {time.process_time() - c0:6.2f} s"
+        print(line)
+
+
 def bench_cat_wide() -> None:
     from coherence.litmus.cat.verdict import cat_verdict
     print("== cat path: a 4-thread AArch64 test with 10 events per thread ==")
@@ -249,8 +277,12 @@ def main(argv=None) -> int:
     ap.add_argument("--cat-only", action="store_true", help="only the cat path's figures")
     ap.add_argument("--cat-sample", type=int, default=300,
                     help="oracle tests per architecture for the cat figures (0: all)")
+    ap.add_argument("--sb-threads", default="6,7,8,12",
+                    help="store-buffering sizes to time (e.g. 8,12,16; 16 takes minutes)")
     args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.sb_threads.split(",") if x]
     if args.cat_only:
+        bench_many_threads(sizes)
         bench_cat_wide()
         bench_cat_x86()
         bench_cat_oracle(args.cat_sample)
@@ -260,6 +292,7 @@ def main(argv=None) -> int:
     bench_throughput(20, 4, 4)     # 4 threads x 4 instructions: heavier, for scale
 
     bench_campaigns()
+    bench_many_threads(sizes)
     bench_cat_wide()
     bench_cat_x86()
     bench_cat_oracle(args.cat_sample)

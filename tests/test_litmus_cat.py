@@ -448,3 +448,25 @@ def test_random_programs_sc_is_included_and_full_fences_restore_it(arch, model):
         sc, relaxed = cat_verdict(weak, "sc"), cat_verdict(weak, model)
         assert _states(sc) <= _states(relaxed)
         assert _states(cat_verdict(fenced, model)) == _states(cat_verdict(fenced, "sc"))
+
+
+def _sb(n):
+    cols = [[f"MOV [x{i}],$1", f"MOV EAX,[x{(i + 1) % n}]"] for i in range(n)]
+    table = " | ".join(f"P{i}" for i in range(n)) + " ;\n" + "\n".join(
+        " | ".join(c[k] for c in cols) + " ;" for k in range(2))
+    cond = " /\\ ".join(f"{i}:EAX=0" for i in range(n))
+    return f"X86 SB{n}\n{{}}\n{table}\nexists ({cond})\n"
+
+
+def test_many_threads_go_through_the_cat_path(tmp_path):
+    import argparse
+    from coherence.litmus.cli import model_plan
+    args = argparse.Namespace(cat=None, cat_path=[], model=None, axiomatic=False)
+    assert [h for _l, h, _n, _i in model_plan(parse_text(_sb(2)), args)] == ["op", "op"]
+    assert [h for _l, h, _n, _i in model_plan(parse_text(_sb(8)), args)] == ["cat", "cat"]
+    f = tmp_path / "SB8.litmus"
+    f.write_text(_sb(8))
+    r = litmus(f, "--enumerate-only")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("Summary:")[1].splitlines()[2].split() == \
+        ["SB8", "Allowed", "Never", "0", "255", "Sometimes", "1", "255"]
