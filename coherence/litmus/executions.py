@@ -36,11 +36,10 @@ failure may also write the old value back, as AArch64 allows),
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CoherenceError
 from .condition import _eq
 from .enumerate import _Error, _add, _int
 from .enumerate import _cond as _cond_x86
@@ -51,7 +50,7 @@ from .ir import (Alu, Branch, Cmp, Fence, Halt, Load, Mem, MemLoc, Nop, Reg, Reg
 _TRACE_LIMIT = 200_000      # traces of one thread
 _STEP_LIMIT = 2_000         # micro-ops executed by one trace
 _DOMAIN_ROUNDS = 12
-_CANDIDATE_LIMIT = 20_000_000
+CANDIDATE_LIMIT = 500_000    # candidate executions of one test (minutes of work)
 
 
 class Unsupported(Exception):

@@ -16,7 +16,8 @@ import time
 from ...errors import CoherenceError
 from ..condition import compile_prop, format_condition
 from ..enumerate import Verdict, _value_key
-from ..executions import Unsupported, all_traces, candidates, prune_private, structures
+from ..executions import (CANDIDATE_LIMIT, Unsupported, all_traces, candidates,
+                          prune_private, structures)
 from ..ir import RegLoc, location_sort_key, prop_locations
 from .model import load_model, resolve_model, shipped_models
 
@@ -90,8 +91,7 @@ def iter_candidates(test, model_name, search_path=(), all_checks=False):
             yield cand, state, allowed, failures, pred(vals)
 
 
-def cat_verdict(test, model_name: str, search_path=(), keep_examples=False,
-                explain=False) -> Verdict:
+def cat_verdict(test, model_name: str, search_path=(), keep_examples=False) -> Verdict:
     """Every final state of ``test`` allowed by the cat model ``model_name`` (a shipped
     model's name or a cat file's path) and herd's verdict.
 
@@ -118,6 +118,10 @@ def cat_verdict(test, model_name: str, search_path=(), keep_examples=False,
                 reg_vals.append(None)
         for cand in candidates(s, model.prune):
             explored += 1
+            if explored > CANDIDATE_LIMIT:
+                raise CoherenceError(f"more than {CANDIDATE_LIMIT:,} candidate executions; the "
+                                     "test is too large for the cat path", file=test.path,
+                                     line=test.line)
             mem = None
             vals = []
             for loc, rv in zip(evals, reg_vals):
