@@ -105,8 +105,10 @@ def _work_one(item):
     and comes back as its reason string."""
     i, test, plan, camp = item
     try:
-        verdicts = {label: _verdict(test, how, name, cat_path)
-                    for label, how, name, cat_path in plan}
+        verdicts = {}
+        for label, how, name, cat_path in plan:
+            v = verdicts[label] = _verdict(test, how, name, cat_path)
+            v.model = label  # `tso` stays `tso` when the cat path computed it
     except CoherenceError as exc:
         return i, None, str(exc), None
     except Exception as exc:  # a bug of ours must not stop the suite either
@@ -127,8 +129,7 @@ def _verdict(test, how, name, cat_path):
     if how == "op":
         return enumerate_states(test, name)
     from .cat.verdict import cat_verdict
-    v = cat_verdict(test, name, tuple(cat_path))
-    return v
+    return cat_verdict(test, name, tuple(cat_path))
 
 
 # From this many threads on, x86 sc / tso verdicts go through the cat models: the

@@ -51,6 +51,7 @@ _TRACE_LIMIT = 200_000      # traces of one thread
 _STEP_LIMIT = 2_000         # micro-ops executed by one trace
 _DOMAIN_ROUNDS = 12
 CANDIDATE_LIMIT = 500_000    # candidate executions of one test (minutes of work)
+STRUCTURE_LIMIT = 1_000_000  # combinations of one trace per thread
 
 
 class Unsupported(Exception):
@@ -766,7 +767,12 @@ def structures(test, traces, domain):
     """Every combination of one trace per thread whose reads can all be satisfied."""
     cells = sorted(domain, key=lambda c: (c.sym, c.index))
     init_values = {c: test.init.get(c, 0) for c in cells}
-    for combo in itertools.product(*traces):
+    from ..errors import CoherenceError
+    for count, combo in enumerate(itertools.product(*traces)):
+        if count >= STRUCTURE_LIMIT:
+            raise CoherenceError(f"more than {STRUCTURE_LIMIT:,} combinations of thread "
+                                 "traces; the test is too large for the cat path",
+                                 file=test.path, line=test.line)
         # Quick filter: each read's value is written by somebody (or is initial).
         avail = {}
         for c in cells:
