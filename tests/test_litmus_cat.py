@@ -470,3 +470,15 @@ def test_many_threads_go_through_the_cat_path(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("Summary:")[1].splitlines()[2].split() == \
         ["SB8", "Allowed", "Never", "0", "255", "Sometimes", "1", "255"]
+
+
+def test_explanations_expand_composite_steps_and_name_empty_checks():
+    r = litmus(ROOT / "litmus/aarch64/CoRR.litmus", ROOT / "litmus/riscv/ATOM-amoadd.litmus",
+               ROOT / "litmus/riscv/LR-SC.litmus", "--enumerate-only", "--explain")
+    assert r.returncode == 0, r.stderr
+    # haz-ob relates the first read to the write: one po and one fr step
+    assert "forbidden by: irreflexive ob as external: Rfe PosRR Fre\n" in r.stdout
+    # riscv.cat orders an amo's read and write as one operation
+    assert "forbidden by: acyclic coherence: Fre Amo Fre Amo\n" in r.stdout
+    # an `empty` check names the pair it should not contain
+    assert "forbidden by: empty atomic: REX[x]=0 -> WEX[x]=1\n" in r.stdout

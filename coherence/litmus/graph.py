@@ -95,16 +95,47 @@ def shortest_cycle(rel: np.ndarray) -> list[int]:
     return best
 
 
+def _path(rel: np.ndarray, a: int, b: int) -> list[int]:
+    """A shortest path a -> ... -> b in ``rel`` (the nodes after a, ending with b), or []."""
+    parent = {a: None}
+    q = deque([a])
+    while q:
+        u = q.popleft()
+        for v in np.flatnonzero(rel[u]).tolist():
+            if v in parent:
+                continue
+            parent[v] = u
+            if v == b:
+                out = [b]
+                while parent[out[-1]] != a:
+                    out.append(parent[out[-1]])
+                return out[::-1]
+            q.append(v)
+    return []
+
+
 def failure_cycle(failure, env) -> list[int]:
-    """The cycle that a failed acyclic / irreflexive check found (event indices)."""
+    """The cycle that a failed acyclic / irreflexive check found (event indices), in
+    program-order and communication steps where the relation's own steps are composite
+    (``haz-ob`` relates a read to a write through a po and a fr step)."""
     r = failure.relation
     if r is None or failure.kind == "empty" or failure.negated:
         return []
     basic = env["po"] | env["rf"] | env["co"] | env["fr"] | env["rmw"]
     cyc = shortest_cycle(r & basic)
-    if cyc and (len(cyc) > 1 or failure.kind == "acyclic"):
+    if len(cyc) > 1 or (cyc and failure.kind == "acyclic"):
         return cyc
-    return shortest_cycle(r)
+    cyc = shortest_cycle(r & ~np.eye(r.shape[0], dtype=bool)) or cyc
+    # the steps may also join the two events of one instruction (riscv.cat orders an amo
+    # as one operation)
+    steps = basic | (env["sm"] & ~np.eye(r.shape[0], dtype=bool))
+    out = []
+    for k, a in enumerate(cyc):
+        b = cyc[(k + 1) % len(cyc)]
+        out.append(a)
+        if not basic[a, b]:
+            out += _path(steps, a, b)[:-1]
+    return out
 
 
 def _kind(s, i) -> str:
@@ -130,6 +161,8 @@ def diy_name(s, env, a, b) -> str:
             return name + ("e" if ext else "i")
     if env["rmw"][a, b]:
         return "Rmw"
+    if env["sm"][a, b] and a != b:
+        return "Amo"  # the write and the read of one atomic instruction
     ka, kb = _kind(s, a), _kind(s, b)
     same = s.loc[a, b]
     dl = "s" if same else "d"
@@ -187,8 +220,9 @@ def build_view(test, model_label, cand, state, allowed, failure, satisfies) -> E
             view.cycle_names = [diy_name(s, env, cyc[k], cyc[(k + 1) % len(cyc)])
                                 for k in range(len(cyc))]
         elif failure.kind == "empty" and failure.relation is not None:
+            # not a cycle: the pair the relation should not contain
             a, b = (int(x[0]) for x in np.nonzero(failure.relation))
-            view.cycle_names = [diy_name(s, env, a, b)]
+            view.cycle_names = [f"{s.label(a)} -> {s.label(b)}"]
             view.cycle = [a, b]
     return view
 

@@ -35,7 +35,7 @@ def get_model(name_or_path: str, search_path: tuple = ()):
     return model
 
 
-def _setup(test, model_name, search_path):
+def _setup(test, model_name, search_path, prune=True):
     """The model, the locations to evaluate, their index, the compiled condition and
     filter, and the traces of ``test``."""
     model = get_model(model_name, tuple(search_path))
@@ -54,7 +54,7 @@ def _setup(test, model_name, search_path):
     for loc in evals:
         if not isinstance(loc, RegLoc) and loc not in domain:
             domain[loc] = [test.init.get(loc, 0)]
-    if model.prune:
+    if model.prune and prune:
         traces = prune_private(test, traces)
     return model, shown, evals, index, pred, filt, traces, domain
 
@@ -77,12 +77,19 @@ def iter_candidates(test, model_name, search_path=(), all_checks=False):
     """Every candidate execution of ``test`` that passes the filter, with its shown final
     state (a dict), whether ``model_name`` allows it, the failed checks, and whether the
     condition's proposition holds: for graphs and explanations (slower than
-    :func:`cat_verdict`)."""
+    :func:`cat_verdict`).  Nothing is pruned: an incoherent candidate is here too, with
+    the check that rejects it."""
     model, shown, evals, index, pred, filt, traces, domain = _setup(test, model_name,
-                                                                    search_path)
+                                                                    search_path, prune=False)
     names = [str(l) for l in shown]
+    count = 0
     for s in structures(test, traces, domain):
-        for cand in candidates(s, model.prune):
+        for cand in candidates(s, False):
+            count += 1
+            if count > CANDIDATE_LIMIT:
+                raise CoherenceError(f"more than {CANDIDATE_LIMIT:,} candidate executions; "
+                                     "the test is too large to draw", file=test.path,
+                                     line=test.line)
             vals = _final_values(test, evals, s, cand)
             if filt is not None and not filt(vals):
                 continue
