@@ -314,7 +314,7 @@ class Model:
     # -- evaluation
     def check(self, ex, explain=False, all_checks=False):
         """Evaluate the model on candidate execution ``ex`` (see
-        :class:`coherence.litmus.events.Candidate`).
+        :class:`coherence.litmus.executions.Candidate`).
 
         Returns ``(allowed, failures, flags)``: the checks that failed (all of them when
         ``all_checks``, else the first) and the names of the ``flag`` tests that fired.
