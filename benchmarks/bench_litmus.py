@@ -14,6 +14,13 @@
    project's suite, a sample of the held-out 4-thread tests of ../shared/oracle/herd-ext and
    diy-style 4-thread cycles generated here (coherence.litmus.cycles).  ``--coverage N``
    sets the sample sizes (0: skip).
+5. The cat path: x86 through sc.cat / x86-tso.cat against the enumerators (agreement, time);
+   agreement with herd7 on ../shared/oracle/herd-arm-riscv (supported / agree / differ /
+   skipped by reason, execution counts too) and the time against herd7's (measured when
+   herd7 is installed, else herd's figure from the oracle's README); a 4-thread AArch64 test
+   with 10 events per thread (target < 1 s); store buffering over 6 to 16 threads
+   (`--sb-threads`), cat path and enumerator.  `--cat-only` runs just this part, on a
+   deterministic sample of `--cat-sample` tests per architecture (0: the whole oracle).
 """
 
 from __future__ import annotations
@@ -119,21 +126,187 @@ def bench_throughput(count: int, nthreads: int, per_thread: int, seed: int = 1,
         print(line)
 
 
+ARM_ORACLE = ROOT.parent / "shared" / "oracle" / "herd-arm-riscv"
+# herd7 7.58 on herd-arm-riscv: 19,286 calls, about 1,410 s of CPU (the oracle's README).
+HERD_ARM_SECONDS_PER_CALL = 1410 / 19286
+
+
+def _oracle_dir(name):
+    for base in (ROOT.parent, ROOT.parent.parent):
+        p = base / "shared" / "oracle" / name
+        if p.is_dir():
+            return p
+    return None
+
+
+def bench_cat_x86() -> None:
+    from coherence.litmus.cat.verdict import cat_verdict
+    print("== cat path on x86: sc.cat / x86-tso.cat against the enumerators ==")
+    paths = [ROOT / "litmus" / "x86"]
+    ox = _oracle_dir("herd-x86")
+    if ox is not None:
+        paths.append(ox / "tests")
+    tests = [t for _p, t in load_suite(paths) if not isinstance(t, str)
+             and not any(th.can_loop for th in t.threads)]
+    agree = 0
+    t_op = t_cat = 0.0
+    for t in tests:
+        for op, cat in (("sc", "sc"), ("tso", "x86-tso")):
+            t0 = time.perf_counter()
+            a = enumerate_states(t, op)
+            t1 = time.perf_counter()
+            b = cat_verdict(t, cat)
+            t2 = time.perf_counter()
+            t_op += t1 - t0
+            t_cat += t2 - t1
+            agree += (a.states, a.positive, a.negative) == (b.states, b.positive, b.negative)
+    n = 2 * len(tests)
+    print(f"   {agree}/{n} verdicts equal; enumerators {t_op:.2f} s, cat {t_cat:.2f} s "
+          f"(cat/enumerators {t_cat / max(t_op, 1e-9):.1f}x: the enumerators stay default)")
+
+
+def bench_cat_oracle(sample: int) -> None:
+    import collections
+    import csv
+    import hashlib
+    import shutil
+    from coherence.errors import CoherenceError
+    from coherence.litmus import parse_file
+    from coherence.litmus.cat.verdict import cat_verdict
+    print("== cat path: AArch64 / RISC-V against herd7 (herd-arm-riscv) ==")
+    oracle = _oracle_dir("herd-arm-riscv")
+    if oracle is None:
+        print("   skipped: ../shared/oracle/herd-arm-riscv not found")
+        return
+    with open(oracle / "verdicts.tsv", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    herd = shutil.which("herd7")
+    for arch, model in (("AArch64", "aarch64"), ("RISCV", "riscv")):
+        sel = [r for r in rows if r["arch"] == arch and r["model"] == model]
+        sel.sort(key=lambda r: hashlib.sha1(r["path"].encode()).hexdigest())
+        if sample:
+            sel = sel[:sample]
+        agree = counts = 0
+        differ, skipped = [], collections.Counter()
+        t0 = time.perf_counter()
+        for r in sel:
+            try:
+                v = cat_verdict(parse_file(oracle / "tests" / r["path"]), model)
+            except CoherenceError as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                skipped[reason.split(" in `")[0][:60]] += 1
+                continue
+            want = {x.strip() for x in r["states"].split(" | ")} if r["states"] else set()
+            got = {" ".join(f"{k}={x};" for k, x in st.items()) for st in v.states} - {""}
+            if got == want and v.observation == r["observation"]:
+                agree += 1
+                counts += (v.positive, v.negative) == (int(r["positive"]),
+                                                       int(r["negative"]))
+            else:
+                differ.append(r["path"])
+        dt = time.perf_counter() - t0
+        supported = len(sel) - sum(skipped.values())
+        print(f"   {arch:7} {model:8}: {len(sel)} tests, {supported} supported, {agree} agree "
+              f"(execution counts too: {counts}), {len(differ)} differ, "
+              f"{sum(skipped.values())} skipped; {dt:.1f} s")
+        for reason, k in skipped.most_common():
+            print(f"      skipped {k}: {reason}")
+        for p in differ:
+            print(f"      differs: {p}")
+        if herd:
+            print(f"      (herd7 found at {herd}: time it with the same tests for a ratio)")
+        herd_s = HERD_ARM_SECONDS_PER_CALL * len(sel)
+        print(f"      herd7 7.58, from the oracle's README average: ~{herd_s:.0f} s for these; "
+              f"ratio ours/herd ~{dt / herd_s:.2f}")
+
+
+def _wide_aarch64_test() -> str:
+    """4 threads x 10 events (stores, loads, fences, an address dependency, a release)."""
+    locs = ["x", "y", "z", "w"]
+    init = " ".join(f"{t}:X1={locs[t]}; {t}:X2={locs[(t + 1) % 4]}; {t}:X3={locs[(t + 2) % 4]};"
+                    f" {t}:X10=p{t}; {t}:X11=q{t};" for t in range(4))
+    rows = [["MOV W0,#1", "STR W0,[X1]", "STR W0,[X10]", "DMB SY", "LDR W5,[X2]",
+             "LDR W6,[X11]", "EOR W8,W5,W5", "LDR W9,[X10,W8,SXTW]", "STR W0,[X11]",
+             "DMB ISH", "LDR W7,[X10]", "STLR W0,[X3]"]] * 4
+    body = "\n".join(" " + " | ".join(rows[t][k] for t in range(4)) + " ;"
+                      for k in range(len(rows[0])))
+    cond = " /\\ ".join(f"{t}:X5=0" for t in range(4))
+    return (f"AArch64 W4x10\n{{ {init} }}\n P0 | P1 | P2 | P3 ;\n{body}\n"
+            f"exists ({cond})\n")
+
+
+def _sb_source(n: int) -> str:
+    cols = [[f"MOV [x{i}],$1", f"MOV EAX,[x{(i + 1) % n}]"] for i in range(n)]
+    table = " | ".join(f"P{i}" for i in range(n)) + " ;\n" + "\n".join(
+        " | ".join(c[k] for c in cols) + " ;" for k in range(2))
+    cond = " /\\ ".join(f"{i}:EAX=0" for i in range(n))
+    return f"X86 SB{n}\n{{}}\n{table}\nexists ({cond})\n"
+
+
+def bench_many_threads(sizes) -> None:
+    """Store buffering over n threads under TSO: what the CLI's default uses from
+    CAT_FROM_THREADS threads on (the cat path), and the enumerator where it is quick."""
+    from coherence.litmus.cat.verdict import cat_verdict
+    print("== store buffering over n threads, tso ==")
+    for n in sizes:
+        t = parse_text(_sb_source(n), f"SB{n}.litmus")
+        c0 = time.process_time()
+        v = cat_verdict(t, "x86-tso")
+        cat_s = time.process_time() - c0
+        line = f"   SB over {n:2} threads: cat path {cat_s:7.2f} s CPU ({v.observation} " \
+               f"{v.positive} {v.negative})"
+        if n <= 7:
+            c0 = time.process_time()
+            enumerate_states(t, "tso")
+            line += f", enumerator {time.process_time() - c0:6.2f} s"
+        print(line)
+
+
+def bench_cat_wide() -> None:
+    from coherence.litmus.cat.verdict import cat_verdict
+    print("== cat path: a 4-thread AArch64 test with 10 events per thread ==")
+    t = parse_text(_wide_aarch64_test(), "W4x10.litmus")
+    cat_verdict(t, "aarch64")  # the model is loaded once per process
+    c0, t0 = time.process_time(), time.perf_counter()
+    v = cat_verdict(t, "aarch64")
+    cpu, dt = time.process_time() - c0, time.perf_counter() - t0
+    # CPU time: on a shared machine the wall time also counts the other processes.
+    ok = "ok" if cpu < 1.0 else "ABOVE TARGET"
+    print(f"   {v.observation} {v.positive} {v.negative}, {v.explored} candidates in "
+          f"{cpu:.3f} s of CPU ({dt:.3f} s wall)  target < 1 s: {ok}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="best of N for the oracle set")
     ap.add_argument("--coverage", type=int, default=150, metavar="N",
                     help="tests per sampled set in the coverage figures (0: skip them)")
     ap.add_argument("--only-coverage", action="store_true", help="print only the coverage")
+    ap.add_argument("--cat-only", action="store_true", help="only the cat path's figures")
+    ap.add_argument("--cat-sample", type=int, default=300,
+                    help="oracle tests per architecture for the cat figures (0: all)")
+    ap.add_argument("--sb-threads", default="6,7,8,12",
+                    help="store-buffering sizes to time (e.g. 8,12,16; 16 takes minutes)")
     args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.sb_threads.split(",") if x]
     if args.only_coverage:
         bench_coverage(args.coverage)
+        return 0
+    if args.cat_only:
+        bench_many_threads(sizes)
+        bench_cat_wide()
+        bench_cat_x86()
+        bench_cat_oracle(args.cat_sample)
         return 0
     bench_oracle(args.repeat)
     bench_throughput(200, 4, 2, target=True)  # 4 threads, 8 instructions: the target figure
     bench_throughput(20, 4, 4)     # 4 threads x 4 instructions: heavier, for scale
 
     bench_campaigns()
+    bench_many_threads(sizes)
+    bench_cat_wide()
+    bench_cat_x86()
+    bench_cat_oracle(args.cat_sample)
     if args.coverage:
         bench_coverage(args.coverage)
     return 0

@@ -1160,3 +1160,91 @@ def save_run_figure(result, path, program=None, seed: int = 0, window=None) -> s
         plt.close(fig)
         raise
     return save_figure(fig, path, dpi=100)
+
+
+# ----------------------------------------------------------------------------- executions
+
+_EDGE_COLORS = {"po": "black", "rf": "tab:red", "co": "tab:blue", "fr": "tab:orange",
+                "addr": "tab:purple", "data": "tab:purple", "ctrl": "tab:purple",
+                "rmw": "tab:green"}
+
+
+def plot_execution(view, ax=None):
+    """Draw one execution (:class:`coherence.litmus.graph.ExecutionView`) as herd does:
+    threads as columns (the initial writes first), events as boxes in program order, po,
+    rf, co, fr, dependencies and rmw as labelled arrows (fences label the po arrows), and
+    the cycle of the failed check, if any, in bold red with the check named in the title.
+    Returns the axes."""
+    from matplotlib.patches import FancyArrowPatch
+    threads = sorted({t for _i, t, _l in view.events})
+    col = {t: k for k, t in enumerate(threads)}
+    rows: dict = {}
+    pos = {}
+    for i, t, _lab in view.events:
+        r = rows.get(t, 0)
+        rows[t] = r + 1
+        pos[i] = (col[t] * 3.0, -r * 1.4)
+    height = max(rows.values(), default=1)
+    fig, ax = _figure_ax(ax, (max(4.0, 2.6 * len(threads)), max(3.0, 1.2 * height + 1.6)))
+    hot_edges = view.hot_edges()
+    c = view.cycle
+    for t in threads:
+        ax.text(col[t] * 3.0, 0.9, "init" if t < 0 else f"P{t}", ha="center",
+                fontweight="bold")
+    for i, _t, lab in view.events:
+        x, y = pos[i]
+        ax.text(x, y, lab, ha="center", va="center", family="monospace", fontsize=9,
+                bbox=dict(boxstyle="round,pad=0.3", fc="white",
+                          ec="tab:red" if i in c else "gray", lw=2 if i in c else 1),
+                zorder=3)
+    for j, (a, b, kind, label) in enumerate(view.edges):
+        (x1, y1), (x2, y2) = pos[a], pos[b]
+        hot = j in hot_edges
+        straight = kind == "po"
+        rad = 0.0 if straight else (0.25 if x2 >= x1 else -0.25)
+        arrow = FancyArrowPatch((x1, y1), (x2, y2), arrowstyle="-|>", mutation_scale=12,
+                                shrinkA=14, shrinkB=14,
+                                connectionstyle=f"arc3,rad={rad}",
+                                color="red" if hot else _EDGE_COLORS.get(kind, "gray"),
+                                lw=2.6 if hot else 1.2,
+                                linestyle="--" if kind in ("addr", "data", "ctrl") else "-",
+                                zorder=2)
+        ax.add_patch(arrow)
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        if not straight:
+            mx += rad * (y2 - y1) * 0.5
+            my -= rad * (x2 - x1) * 0.5
+        ax.text(mx, my, label, fontsize=7, ha="center", va="center",
+                color="red" if hot else _EDGE_COLORS.get(kind, "gray"),
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8),
+                zorder=4)
+    title = f"{view.test_name}   {view.state}\n{view.verdict_line}"
+    if view.cycle_names:
+        title += "   [" + " ".join(view.cycle_names) + "]"
+    ax.set_title(title, fontsize=10, color="black" if view.allowed else "darkred")
+    ax.set_xlim(-1.8, 3.0 * (len(threads) - 1) + 1.8)
+    ax.set_ylim(-1.4 * (height - 1) - 1.0, 1.4)
+    ax.axis("off")
+    return ax
+
+
+def save_execution_figure(views, path) -> str:
+    """Every view of ``views`` in one figure (one panel each) written to ``path``."""
+    if not views:
+        raise CoherenceError("no execution to draw", file=path)
+    plt = _pyplot()
+    n = len(views)
+    cols = min(n, 3)
+    nrows = math.ceil(n / cols)
+    width = max(max(4.0, 2.6 * len({t for _i, t, _l in v.events})) for v in views)
+    height = max(max(3.0, 1.2 * max(sum(1 for _i, t, _l in v.events if t == tt)
+                                    for tt in {t for _i, t, _l in v.events}) + 1.6)
+                 for v in views)
+    fig, axes = plt.subplots(nrows, cols, figsize=(width * cols, height * nrows),
+                             layout="constrained", squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k < n:
+            plot_execution(views[k], ax=ax)
+        else:
+            ax.axis("off")
+    return save_figure(fig, path)

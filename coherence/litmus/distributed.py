@@ -24,14 +24,14 @@ FLUSH_SECONDS = 2.0
 
 
 def litmus_task(kind: str, *args):
-    """What a worker runs: ``("enum", test, models)`` -> ``{model: Verdict}`` or a reason
+    """What a worker runs: ``("enum", test, plan)`` -> ``{model: Verdict}`` or a reason
     string; ``("chunk", test, model, protocol, k, n, seed, profiles, overrides)`` ->
     ``(observed, statuses, s)``."""
     if kind == "enum":
-        from .enumerate import enumerate_states
-        test, models = args
+        from .cli import verdicts_of
+        test, plan = args
         try:
-            return {m: enumerate_states(test, m) for m in models}
+            return verdicts_of(test, plan)
         except CoherenceError as exc:
             return str(exc)
     from .campaign import run_chunk
@@ -96,11 +96,11 @@ def run_distributed(work, args, bar=None):
     reuse: dict = {}       # chunk id -> i
     order = []
     try:
-        for i, test, models, camp in work:
-            tasks.append(("enum", test, models))
+        for i, test, plan, camp in work:
+            tasks.append(("enum", test, plan))
             meta.append((i, None))
-            if camp is None:
-                continue
+            if camp is None or test.arch not in ("X86", "X86_64"):
+                continue  # campaigns are x86-only
             model, protocol, iterations, seed, chunk, overrides, profiles = camp
             protocol = get_protocol(protocol).name
             try:
@@ -163,7 +163,7 @@ def run_distributed(work, args, bar=None):
             store.close()
 
     results = {}
-    for i, test, models, camp in work:
+    for i, test, _plan, camp in work:
         v = verdicts[i]
         if isinstance(v, str):
             results[i] = (None, v, None)
@@ -174,7 +174,7 @@ def run_distributed(work, args, bar=None):
         elif i in failed:
             campaign = (f"emulator campaign incomplete: a chunk failed ({failed[i]}); run the "
                         f"same command again to retry it")
-        elif camp is not None:
+        elif camp is not None and i in chunks:
             model, protocol, _iterations, seed = camp[:4]
             campaign = merge_chunks(test, model, protocol, seed, chunks[i], v, names=names[i])
         results[i] = (v, None, campaign)

@@ -487,6 +487,9 @@ _X86_64_REG_ORDER = ["rip", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rs
 
 
 def reg_sort_key(reg: str, arch: str):
+    if arch in ("AArch64", "RISCV"):
+        from .dialect import reg_sort_key as other
+        return other(reg, arch)
     order = _X86_REG_ORDER if arch == "X86" else _X86_64_REG_ORDER
     try:
         return (0, order.index(reg), "")

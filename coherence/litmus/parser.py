@@ -23,10 +23,10 @@ import re
 from ..errors import CoherenceError
 from .condition import (KEYWORDS, TokenStream, parse_condition_section, parse_location,
                         parse_value, tokenize)
+from .dialect import Temps, parse_instruction
 from .ir import MAX_ARRAY_LEN, Branch, LitmusTest, MemLoc, RegLoc, Sym, Thread
-from .x86 import Temps, parse_instruction
 
-ARCHES = {"X86": "X86", "X86_64": "X86_64"}
+ARCHES = {"X86": "X86", "X86_64": "X86_64", "AARCH64": "AArch64", "RISCV": "RISCV"}
 
 # Bytes per element of the C types herd accepts in init blocks (pointers are 8).
 TYPE_SIZES = {
@@ -100,7 +100,7 @@ def parse_text(text: str, path: str = "<string>") -> LitmusTest:
     name_line = i + 1
     arch = ARCHES.get(head[0].upper())
     if arch is None:
-        raise CoherenceError(f"unsupported architecture `{head[0]}` (expected X86 or X86_64)",
+        raise CoherenceError(f"unsupported architecture `{head[0]}` (expected X86, X86_64, AArch64 or RISCV)",
                              file=path, line=name_line)
     if len(head) < 2:
         raise CoherenceError("missing test name after the architecture", file=path,

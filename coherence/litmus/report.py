@@ -155,7 +155,10 @@ def summary_table(rows, models, emulated: str | None = None, herd=None) -> str:
         some = next(iter(verdicts.values()))
         cells = [name, some.kind]
         for m in models:
-            v = verdicts[m]
+            v = verdicts.get(m)
+            if v is None:  # a mixed suite: this model is not one of this test's
+                cells.append("-")
+                continue
             mark = "" if v.executions_exact else "*"
             cells.append(f"{v.observation} {v.positive} {v.negative}{mark}")
         if with_herd:

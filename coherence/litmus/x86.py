@@ -58,6 +58,9 @@ def canonical_reg(name: str, arch: str, strict: bool = True) -> str | None:
     lower-case for X86_64) so that an init or condition may name any register, as herd allows
     (``0:rip``, ``0:cs``).
     """
+    if arch in ("AArch64", "RISCV"):
+        from .dialect import canonical_reg as other
+        return other(name, arch)
     if arch == "X86":
         r = _X86_ALIASES.get(name.upper())
         if r is None and not strict:
