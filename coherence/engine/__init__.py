@@ -113,7 +113,7 @@ class Machine:
             ("clock", (len(L.CLOCK),), i8, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
             ("cstat", (C, NCORESTATS), i8, 0), ("lruc", (C,), i8, 0),
-            ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0), ("cnoise", noise.shape, i8, noise),
+            ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0),
             ("tags", (C, S, W), i8, -1), ("cst", (C, S, W), np.int8, 0),
             ("lru", (C, S, W), i8, 0),
             ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
@@ -136,7 +136,9 @@ class Machine:
             ("meaning", compiled.meaning.shape, np.int8, compiled.meaning),
             ("hit", compiled.hit.shape, np.int8, compiled.hit),
             ("code", code.shape if code is not None else (0, NFIELDS), i8, code),
-            ("start", (C,), i8, start), ("length", (C,), i8, length)])
+            ("start", (C,), i8, start), ("length", (C,), i8, length),
+            # Last, so that the other arrays keep their places in the buffer (_arena).
+            ("cnoise", noise.shape, i8, noise)])
         self.arrays["params"][:] = p
         # A trace is read once, in order, and may be large: it is not copied.
         self.arrays.update(

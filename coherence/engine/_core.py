@@ -19,8 +19,21 @@ from ._cache import ATTEMPT_ERROR, ATTEMPT_MISS, attempt, find
 from ._layout import (P_FULL, LAT_BUCKETS, LAT_SUM, Q_TIME, ACT_ERROR, ERR_ABSENT, ERR_ADDRESS,
                       ERR_LOADVAL, INF, K_HALTED, K_LOOK, K_PC, K_READY, K_TBLOCK, K_WAIT,
                       KIND_LOAD, KIND_RMW, KIND_STORE, LOOK_NONE, N_DRAIN, N_IJIT, P_CHECK, P_DATA,
-                      P_HIT, P_LSHIFT, P_SB, P_SETS, P_TRACE, P_TSO, P_WAYS, P_WPL, Q_ADDR, W_BUS,
-                      W_DRAIN, W_NONE, W_SBFULL, progress, rand, set_err)
+                      P_DRAIN, P_HIT, P_IJIT, P_LSHIFT, P_SB, P_SETS, P_TRACE, P_TSO, P_WAYS,
+                      P_WPL, Q_ADDR, W_BUS, W_DRAIN, W_NONE, W_SBFULL, progress, rand, set_err)
+
+
+@jit_leaf
+def _issue_jitter(p, noise, c):
+    """Core c's issue jitter; params hold the largest of any core's, so a machine without
+    any never reads the per-core array (``p`` is ``m.p``, ``noise`` ``m.cpu.noise``)."""
+    return noise[c, N_IJIT] if p[P_IJIT] != 0 else np.int64(0)
+
+
+@jit_leaf
+def _drain_delay(p, noise, c):
+    """Core c's store-buffer drain delay (as :func:`_issue_jitter`)."""
+    return noise[c, N_DRAIN] if p[P_DRAIN] != 0 else np.int64(0)
 
 
 @jit_leaf
@@ -168,13 +181,13 @@ def complete(m, p, T, w):
     if p & 1:
         _pop_drain(m.sb, m.cpu, m.p[P_SB], c, T)
         if m.sb.count[c] > 0:
-            m.sb.ready[c] = T + 1 + rand(m.rng, m.cpu.noise[c, N_DRAIN])
+            m.sb.ready[c] = T + 1 + rand(m.rng, _drain_delay(m.p, m.cpu.noise, c))
     else:
         k = m.cpu.k
         m.cpu.stats[c, CS_STALL] += T - k[c, K_TBLOCK]
         k[c, K_WAIT] = W_NONE
         k[c, K_LOOK] = LOOK_NONE  # the miss a trace's look-ahead foresaw is served
-        _retire(m.cpu, m.rng, m.cpu.noise[c, N_IJIT], c, k[c, K_PC] + 1, T + 1)
+        _retire(m.cpu, m.rng, _issue_jitter(m.p, m.cpu.noise, c), c, k[c, K_PC] + 1, T + 1)
     return True
 
 
@@ -191,7 +204,7 @@ def _access(m, c, t, kind, addr, pc):
     s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)
     if not _perform(m, 2 * c, t, s, w, addr):
         return -1
-    _retire(m.cpu, m.rng, m.cpu.noise[c, N_IJIT], c, pc + 1, t + m.p[P_HIT])
+    _retire(m.cpu, m.rng, _issue_jitter(m.p, m.cpu.noise, c), c, pc + 1, t + m.p[P_HIT])
     return 0
 
 
@@ -263,7 +276,7 @@ def _core_step(m, c, t):
     tso = m.p[P_TSO] != 0
     trace = m.p[P_TRACE] != 0
     hit = m.p[P_HIT]
-    ijit = m.cpu.noise[c, N_IJIT]
+    ijit = _issue_jitter(m.p, m.cpu.noise, c)
     stats = m.cpu.stats
     k = m.cpu.k
     prog = m.prog
@@ -316,7 +329,8 @@ def _core_step(m, c, t):
             _block(k, c, t, W_SBFULL)  # re-executed when an entry drains
         else:
             v = 0 if trace else _operand(m.cpu.regs, c, prog.code[i, F_BREG], prog.code[i, F_B])
-            _buffer_store(m.sb, m.rng, m.p[P_SB], m.cpu.noise[c, N_DRAIN], c, t, addr, v)
+            _buffer_store(m.sb, m.rng, m.p[P_SB], _drain_delay(m.p, m.cpu.noise, c), c, t, addr,
+                          v)
             stats[c, CS_STORES] += 1
             _retire(m.cpu, m.rng, ijit, c, pc + 1, t + 1)
     elif op == OP_XCHG or op == OP_CAS or op == OP_FAA:
@@ -358,7 +372,7 @@ def _drain_step(m, c, t):
     _perform(m, p, t, s, w, addr)
     _pop_drain(sb, m.cpu, m.p[P_SB], c, t)
     if sb.count[c] > 0:
-        sb.ready[c] = t + m.p[P_HIT] + rand(m.rng, m.cpu.noise[c, N_DRAIN])
+        sb.ready[c] = t + m.p[P_HIT] + rand(m.rng, _drain_delay(m.p, m.cpu.noise, c))
     return 0
 
 
