@@ -93,7 +93,7 @@ def bench_campaign(client1, client2, iterations, show=True):
     from coherence.sweep.executors import DaskExecutor
     t = parse_file(ROOT / "litmus" / "x86" / "SB.litmus")
     verdicts = {m: enumerate_states(t, m) for m in ("sc", "tso")}
-    tasks = [("chunk", t, "tso", "mesi", k, n, 0) for k, n in plan_chunks(iterations)]
+    tasks = [("chunk", t, "tso", "mesi", k, n, 0, None, {}) for k, n in plan_chunks(iterations)]
     out = {}
     for label, client in (("1 worker", client1), ("2 workers", client2)):
         ex = DaskExecutor(client)
