@@ -392,3 +392,20 @@ def test_collect_missing_top_level_path_is_an_error(tmp_path):
     with pytest.raises(CoherenceError) as info:
         collect([tmp_path / "nope"])
     assert str(info.value) == f"{tmp_path / 'nope'}: no such file or directory"
+
+
+@pytest.mark.parametrize("arch, shift, ok", [
+    ("X86", "SAL EAX,CL", True), ("X86", "SHL EAX,3", True), ("X86", "SAR EAX,EDX", False),
+    ("X86", "SAL ECX,EDX", False), ("X86_64", "shl %cl,%eax", True),
+    ("X86_64", "shl $2,%eax", True), ("X86_64", "shr %edx,%eax", False),
+])
+def test_shift_counts_are_cl_or_an_immediate_as_on_x86(arch, shift, ok):
+    """herd rejects `SAL ECX,EDX`: x86 has no shift by another register than CL."""
+    reg = "EAX" if arch == "X86" else "rax"
+    src = (f"{arch} S\n{{ }}\n P0 ;\n {shift} ;\nexists (0:{reg}=0)\n")
+    if ok:
+        parse_text(src, "s.litmus")
+    else:
+        with pytest.raises(CoherenceError, match="count in CL or as an immediate") as info:
+            parse_text(src, "s.litmus")
+        assert str(info.value).startswith("s.litmus:4:")

@@ -309,6 +309,12 @@ def _parse_instruction(text: str, arch: str, line: int, temps: Temps, ctx) -> li
         return [Nop(line=line, text=ctx.text)]
     parse = _parse_intel_operand if arch == "X86" else _parse_att_operand
     ops = [parse(o, ctx) for o in raw]
+    if mnem in _SHIFTS and len(raw) == 2:
+        # x86 shifts take their count in CL or as an immediate (herd rejects the others).
+        count, op = (raw[1], ops[1]) if arch == "X86" else (raw[0], ops[0])
+        if isinstance(op, Reg) and count.strip().lstrip("%").lower() != "cl":
+            raise ctx.error(f"`{mnem}` takes its count in CL or as an immediate, got "
+                            f"`{count.strip()}`")
     if arch == "X86_64":
         ops.reverse()  # AT&T: source first; lower in Intel order (destination first)
     if locked and mnem not in _LOCKABLE:
