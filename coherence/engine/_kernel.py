@@ -75,8 +75,10 @@ def _served_alone(m, t, safe):
     other core can see before that core's own next miss.  So the core runs right here: its
     hits, its miss, the grant, the completion, its next hits and misses, while each of its
     misses stays the earliest and each completion comes before any other core's next miss.
-    Returns the end of the run-ahead window for the other cores, and the last cycle in which
-    this loop fully processed a core's actions.
+    Returns the end of the run-ahead window for the other cores, the last cycle in which
+    this loop fully processed a core's actions, and how many misses it served (they count as
+    steps of the cycle loop's slice; after a slice's worth it stops, leaving the last
+    transaction in flight for the cycle loop, as when a completion comes too late).
 
     Exact: each transaction is granted at the cycle the cycle loop would grant it (the only
     request), draws from the RNG in the same order, and completes before any other core can
@@ -109,16 +111,18 @@ def _served_alone(m, t, safe):
         elif mc < second:
             second = mc
     if star < 0 or best >= second or not safe:
-        return min(best, second), t
+        return min(best, second), t, 0
     last = t
     lo = t + 1
+    served = 0
+    slice_ = m.p[P_SLICE]
     while True:
         hi = min(second, _clip(m))
         acted = _trace.trace_run(m, star, lo, hi)  # hits, then a miss posted at `at`
         if acted > last:
             last = acted
         if k[star, K_WAIT] != W_BUS:
-            return hi, last  # it reached `hi` (or halted): the others run to there too
+            return hi, last, served  # it reached `hi` (or halted): the others run to there
         p = 2 * star
         at = k[star, K_TBLOCK]
         addr = m.net.port[p, Q_ADDR]
@@ -127,11 +131,14 @@ def _served_alone(m, t, safe):
         s = line & smask
         if (sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0)
                 or (tlwin > 0 and at // tlwin >= m.net.timeline.shape[0])):
-            return at, at - 1  # pending: the cycle loop resumes at `at` and grants it
+            return at, at - 1, served  # pending: the cycle loop resumes at `at`, grants it
         _bus.grant_only(m, p, at, w, victim(l1, star, s, ways) if w < 0 else np.int64(-1))
+        served += 1
         until = _bus.next_event(m.net)
-        if until >= second or until >= _clip(m) or l1.tags[star, s, m.net.b[B_WAY]] != line:
-            return min(_clip(m), until), at  # the cycle loop completes it (or reports it)
+        if (until >= second or until >= _clip(m) or l1.tags[star, s, m.net.b[B_WAY]] != line
+                or served >= slice_ > 0):
+            # the cycle loop completes it (or reports it)
+            return min(_clip(m), until), at, served
         p, w = _bus.complete_due(m.net, until)
         _core.complete(m, p, until, w)
         _bus.finish(m, p, until, w)
@@ -245,7 +252,8 @@ def _cycle_loop(lean):
                 limit = _ahead_limit(m, t)
                 if lean:
                     if foresee and limit == t:
-                        limit, last = _served_alone(m, t, alone)
+                        limit, last, served = _served_alone(m, t, alone)
+                        steps += served
             failed = INF  # the cycle of the earliest error met; later cores stop before it
             for c in range(ncores):
                 if limit <= t + 1:
