@@ -196,12 +196,6 @@ def loads(text: str, file: str | None = None) -> Scenario:
 
 def load(path) -> Scenario:
     """Read and validate the scenario file at ``path``."""
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CoherenceError("no such file, expected a scenario .toml file", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CoherenceError(f"cannot read: {exc}, expected a UTF-8 scenario file",
-                             file=path) from None
+    from ..textfile import read_text
+    path, text = read_text(path, "a scenario .toml file")
     return loads(text, file=path)

@@ -91,10 +91,8 @@ def load_trace(path: str, label: str | None = None):
                         [z[f"addrs_{c}"] for c in range(cores)])
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise CoherenceError(f"cannot read the .npz trace: {exc}", label) from None
-    try:
-        text = open(path, encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CoherenceError(f"cannot read the trace: {exc}", label) from None
+    from ..textfile import read_text
+    text = read_text(path, "a text trace (core write address lines)")[1]
     per: dict[int, tuple[list, list]] = {}
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
