@@ -309,6 +309,18 @@ def _through_memory(evs, loc):
     return frozenset()
 
 
+def _read_choice(stack, domain, loc, pending, path):
+    """The value a read of ``loc`` takes on this path: ``pending`` when the path resumes a
+    branch on it, else the first value of ``loc``'s domain, a branch being pushed for each
+    other value (``path``: the stack entry to resume, without its pending value)."""
+    if pending is not None:
+        return pending
+    vals = domain.get(loc, (0,))
+    for v in vals[1:]:
+        stack.append(path + (v,))
+    return vals[0]
+
+
 def thread_traces(test, t, code, owner, domain, init_regs):
     """Every trace of thread ``t`` given the value ``domain`` (MemLoc -> values)."""
     out = []
@@ -398,13 +410,9 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                 elif k in ("ld", "ldx"):
                     _, dst, a, tags = op
                     loc, at = _location(test, a, regs)
-                    if pending is None:
-                        vals = domain.get(loc, (0,))
-                        for v in vals[1:]:
-                            stack.append((pc, regs, evs, ctrl, resv, rmw, steps - 1, inst, v))
-                        v = vals[0]
-                    else:
-                        v, pending = pending, None
+                    v = _read_choice(stack, domain, loc, pending,
+                                     (pc, regs, evs, ctrl, resv, rmw, steps - 1, inst))
+                    pending = None
                     idx = len(evs)
                     if k == "ldx":
                         tags = tags | {"EX"}
@@ -452,13 +460,9 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                     pc += 1
                 elif k in ("amo", "cas"):
                     loc, at = _location(test, op[3], regs)
-                    if pending is None:
-                        vals = domain.get(loc, (0,))
-                        for v in vals[1:]:
-                            stack.append((pc, regs, evs, ctrl, resv, rmw, steps - 1, inst, v))
-                        old = vals[0]
-                    else:
-                        old, pending = pending, None
+                    old = _read_choice(stack, domain, loc, pending,
+                                       (pc, regs, evs, ctrl, resv, rmw, steps - 1, inst))
+                    pending = None
                     writeback = False
                     if isinstance(old, _WriteBack):
                         old, writeback = old.value, True
