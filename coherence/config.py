@@ -24,6 +24,9 @@ MODELS = ("sc", "tso")
 NO_CYCLE_LIMIT = 1 << 62
 STATS_LEVELS = ("basic", "full")
 ARBITRATIONS = ("round-robin", "fixed", "random")
+TOPOLOGIES = ("crossbar", "mesh")
+#: The most cores each interconnect takes.
+MAX_CORES = {"bus": 64, "split-bus": 64, "directory": 256}
 # Fields that take one value for every core or a tuple with one per core.
 PER_CORE = ("drain_delay", "issue_jitter")
 #: Upper bounds of the sizes and times (see SystemConfig._validate).
@@ -42,8 +45,12 @@ class SystemConfig:
     """The machine: cores, their L1 caches, the interconnect, the memory model and timing.
 
     ``protocol`` is a family name (``msi``, ``mesi``, ``moesi``, ``mesif``, ``dragon``) or a
-    :class:`~coherence.protocols.Protocol`; with ``interconnect`` (``"bus"``, the atomic
-    snooping bus) it picks the table (``coherence protocol list`` lists them).
+    :class:`~coherence.protocols.Protocol` / :class:`~coherence.protocols.MessageProtocol`;
+    with ``interconnect`` (``"bus"``, the atomic snooping bus; ``"split-bus"``, a
+    split-transaction bus; ``"directory"``, home directories on a network of ``topology``
+    ``"crossbar"`` or ``"mesh"``) it picks the table (``coherence protocol list`` lists them).
+    ``mshrs`` bounds each L1's outstanding misses on the split bus and the directory;
+    ``net_latency`` is a crossbar message, ``hop_latency`` one mesh hop.
     Latencies are in cycles.  ``bus_latency`` is an address-only transaction (BusUpgr, BusUpd),
     ``mem_latency`` a line read from memory, ``c2c_latency`` a line supplied by another cache,
     ``wb_latency`` the extra bus time of a dirty victim's write-back.  Randomised timing
@@ -65,10 +72,12 @@ class SystemConfig:
     cores: int = DEFAULTS["cores"]
     protocol: str | Protocol = DEFAULTS["protocol"]
     interconnect: str = DEFAULTS["interconnect"]
+    topology: str = DEFAULTS["topology"]
     model: str = DEFAULTS["model"]
     l1_size: int = DEFAULTS["l1_size"]
     l1_ways: int = DEFAULTS["l1_ways"]
     line_size: int = DEFAULTS["line_size"]
+    mshrs: int = DEFAULTS["mshrs"]
     store_buffer: int = DEFAULTS["store_buffer"]
     arbitration: str = DEFAULTS["arbitration"]
     hit_latency: int = DEFAULTS["hit_latency"]
@@ -76,6 +85,8 @@ class SystemConfig:
     mem_latency: int = DEFAULTS["mem_latency"]
     c2c_latency: int = DEFAULTS["c2c_latency"]
     wb_latency: int = DEFAULTS["wb_latency"]
+    net_latency: int = DEFAULTS["net_latency"]
+    hop_latency: int = DEFAULTS["hop_latency"]
     start_skew: int = DEFAULTS["start_skew"]
     jitter: int = DEFAULTS["jitter"]
     drain_delay: int | tuple = DEFAULTS["drain_delay"]
@@ -87,6 +98,7 @@ class SystemConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "interconnect", str(self.interconnect).lower())
+        object.__setattr__(self, "topology", str(self.topology).lower())
         proto = get_protocol(self.protocol, self.interconnect)
         object.__setattr__(self, "protocol", proto)
         object.__setattr__(self, "model", str(self.model).lower())
@@ -105,7 +117,8 @@ class SystemConfig:
             return isinstance(v, int) and not isinstance(v, bool)
 
         for name in ("cores", "l1_size", "l1_ways", "line_size", "store_buffer", "hit_latency",
-                     "bus_latency", "mem_latency", "c2c_latency", "wb_latency", "start_skew",
+                     "bus_latency", "mem_latency", "c2c_latency", "wb_latency", "mshrs",
+                     "net_latency", "hop_latency", "start_skew",
                      "jitter", "max_cycles", "progress_window", "timeline_window"):
             v = getattr(self, name)
             if v is None and name == "max_cycles":
@@ -120,8 +133,18 @@ class SystemConfig:
             elif not integer(v):
                 bad(f"{name} must be an integer or a tuple of integers (one per core), "
                     f"got {v!r}")
-        if not 1 <= self.cores <= 64:
-            bad(f"cores must be in 1..64, got {self.cores}")
+        max_cores = MAX_CORES[self.interconnect]
+        if not 1 <= self.cores <= max_cores:
+            bad(f"cores must be in 1..{max_cores} on interconnect {self.interconnect!r}, got "
+                f"{self.cores}" + (" (the directory takes up to 256)" if max_cores == 64
+                                    else ""))
+        if self.topology not in TOPOLOGIES:
+            bad(f"topology must be one of {', '.join(TOPOLOGIES)}, got {self.topology!r}")
+        if self.topology != "crossbar" and self.interconnect != "directory":
+            bad(f"topology {self.topology!r} is a directory network; interconnect "
+                f"{self.interconnect!r} has none (use interconnect='directory')")
+        if not 1 <= self.mshrs <= 64:
+            bad(f"mshrs must be in 1..64, got {self.mshrs}")
         if self.model not in MODELS:
             bad(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.arbitration not in ARBITRATIONS:
@@ -135,7 +158,8 @@ class SystemConfig:
                 f"({self.line_size * self.l1_ways}), got {self.l1_size}")
         if not 1 <= self.store_buffer <= 1024:
             bad(f"store_buffer must be in 1..1024 entries, got {self.store_buffer}")
-        for name in ("hit_latency", "bus_latency", "mem_latency", "c2c_latency"):
+        for name in ("hit_latency", "bus_latency", "mem_latency", "c2c_latency", "net_latency",
+                     "hop_latency"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be at least 1 cycle, got {getattr(self, name)}")
         for name in ("wb_latency", "start_skew", "jitter", "progress_window", "timeline_window"):
@@ -156,7 +180,7 @@ class SystemConfig:
             bad(f"cores * l1_size / line_size (the cache lines simulated) must be at most "
                 f"{MAX_CACHE_LINES}, got {lines}")
         for name in ("hit_latency", "bus_latency", "mem_latency", "c2c_latency", "wb_latency",
-                     "start_skew", "jitter"):
+                     "net_latency", "hop_latency", "start_skew", "jitter"):
             if getattr(self, name) > MAX_LATENCY:
                 bad(f"{name} must be at most {MAX_LATENCY} cycles, got {getattr(self, name)}")
         for name in PER_CORE:

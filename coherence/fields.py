@@ -50,12 +50,18 @@ class Field:
 PROGRAM_MAX_CYCLES = 50_000_000
 
 FIELDS: tuple[Field, ...] = (
-    Field("cores", int, 4, "cores", "number of cores, 1..64 (on the command line the default is "
-          "as many as the program uses)", "machine"),
+    Field("cores", int, 4, "cores", "number of cores, 1..64 on the buses, 1..256 on the "
+          "directory (on the command line the default is as many as the program uses)",
+          "machine"),
     Field("protocol", str, "mesi", "", "coherence protocol family: msi, mesi, moesi, mesif, "
           "dragon (`coherence protocol list`), or a Protocol object (Python)", "machine"),
     Field("interconnect", str, "bus", "", "the interconnect the protocol runs on: bus (the "
-          "atomic snooping bus)", "machine"),
+          "atomic snooping bus), split-bus (split-transaction snooping bus) or directory "
+          "(home directory slices on a network)", "machine",
+          choices=("bus", "split-bus", "directory")),
+    Field("topology", str, "crossbar", "", "the directory's network: crossbar (every message "
+          "takes net_latency) or mesh (2D mesh, XY routing, hop_latency per hop, links of "
+          "finite bandwidth)", "machine", choices=("crossbar", "mesh")),
     Field("model", str, "sc", "", "memory model of the cores: sc (a store completes in the "
           "cache before the next instruction) or tso (x86-TSO: a FIFO store buffer per core)",
           "machine", choices=("sc", "tso")),
@@ -65,6 +71,8 @@ FIELDS: tuple[Field, ...] = (
           "geometry"),
     Field("line_size", int, 64, "bytes", "cache line size, a power of two in 8..4096",
           "geometry"),
+    Field("mshrs", int, 2, "misses", "outstanding misses per L1 on the split bus and the "
+          "directory, >= 1 (an in-order core and its store buffer have at most 2)", "geometry"),
     Field("store_buffer", int, 8, "entries", "TSO store-buffer entries per core, 1..1024 (a "
           "full buffer stalls the next store)", "geometry"),
     Field("arbitration", str, "round-robin", "", "bus arbitration: round-robin, fixed (lowest "
@@ -79,6 +87,10 @@ FIELDS: tuple[Field, ...] = (
           "(cache-to-cache transfer)", "latency"),
     Field("wb_latency", int, 10, "cycles", "extra bus time when the requester's victim is "
           "dirty and written back", "latency"),
+    Field("net_latency", int, 6, "cycles", "a message on the directory's crossbar network",
+          "latency"),
+    Field("hop_latency", int, 2, "cycles", "one hop (router and link) on the directory's mesh",
+          "latency"),
     Field("start_skew", int, 0, "cycles", "each core starts at a random cycle in 0..N "
           "(timing noise, drawn from the seed)", "noise", aliases=("--start-skew",)),
     Field("jitter", int, 0, "cycles", "random extra latency 0..N added to every bus "

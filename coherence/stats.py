@@ -190,3 +190,69 @@ def build_result(*, status: str, cycles: int, regs, memory_words, addresses: dic
         cfg["max_cycles"] = config.cycle_limit(trace=False)
     return RunResult(cycles=int(cycles), status=status, memory=memory, registers=registers,
                      stats=stats, seed=int(seed), config=cfg, timeline=tl)
+
+
+# ---------------------------------------------------------------- message interconnects
+
+#: Network counters (the ``nstat`` array of both implementations of the split bus and the
+#: directory; docs/machine.md, "Invariants and results").
+NET_STATS = ("bytes", "hops", "stalls", "home_lookups", "bus_grants", "busy_cycles")
+NS_BYTES, NS_HOPS, NS_STALLS, NS_HOME, NS_GRANTS, NS_BUSY = range(len(NET_STATS))
+NNETSTATS = len(NET_STATS)
+
+
+def build_net_result(*, status: str, cycles: int, regs, memory_words, addresses: dict, symbols,
+                     cstat, msgs, nstat, seed: int, config, timeline=None, with_registers=True,
+                     cache_transitions=None, home_transitions=None, links=None,
+                     latencies=None) -> RunResult:
+    """A RunResult of the split bus or the directory, from the raw arrays both
+    implementations produce: ``msgs[type]`` messages sent by type (the protocol's message
+    order), ``nstat`` (:data:`NET_STATS`), ``cache_transitions[state, event]`` and
+    ``home_transitions[state, event]`` (entries taken), ``links[link]`` flits per mesh link,
+    ``timeline[window, type]`` messages sent per window.  ``stats["bus"]`` is kept for the
+    consumers written for the atomic bus, with every counter 0 but ``busy_cycles`` (the
+    address bus's)."""
+    proto = config.protocol
+    comp = proto.compiled()
+    base = build_result(status=status, cycles=cycles, regs=regs, memory_words=memory_words,
+                        addresses=addresses, symbols=symbols, cstat=cstat,
+                        bstat=np.zeros(NBUSSTATS, dtype=np.int64), seed=seed, config=config,
+                        timeline=None, with_registers=with_registers, transitions=None,
+                        latencies=latencies)
+    msgs = np.asarray(msgs, dtype=np.int64)
+    nstat = np.asarray(nstat, dtype=np.int64)
+    by_type = {name: int(msgs[i]) for i, name in enumerate(comp.messages)}
+    by_vnet = {v: 0 for v in comp.vnets}
+    for i, n in enumerate(msgs.tolist()):
+        by_vnet[comp.vnets[comp.msg_vnet[i]]] += int(n)
+    net = {"messages": by_type, "vnets": by_vnet, "total_messages": int(msgs.sum())}
+    net.update({name: int(nstat[i]) for i, name in enumerate(NET_STATS)})
+    if config.interconnect != "split-bus":
+        del net["bus_grants"], net["busy_cycles"]
+    if config.interconnect != "directory" or config.topology != "mesh":
+        del net["hops"]
+    stats = base.stats
+    stats["network"] = net
+    stats["bus"]["busy_cycles"] = int(nstat[NS_BUSY])
+    stats["totals"]["bus_utilization"] = (round(min(nstat[NS_BUSY] / cycles, 1.0), 6)
+                                          if cycles else 0.0)
+    if getattr(config, "stats", "basic") == "full":
+        trans = {}
+        for kind, arr, ctl in (("cache", cache_transitions, comp.cache),
+                               ("home", home_transitions, comp.home)):
+            if arr is None:
+                continue
+            for (s, e), n in np.ndenumerate(np.asarray(arr)):
+                if n:
+                    trans[f"{kind}:{ctl.states[s]},{ctl.events[e]}"] = int(n)
+        if cache_transitions is not None:
+            stats["transitions"] = trans
+        if links is not None and config.topology == "mesh":
+            stats["network"]["links"] = [int(x) for x in np.asarray(links)]
+    if timeline is not None and config.timeline_window:
+        window = config.timeline_window
+        counts = np.asarray(timeline)
+        nwin = max((cycles + window - 1) // window, 1)
+        base.timeline = {"window": window, "types": list(comp.messages),
+                         "counts": [[int(x) for x in row] for row in counts[:nwin]]}
+    return base

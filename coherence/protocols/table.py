@@ -80,6 +80,9 @@ class State:
     dirty: bool = False
     owner: bool = False
     description: str = ""
+    #: A transient state (a message protocol's IS^D, IM^AD, MI^A, ...): the line waits for
+    #: messages; stable states are the others.
+    transient: bool = False
 
     @property
     def readable(self) -> bool:
