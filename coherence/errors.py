@@ -99,17 +99,33 @@ class ProtocolError(InvariantViolation):
 
     def __init__(self, kind: str, *, protocol: str, cycle: int, core: int, address: int,
                  states: str = "", state: str | None = None, event: str | None = None,
-                 reason: str = ""):
+                 reason: str = "", node: str | None = None, message: str | None = None):
         self.protocol = protocol
         self.state = state
         self.event = event
         self.reason = reason
+        #: Message interconnects: the controller ("cache 3", "home 5") and the message it
+        #: was handling ("Fwd-GetM from cache 1 for cache 2"), when there is one.
+        self.node = node
+        self.message = message
         super().__init__(kind, cycle=cycle, core=core, address=address, states=states,
                          found=state, expected=event)
+
+    def fields(self) -> dict:
+        d = super().fields()
+        d.update({"protocol": self.protocol, "state": self.state, "event": self.event,
+                  "reason": self.reason, "node": self.node, "message": self.message})
+        return d
 
     def _message(self) -> str:
         tail = f" [{self.states}]" if self.states else ""
         where = f"cycle {self.cycle}, core {self.core}, address {self.address:#x}"
+        if self.node is not None:
+            where = f"cycle {self.cycle}, {self.node}, address {self.address:#x}"
+            if self.message:
+                where += f", handling {self.message}"
+        if self.kind in ("deadlock", "unfinished"):
+            return f"protocol {self.protocol}: {self.kind} at {where}: {self.reason}{tail}"
         if self.kind == "absent":
             return (f"protocol {self.protocol}: {where}: the line is not present after its "
                     f"own transaction{tail}")
