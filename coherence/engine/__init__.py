@@ -66,6 +66,34 @@ def splitmix64(seed: int) -> int:
     return z or 0x9E3779B97F4A7C15
 
 
+def base_params(cfg: SystemConfig, size: int, track_data: bool, trace: bool, check: bool):
+    """The configuration as the kernels' int64 params (``_layout.PARAMS``, in an array of
+    ``size`` entries so that the message interconnects append theirs) and the per-core
+    noise array (issue jitter, drain delay)."""
+    p = np.zeros(size, dtype=np.int64)
+    p[L.P_CORES], p[L.P_SETS], p[L.P_WAYS] = cfg.cores, cfg.sets, cfg.l1_ways
+    p[L.P_LSHIFT] = cfg.line_size.bit_length() - 1
+    p[L.P_WPL] = cfg.words_per_line
+    p[L.P_SB] = cfg.store_buffer
+    p[L.P_ARB] = L.ARBITRATIONS.index(cfg.arbitration)
+    p[L.P_HIT], p[L.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
+    p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
+    p[L.P_WBLAT] = cfg.wb_latency
+    p[L.P_SKEW], p[L.P_JITTER] = cfg.start_skew, cfg.jitter
+    noise = np.array([cfg.per_core("issue_jitter"), cfg.per_core("drain_delay")],
+                     dtype=np.int64).T
+    p[L.P_IJIT], p[L.P_DRAIN] = noise.max(axis=0)
+    p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.cycle_limit(trace), cfg.progress_window
+    p[L.P_TSO] = cfg.model == "tso"
+    p[L.P_CHECK] = bool(check)
+    p[L.P_DATA] = bool(track_data)
+    p[L.P_TLWIN] = cfg.timeline_window
+    p[L.P_TRACE] = bool(trace)
+    p[L.P_FULL] = cfg.stats == "full"
+    p[L.P_SLICE] = SLICE
+    return p, noise
+
+
 class Machine:
     """The flat arrays of one machine (``_layout.Flat`` names them, in the kernels' order).
 
@@ -80,28 +108,8 @@ class Machine:
         self.config = cfg
         C, S, W = cfg.cores, cfg.sets, cfg.l1_ways
         wpl = cfg.words_per_line if track_data else 1
-        p = np.zeros(len(L.PARAMS), dtype=np.int64)
-        p[L.P_CORES], p[L.P_SETS], p[L.P_WAYS] = C, S, W
-        p[L.P_LSHIFT] = cfg.line_size.bit_length() - 1
-        p[L.P_WPL] = cfg.words_per_line
-        p[L.P_SB] = cfg.store_buffer
-        p[L.P_ARB] = L.ARBITRATIONS.index(cfg.arbitration)
-        p[L.P_HIT], p[L.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
-        p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
-        p[L.P_WBLAT] = cfg.wb_latency
-        p[L.P_SKEW], p[L.P_JITTER] = cfg.start_skew, cfg.jitter
-        noise = np.array([cfg.per_core("issue_jitter"), cfg.per_core("drain_delay")],
-                         dtype=np.int64).T
-        p[L.P_IJIT], p[L.P_DRAIN] = noise.max(axis=0)
-        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.cycle_limit(trace), cfg.progress_window
-        p[L.P_TSO] = cfg.model == "tso"
-        p[L.P_CHECK] = bool(check)
-        p[L.P_DATA] = bool(track_data)
-        p[L.P_TLWIN] = cfg.timeline_window
-        p[L.P_TRACE] = bool(trace)
-        p[L.P_FULL] = cfg.stats == "full"
+        p, noise = base_params(cfg, len(L.PARAMS), track_data, trace, check)
         p[L.P_HITCODE] = _hit_code(cfg.protocol.compiled().hit)
-        p[L.P_SLICE] = SLICE
         compiled = cfg.protocol.compiled()
         limit = cfg.cycle_limit(trace)
         nwin = min(-(-limit // cfg.timeline_window), 4096) if cfg.timeline_window else 0
