@@ -94,9 +94,12 @@ def test_protocol_list_names_each_family_and_its_interconnect():
     r = run_cli("protocol", "list")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert lines[0].split()[:4] == ["family", "interconnect", "states", "transactions"]
-    rows = {line.split()[0]: line.split()[1] for line in lines[1:]}
-    assert rows == {"msi": "bus", "mesi": "bus", "moesi": "bus", "mesif": "bus", "dragon": "bus"}
+    assert lines[0].split()[:4] == ["family", "interconnect", "states", "messages"]
+    table = lines[1:lines.index("")]
+    rows = {(line.split()[0], line.split()[1]) for line in table}
+    assert rows == {("msi", "bus"), ("mesi", "bus"), ("moesi", "bus"), ("mesif", "bus"),
+                    ("dragon", "bus"), ("msi", "directory"), ("mesi", "directory"),
+                    ("msi", "split-bus"), ("mesi", "split-bus"), ("moesi", "split-bus")}
     r = run_cli("protocol", "show", "dragon")
     assert r.returncode == 0 and "| Sm | read, dirty, owner |" in r.stdout and "Notes:" in r.stdout
 
