@@ -111,8 +111,11 @@ def test_run_takes_a_family_and_an_interconnect():
     doc = json.loads(r.stdout)
     assert doc["memory"]["counter"] == 400 and doc["config"]["protocol"] == "dragon"
     assert doc["stats"]["bus"]["BusUpd"] > 0 and doc["stats"]["bus"]["BusRdX"] == 0
-    r = run_cli("run", "examples/spinlock_ttas.s", "--interconnect", "directory")
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown interconnect" in r.stderr
+    r = run_cli("run", "examples/spinlock_ttas.s", "--interconnect", "ring")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "invalid choice" in r.stderr
+    r = run_cli("run", "examples/spinlock_ttas.s", "--protocol", "dragon", "--interconnect",
+                "directory")
+    assert r.returncode == 2 and "msi, mesi on directory" in r.stderr
     r = run_cli("run", "examples/spinlock_ttas.s", "--protocol", "mosi")
     assert r.returncode == 2 and "msi, mesi, moesi, mesif, dragon on bus" in r.stderr
 
