@@ -226,6 +226,11 @@ def _names(x):
     return tuple(x) if isinstance(x, (tuple, list, set, frozenset)) else (x,)
 
 
+def _expand_keys(table: dict) -> dict:
+    return {(st, ev): entry for key, entry in table.items()
+            for st in _names(key[0]) for ev in _names(key[1])}
+
+
 class MessageProtocol:
     """A protocol for a message-passing interconnect (``interconnect`` "split-bus" or
     "directory"): its messages, virtual networks (``ordered`` names those that keep
@@ -411,6 +416,22 @@ class MessageProtocol:
         for m in self.messages:
             if m.name not in sent["cache"] and m.name not in sent["home"]:
                 self._err(f"message {m.name!r} is declared but no entry sends it")
+
+    def with_entries(self, name: str, cache: dict | None = None, home: dict | None = None,
+                     description: str | None = None) -> "MessageProtocol":
+        """A copy named ``name`` with some entries replaced (keys as in a table: a state or
+        set of states, an event or set of events), checked like any table: the way to
+        write a variant of a shipped protocol, or to break one on purpose."""
+        def ctl(c, changes):
+            table = dict(c.table)
+            for key, entry in _expand_keys(changes or {}).items():
+                table[key] = entry
+            return Controller(c.kind, c.states, [e for e in c.events if e.message], table,
+                              initial=c.initial)
+        return MessageProtocol(name, self.interconnect, self.messages, ctl(self.cache, cache),
+                               ctl(self.home, home), ordered=self.ordered,
+                               description=self.description if description is None
+                               else description, family=self.family)
 
     # ------------------------------------------------------------------ compiled form
 
