@@ -242,6 +242,10 @@ def _dir_mesi():
     for s in ("I", "IM^AD", "IM^A", "S", "SM^AD", "SM^A", "M", "MI^A", "SI^A", "II^A"):
         cache[(s, excl)] = X("exclusive data answers only a GetS from a line in I")
     cache[("IS^D", excl)] = do("E", "perform")
+    # the home made this cache the owner (E) when it sent the Exclusive-Data, so a forward
+    # for a later request can overtake the data (forward and response networks are not
+    # ordered with each other): it waits until the data is here
+    cache[("IS^D", ("Fwd-GetS", "Fwd-GetM"))] = STALL
     cache.update({
         ("E", "Load"): do(None, "perform"),
         ("E", "Store"): do("M", "perform", description="silent upgrade: no message"),
