@@ -51,7 +51,9 @@ _DIR_CACHE_STATES = (
     _st("SM^AD", "read", description="S to M, waiting for data and acks; still readable"),
     _st("SM^A", "read", description="S to M, waiting for acks; still readable"),
     _st("M", "read-write", dirty=True, owner=True, description="Modified: the only copy"),
-    _st("MI^A", dirty=True, owner=True,
+    # not an owner: once the home has taken the PutM it may give the line to another cache
+    # (M) before this one's Put-Ack arrives
+    _st("MI^A", dirty=True,
         description="M evicted (PutM sent), waiting for Put-Ack; still answers forwards"),
     _st("SI^A", description="S evicted (PutS sent), waiting for Put-Ack"),
     _st("II^A", description="lost the line while evicting, waiting for Put-Ack"),
@@ -235,7 +237,7 @@ def _dir_mesi():
     events = _DIR_CACHE_EVENTS + (Event("Exclusive Data from Dir", "Exclusive-Data"),)
     states = _DIR_CACHE_STATES + (
         _st("E", "read-write", owner=True, description="Exclusive: the only copy, clean"),
-        _st("EI^A", owner=True,
+        _st("EI^A",   # not an owner, as MI^A: the home may have taken the PutE already
             description="E evicted (PutE sent), waiting for Put-Ack; still answers forwards"),
     )
     excl = "Exclusive Data from Dir"
