@@ -57,6 +57,12 @@ Readings of points the spec leaves open (keep the engine in line with these):
   (the bus orders it totally).  Every other message of the split bus (whatever its virtual
   network) goes on the data network: ``mem_latency`` from the home, ``c2c_latency`` from a
   cache, plus ``rand(jitter)``.
+* The ordered-vnet clamp applies to the arrival the latency rule gives (on the mesh after
+  the links are booked, which the clamp does not change), keyed by (source node,
+  destination node, virtual network).
+* "Stable" and "transient" are the protocol's ``transient`` meaning: the cache's compiled
+  ``meaning[:, M_TRANSIENT]`` for frames (victim choice, the end-of-run check), and for a
+  home's lines the home controller's (compiled into its ``meaning`` as its only column).
 * Mesh: the grid has ``cols * rows`` routers (a route can pass a grid position without a
   node when the last row is partial), so ``links`` has ``4 * cols * rows`` entries, indexed
   ``4 * (y * cols + x) + direction`` of the router the link leaves.  ``hops`` adds the route's

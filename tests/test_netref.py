@@ -182,6 +182,22 @@ def test_mesh_link_contention():
     assert r.stats["network"]["hops"] == 2 + 1 + 2 + 1
 
 
+@pytest.mark.parametrize("mshrs,cycles,latencies", [(2, 55, [52, 52]), (1, 107, [52, 104])])
+def test_mshr_limit(mshrs, cycles, latencies):
+    # TSO, one core: t=0 the store is buffered (drain_ready 1); t=1 the drain unit's GetM for
+    # x (outstanding), then the core's load of y.  mshrs=2: its GetS goes out at 1 too; both
+    # Data arrive at 1+6+40+6 = 53 (seq order: x's first); the load performs at 53, the core
+    # halts at 54 with an empty buffer -> 55.  mshrs=1: the load waits for the MSHR; the
+    # store's perform at 53 wakes it: GetS at 53, Data at 53+52 = 105, halts 106 -> 107.
+    prog = assemble(".data\nx: 0\ny: 0\n.core 0\n st [x], 1\n ld r1, [y]\n")
+    r = run_net_reference(prog, cfg(DIR_MSI, cores=1, model="tso", mshrs=mshrs,
+                                     stats="full"), check=True)
+    assert r.cycles == cycles and r.memory["x"] == 1
+    lat = r.stats["cores"][0]["miss_latency"]
+    assert lat["count"] == 2 and lat["mean"] == sum(latencies) / 2
+    assert r.stats["cores"][0]["misses"] == 2
+
+
 class FakeRng:
     """rand() returns the given values in turn (to pin the jitter draws)."""
 
