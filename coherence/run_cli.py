@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 
@@ -56,8 +57,10 @@ def add_subparsers(sub) -> None:
     p = sub.add_parser("protocol", help="show the coherence protocols' transition tables")
     psub = p.add_subparsers(dest="action", required=True)
     s = psub.add_parser("show", help="print a protocol's table as Markdown")
-    s.add_argument("name", help="a protocol family: msi, mesi, moesi, mesif or dragon")
-    s.add_argument("--interconnect", default="bus", help="the interconnect (default bus)")
+    s.add_argument("name", help="a protocol family (msi, mesi, moesi, mesif, dragon) or a "
+                                "full name from `coherence protocol list` (msi-directory)")
+    s.add_argument("--interconnect", default="bus",
+                   help="the interconnect: bus (default), split-bus or directory")
     s.set_defaults(func=cmd_protocol_show)
     s = psub.add_parser("list", help="list the built-in protocols")
     s.set_defaults(func=cmd_protocol_list)
@@ -194,7 +197,11 @@ def parse_window(text: str) -> tuple[int, int]:
 def format_summary(result, source: str = "") -> str:
     """A readable report: machine, status, a per-core table, the bus table, final memory."""
     cfg = result.config
-    lines = [f"{source}: {cfg['cores']} cores, {cfg['protocol'].upper()}, {cfg['model'].upper()}"
+    where = ("" if cfg.get("interconnect", "bus") == "bus" else
+             f" on {cfg['interconnect']}" + (f" ({cfg['topology']})"
+                                              if cfg["interconnect"] == "directory" else ""))
+    lines = [f"{source}: {cfg['cores']} cores, {cfg['protocol'].upper()}{where}, "
+             f"{cfg['model'].upper()}"
              f", L1 {_size(cfg['l1_size'])} {cfg['l1_ways']}-way {cfg['line_size']} B lines,"
              f" seed {result.seed}",
              f"status: {result.status} after {result.cycles:,} cycles", ""]
@@ -219,8 +226,16 @@ def format_summary(result, source: str = "") -> str:
                 + [f"{100 * tot['misses'] / acc:.1f}" if acc else "-"])
     lines += _table(head, rows)
     lines.append("")
-    bus = result.stats["bus"]
-    lines += _table(list(bus), [[f"{v:,}" for v in bus.values()]])
+    net = result.stats.get("network")
+    if net is not None:
+        msgs = {k: v for k, v in net["messages"].items()}
+        lines += _table(list(msgs), [[f"{v:,}" for v in msgs.values()]])
+        lines.append("")
+        scalars = {k: v for k, v in net.items() if isinstance(v, int)}
+        lines += _table(list(scalars), [[f"{v:,}" for v in scalars.values()]])
+    else:
+        bus = result.stats["bus"]
+        lines += _table(list(bus), [[f"{v:,}" for v in bus.values()]])
     lines.append(f"\nIPC {tot['ipc']:.3f}, bus utilization {100 * tot['bus_utilization']:.1f}%")
     if result.memory:
         mem = ", ".join(f"{k}={v}" for k, v in result.memory.items())
@@ -251,17 +266,35 @@ def cmd_compile(args) -> int:
 
 
 def cmd_protocol_show(args) -> int:
-    from .protocols import get_protocol
-    print(get_protocol(args.name, args.interconnect).to_markdown())
+    from .protocols import REGISTRY, get_protocol
+    by_name = {p.name: p for p in REGISTRY.values()}
+    name = args.name.lower()
+    proto = (by_name[name] if "-" in name and name in by_name
+             else get_protocol(name, args.interconnect))
+    print(proto.to_markdown())
     return 0
 
 
 def cmd_protocol_list(args) -> int:
-    from .protocols import REGISTRY
-    head = ("family", "interconnect", "states", "transactions", "description")
-    rows = [head] + [(fam, net, " ".join(p.states), ", ".join(p.bus_actions), p.description)
-                     for (fam, net), p in REGISTRY.items()]
+    from .protocols import INTERCONNECT_MEANING, REGISTRY
+    from .protocols.message import MessageProtocol
+    head = ("family", "interconnect", "states", "messages", "description")
+    rows = [head]
+    for (fam, net), p in REGISTRY.items():
+        if isinstance(p, MessageProtocol):
+            stable = [s.name for s in p.cache.states if not s.transient]
+            transient = [s.name for s in p.cache.states if s.transient]
+            states = " ".join(stable) + f" (+{len(transient)} transient)"
+            traffic = ", ".join(m.name for m in p.messages)
+        else:
+            states = " ".join(p.states)
+            traffic = ", ".join(p.bus_actions)
+        rows.append((fam, net, states, traffic, re.split(r"[:;.] ", p.description)[0]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    print()
+    for net, meaning in INTERCONNECT_MEANING.items():
+        print(f"{net}: {meaning}")
+    print("\n`coherence protocol show FAMILY --interconnect NET` prints a table.")
     return 0

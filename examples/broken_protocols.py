@@ -11,6 +11,18 @@ with ONE entry changed, the kind of slip that is easy to make when writing a tab
   (memory is stale while a cache owns the line), so the latest value is lost: the remaining
   Shared copies and memory disagree, and the next miss reads the stale value from memory.
 
+Two more are the Primer's directory MSI (``coherence.protocols.DIR_MSI``) with one entry
+changed, races that only a non-atomic system has (messages in flight, transient states):
+
+* :data:`DIR_MSI_ISD_TAKES_INV`: a cache in IS^D (its GetS is ordered at the directory, the
+  data is on its way) receives an Inv for a later writer's GetM and acks it at once instead
+  of stalling until its data arrives.  The writer becomes M; then the old data arrives and
+  the reader takes S with a stale value, next to an M copy.
+* :data:`DIR_MSI_HOME_TAKES_NONOWNER_PUTM`: the directory accepts a PutM from a cache that is
+  no longer the owner (its PutM raced with another core's GetM, which the directory ordered
+  first): it writes the stale data to memory and forgets the real owner, so the next reader
+  gets the stale line from memory while the owner still holds M.
+
 Run this file to watch :func:`coherence.testing.protocol_machine` find each bug and shrink it
 to a few steps (about ten seconds)::
 
@@ -27,8 +39,10 @@ does, and it expects these two to fail and MSI/MESI/MOESI to pass)::
 from __future__ import annotations
 
 from coherence import MESI, MOESI, Protocol, T
+from coherence.protocols import DIR_MSI, do, send
 
-__all__ = ["MESI_BUSRDX_KEEPS_SHARED", "MOESI_OWNER_DROPPED", "BROKEN", "find_bug"]
+__all__ = ["MESI_BUSRDX_KEEPS_SHARED", "MOESI_OWNER_DROPPED", "DIR_MSI_ISD_TAKES_INV",
+           "DIR_MSI_HOME_TAKES_NONOWNER_PUTM", "BROKEN", "BROKEN_NONATOMIC", "find_bug"]
 
 MESI_BUSRDX_KEEPS_SHARED = Protocol(
     "mesi-busrdx-keeps-shared", MESI.states,
@@ -40,8 +54,24 @@ MOESI_OWNER_DROPPED = Protocol(
     {**MOESI.table, ("O", "Evict"): T("I")},     # correct: T("I", writeback=True)
     description="BROKEN MOESI: an evicted Owned line is not written back.")
 
+DIR_MSI_ISD_TAKES_INV = DIR_MSI.with_entries(
+    "msi-directory-isd-takes-inv",
+    cache={("IS^D", "Inv"): do(None, send("Inv-Ack", "requestor"))},   # correct: STALL
+    description="BROKEN directory MSI: IS^D acks an Inv before its data arrives, then uses "
+                "the stale data.")
+
+DIR_MSI_HOME_TAKES_NONOWNER_PUTM = DIR_MSI.with_entries(
+    "msi-directory-takes-nonowner-putm",
+    # correct: do(None, send("Put-Ack", "requestor")), the stale data thrown away
+    home={("M", "PutM+data from NonOwner"): do("I", "write_memory", "clear_owner",
+                                               send("Put-Ack", "requestor"))},
+    description="BROKEN directory MSI: the home accepts a PutM from a non-owner.")
+
 BROKEN = {"busrdx-keeps-shared": MESI_BUSRDX_KEEPS_SHARED,
           "owner-dropped": MOESI_OWNER_DROPPED}
+#: The two races of a non-atomic system (directory MSI).
+BROKEN_NONATOMIC = {"isd-takes-inv": DIR_MSI_ISD_TAKES_INV,
+                    "home-takes-nonowner-putm": DIR_MSI_HOME_TAKES_NONOWNER_PUTM}
 
 
 def find_bug(protocol, max_examples: int = 200, max_steps: int = 10, **machine_options):

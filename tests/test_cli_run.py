@@ -94,9 +94,12 @@ def test_protocol_list_names_each_family_and_its_interconnect():
     r = run_cli("protocol", "list")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert lines[0].split()[:4] == ["family", "interconnect", "states", "transactions"]
-    rows = {line.split()[0]: line.split()[1] for line in lines[1:]}
-    assert rows == {"msi": "bus", "mesi": "bus", "moesi": "bus", "mesif": "bus", "dragon": "bus"}
+    assert lines[0].split()[:4] == ["family", "interconnect", "states", "messages"]
+    table = lines[1:lines.index("")]
+    rows = {(line.split()[0], line.split()[1]) for line in table}
+    assert rows == {("msi", "bus"), ("mesi", "bus"), ("moesi", "bus"), ("mesif", "bus"),
+                    ("dragon", "bus"), ("msi", "directory"), ("mesi", "directory"),
+                    ("msi", "split-bus"), ("mesi", "split-bus"), ("moesi", "split-bus")}
     r = run_cli("protocol", "show", "dragon")
     assert r.returncode == 0 and "| Sm | read, dirty, owner |" in r.stdout and "Notes:" in r.stdout
 
@@ -108,8 +111,11 @@ def test_run_takes_a_family_and_an_interconnect():
     doc = json.loads(r.stdout)
     assert doc["memory"]["counter"] == 400 and doc["config"]["protocol"] == "dragon"
     assert doc["stats"]["bus"]["BusUpd"] > 0 and doc["stats"]["bus"]["BusRdX"] == 0
-    r = run_cli("run", "examples/spinlock_ttas.s", "--interconnect", "directory")
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown interconnect" in r.stderr
+    r = run_cli("run", "examples/spinlock_ttas.s", "--interconnect", "ring")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "invalid choice" in r.stderr
+    r = run_cli("run", "examples/spinlock_ttas.s", "--protocol", "dragon", "--interconnect",
+                "directory")
+    assert r.returncode == 2 and "msi, mesi on directory" in r.stderr
     r = run_cli("run", "examples/spinlock_ttas.s", "--protocol", "mosi")
     assert r.returncode == 2 and "msi, mesi, moesi, mesif, dragon on bus" in r.stderr
 

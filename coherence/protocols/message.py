@@ -190,7 +190,7 @@ class CompiledController(NamedTuple):
     acts: np.ndarray        # int16 [state, event, MAX_ACTIONS, 3]: (action, message, target)
     event_of: np.ndarray    # int16 [message, condition]: the event, -1 when not received
     partition: np.ndarray   # int8 [message]: the condition group, -1 when not received
-    meaning: np.ndarray     # int8 [state, MEANINGS] (caches; zeros for a home)
+    meaning: np.ndarray     # int8 [state, MEANINGS] (a home's: only transient)
     states: tuple
     events: tuple
 
@@ -224,6 +224,11 @@ class Controller:
 
 def _names(x):
     return tuple(x) if isinstance(x, (tuple, list, set, frozenset)) else (x,)
+
+
+def _expand_keys(table: dict) -> dict:
+    return {(st, ev): entry for key, entry in table.items()
+            for st in _names(key[0]) for ev in _names(key[1])}
 
 
 class MessageProtocol:
@@ -412,6 +417,22 @@ class MessageProtocol:
             if m.name not in sent["cache"] and m.name not in sent["home"]:
                 self._err(f"message {m.name!r} is declared but no entry sends it")
 
+    def with_entries(self, name: str, cache: dict | None = None, home: dict | None = None,
+                     description: str | None = None) -> "MessageProtocol":
+        """A copy named ``name`` with some entries replaced (keys as in a table: a state or
+        set of states, an event or set of events), checked like any table: the way to
+        write a variant of a shipped protocol, or to break one on purpose."""
+        def ctl(c, changes):
+            table = dict(c.table)
+            for key, entry in _expand_keys(changes or {}).items():
+                table[key] = entry
+            return Controller(c.kind, c.states, [e for e in c.events if e.message], table,
+                              initial=c.initial)
+        return MessageProtocol(name, self.interconnect, self.messages, ctl(self.cache, cache),
+                               ctl(self.home, home), ordered=self.ordered,
+                               description=self.description if description is None
+                               else description, family=self.family)
+
     # ------------------------------------------------------------------ compiled form
 
     def _compile_controller(self, ctl) -> CompiledController:
@@ -441,10 +462,12 @@ class MessageProtocol:
                 event_of[mi, CONDITIONS.index(e.when)] = ctl.event_index[e.name]
                 partition[mi] = ctl.partition[e.message]
         meaning = np.zeros((ns, len(MEANINGS)), dtype=np.int8)
-        if ctl.kind == "cache":
-            for i, s in enumerate(ctl.states):
+        for i, s in enumerate(ctl.states):
+            if ctl.kind == "cache":
                 meaning[i] = (s.readable, s.writable, s.dirty, s.owner,
                               getattr(s, "transient", False))
+            else:   # a home's line has no permission; only whether the state is transient
+                meaning[i, M_TRANSIENT] = getattr(s, "transient", False)
         for a in (nxt, acts, event_of, partition, meaning):
             a.setflags(write=False)
         return CompiledController(nxt, acts, event_of, partition, meaning, ctl.state_names,

@@ -51,7 +51,9 @@ _DIR_CACHE_STATES = (
     _st("SM^AD", "read", description="S to M, waiting for data and acks; still readable"),
     _st("SM^A", "read", description="S to M, waiting for acks; still readable"),
     _st("M", "read-write", dirty=True, owner=True, description="Modified: the only copy"),
-    _st("MI^A", dirty=True, owner=True,
+    # not an owner: once the home has taken the PutM it may give the line to another cache
+    # (M) before this one's Put-Ack arrives
+    _st("MI^A", dirty=True,
         description="M evicted (PutM sent), waiting for Put-Ack; still answers forwards"),
     _st("SI^A", description="S evicted (PutS sent), waiting for Put-Ack"),
     _st("II^A", description="lost the line while evicting, waiting for Put-Ack"),
@@ -235,13 +237,17 @@ def _dir_mesi():
     events = _DIR_CACHE_EVENTS + (Event("Exclusive Data from Dir", "Exclusive-Data"),)
     states = _DIR_CACHE_STATES + (
         _st("E", "read-write", owner=True, description="Exclusive: the only copy, clean"),
-        _st("EI^A", owner=True,
+        _st("EI^A",   # not an owner, as MI^A: the home may have taken the PutE already
             description="E evicted (PutE sent), waiting for Put-Ack; still answers forwards"),
     )
     excl = "Exclusive Data from Dir"
     for s in ("I", "IM^AD", "IM^A", "S", "SM^AD", "SM^A", "M", "MI^A", "SI^A", "II^A"):
         cache[(s, excl)] = X("exclusive data answers only a GetS from a line in I")
     cache[("IS^D", excl)] = do("E", "perform")
+    # the home made this cache the owner (E) when it sent the Exclusive-Data, so a forward
+    # for a later request can overtake the data (forward and response networks are not
+    # ordered with each other): it waits until the data is here
+    cache[("IS^D", ("Fwd-GetS", "Fwd-GetM"))] = STALL
     cache.update({
         ("E", "Load"): do(None, "perform"),
         ("E", "Store"): do("M", "perform", description="silent upgrade: no message"),
@@ -530,11 +536,89 @@ def _split_mesi():
                     "silent; an E eviction puts PutE on the bus, without data.")
 
 
+def _split_moesi():
+    base = _split_mesi()
+    states = tuple(base.cache.declared) + (
+        _st("O", "read", dirty=True, owner=True,
+            description="Owned: dirty, other caches may hold S copies; this one answers"),
+        _st("OM^AD", "read", dirty=True, owner=True,
+            description="O to M, waiting for its GetM to be ordered; still readable and "
+                        "still answers (no data is needed: it has the line)"),
+    )
+    cache = dict(base.cache.table)
+    own = _OWN + ("Own-PutE",)
+    cache.update({
+        ("M", "Other-GetS"): do("O", "assert_shared", send("Data", "requestor"),
+                                description="keeps the dirty line and answers from now on; "
+                                            "memory is not written"),
+        ("E", "Other-GetS"): do("O", "assert_shared", send("Data", "requestor"),
+                                description="memory counts this cache as the owner, so it "
+                                            "keeps answering (O); clean data, written back "
+                                            "on eviction all the same"),
+        ("MI^A", "Other-GetS"): do(None, "assert_shared", send("Data", "requestor"),
+                                   description="still the owner until its PutM is ordered"),
+        ("EI^A", "Other-GetS"): do(None, "assert_shared", send("Data", "requestor")),
+        ("O", "Load"): do(None, "perform"),
+        ("O", "Store"): do("OM^AD", send("GetM", "bus")),
+        ("O", "Replacement"): do("MI^A", send("PutM", "bus")),
+        ("O", own): _NOT_MINE,
+        ("O", "Other-GetS"): do(None, "assert_shared", send("Data", "requestor")),
+        ("O", "Other-GetM"): do("I", send("Data", "requestor")),
+        ("O", ("Other-PutM", "Other-PutE")): do(),
+        ("O", ("Data", "Exclusive Data")): _NO_DATA,
+        ("OM^AD", "Load"): do(None, "perform"),
+        ("OM^AD", ("Store", "Replacement")): STALL,
+        ("OM^AD", "Own-GetM"): do("M", "perform", description="the owner has the data: no "
+                                                              "data message"),
+        ("OM^AD", ("Own-GetS", "Own-PutM", "Own-PutE")): _NOT_MINE,
+        ("OM^AD", "Other-GetS"): do(None, "assert_shared", send("Data", "requestor")),
+        ("OM^AD", "Other-GetM"): do("IM^AD", send("Data", "requestor"),
+                                    description="another GetM was ordered first: it takes "
+                                                "the line, this one waits for it again"),
+        ("OM^AD", ("Other-PutM", "Other-PutE")): do(),
+        ("OM^AD", ("Data", "Exclusive Data")): _NO_DATA,
+    })
+    gets = ("GetS (shared)", "GetS (alone)")
+    puts_non = ("PutM from NonOwner", "PutE from NonOwner")
+    home_states = (_MEM_STATES[0], _MEM_STATES[1],
+                   State("Owned", description="a cache owns the line (E, M or O) and answers "
+                                              "requests"))
+    home = {
+        ("IorS", "GetS (shared)"): do(None, send("Data", "requestor")),
+        ("IorS", "GetS (alone)"): do("Owned", send("Exclusive-Data", "requestor"),
+                                     "set_owner"),
+        ("IorS", "GetM"): do("Owned", send("Data", "requestor"), "set_owner"),
+        ("IorS", ("PutM from Owner", "PutE from Owner")): X("memory owns the line"),
+        ("IorS", puts_non): do(),
+        ("IorS", "Data"): X("no data is expected"),
+        ("IorS^D", gets + ("GetM",)): STALL,
+        ("IorS^D", ("PutM from Owner", "PutE from Owner")): X("the owner was cleared"),
+        ("IorS^D", puts_non): do(),
+        ("IorS^D", "Data"): do("IorS", "write_memory"),
+        ("Owned", gets): do(description="the owner answers"),
+        ("Owned", "GetM"): do(None, "set_owner"),
+        ("Owned", "PutM from Owner"): do("IorS^D", "clear_owner"),
+        ("Owned", "PutE from Owner"): do("IorS", "clear_owner",
+                                         description="clean: memory is up to date"),
+        ("Owned", puts_non): do(),
+        ("Owned", "Data"): X("data comes only after the owner's PutM"),
+    }
+    return MessageProtocol(
+        "moesi-split-bus", "split-bus", base.messages,
+        Controller("cache", states, [e for e in base.cache.events if e.message], cache),
+        Controller("home", home_states, [e for e in base.home.events], home, initial="IorS"),
+        family="moesi",
+        description="MOESI on the split-transaction bus: an owner (M, E or O) answers every "
+                    "GetS itself and keeps the line (O), so memory is written only when the "
+                    "owner evicts it; O upgrades with a GetM that needs no data.")
+
+
 DIR_MSI = _dir_msi()
 DIR_MESI = _dir_mesi()
 SPLIT_MSI = _split_msi()
 SPLIT_MESI = _split_mesi()
+SPLIT_MOESI = _split_moesi()
 
 #: The shipped message protocols by (family, interconnect).
 MESSAGE_PROTOCOLS = {(p.family, p.interconnect): p
-                     for p in (DIR_MSI, DIR_MESI, SPLIT_MSI, SPLIT_MESI)}
+                     for p in (DIR_MSI, DIR_MESI, SPLIT_MSI, SPLIT_MESI, SPLIT_MOESI)}
