@@ -294,6 +294,12 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     """
     if config is None:
         config = SystemConfig(cores=max(program.cores, 1))
+    if isinstance(config, SystemConfig) and config.interconnect != "bus":
+        if watch:
+            raise CoherenceError("watch: line-state logs are recorded on the atomic bus only "
+                                 f"(interconnect {config.interconnect!r} has none yet)")
+        from .net import run_net
+        return run_net(program, config, seed, check)
     _check_program(program, config)
     linked, start, length = _layout(program, config)
     m = Machine(config, len(linked.memory), True, False, seed, check, code=linked.code,
@@ -373,6 +379,9 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     c's accesses in program order.  Registers and memory values are not modelled, the rest of
     the machine (timing, protocol, store buffers under ``tso``) is the same as :func:`run`.
     """
+    if isinstance(config, SystemConfig) and config.interconnect != "bus":
+        from .net import run_net_trace
+        return run_net_trace(writes, addrs, config, seed, check)
     tw, ta, start, length = _trace_arrays(writes, addrs, config)
     m = Machine(config, 1, False, True, seed, check, start=start, length=length, twrite=tw,
                 taddr=ta)
@@ -415,6 +424,10 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
             kinds.append(1), a.append(linked.addresses[ob[1]] // 8), b.append(0)
         else:
             raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
+    if config.interconnect != "bus":
+        from .net import run_net_batch
+        out, statuses = run_net_batch(program, config, iterations, seed, kinds, a, b, check)
+        return _batch_result(out, statuses, iterations, status_codes)
     m = Machine(config, len(linked.memory), True, False, seed, check, touched=4096,
                 code=linked.code, start=start, length=length)
     m.params[L.P_TLWIN] = 0  # a batch keeps no timeline
@@ -438,6 +451,11 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         if time.perf_counter() - t0 < BATCH_CALL_SECONDS:
             chunk *= 4
         done, resume = end, False
+    return _batch_result(out, statuses, iterations, status_codes)
+
+
+def _batch_result(out, statuses, iterations, status_codes):
+    """run_batch's return value, and its warning for the runs the watchdog stopped."""
     partial = np.flatnonzero(statuses != STATUS_NAMES.index("halted"))
     if len(partial):
         first = int(partial[0])
@@ -445,7 +463,7 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         warnings.warn(PartialResultWarning(
             f"run_batch: {len(partial):,} of {iterations:,} runs stopped by the watchdog "
             f"(the first, run {first}, by {status}); their values are partial (see the "
-            f"statuses)", status, None, runs=len(partial), first=first), stacklevel=2)
+            f"statuses)", status, None, runs=len(partial), first=first), stacklevel=3)
     if status_codes:
         return out, statuses
     return out, _STATUS_NAMES[statuses].tolist()

@@ -235,11 +235,17 @@ def _only(sharers, h, c):
 
 # ------------------------------------------------------------------ errors
 
+#: Why a ``ProtocolError`` (err[E_DETAIL]): the reference model's reasons (net.py words them).
+(R_TABLE, R_DATA, R_PERFORM, R_ACKS, R_LEAVES, R_SENDDATA, R_HIT, R_NOEVENT,
+ R_NOOWNER) = range(9)
+
+
 @jit_helper
-def _err(m, kind, t, node, addr, st, ev, slot):
-    """Record an error at a node; ``slot`` the message being handled (-1: none)."""
+def _err(m, kind, t, node, addr, st, ev, slot, why):
+    """Record an error at a node; ``slot`` the message being handled (-1: none), ``why``
+    the reason's code (R_*; ``ev`` carries its detail: a state, a message type)."""
     err = m.log.err
-    set_err(err, kind, t, node if node < m.p[P_CORES] else -1, addr, st, ev, 0)
+    set_err(err, kind, t, node if node < m.p[P_CORES] else -1, addr, st, ev, why)
     err[NE_NODE] = node
     err[NE_MTYPE] = -1
     if slot >= 0:
@@ -301,7 +307,7 @@ def _send(m, t, src, dst, ty, req, line, acks, dsrc, s, w):
     p = m.p
     slot = _alloc(msg, ns)
     if slot < 0:
-        _err(m, ERR_POOL, t, src, line << p[P_LSHIFT], 0, 0, -1)
+        _err(m, ERR_POOL, t, src, line << p[P_LSHIFT], 0, 0, -1, R_TABLE)
         return False
     f = msg.f
     f[slot, MF_TYPE] = ty
@@ -463,9 +469,11 @@ def _take_cache(m, t, c, s, w, line, st, ev, nxt, slot, req, hit_port, first):
     pr = m.pr
     f = m.msg.f
     addr = line << p[P_LSHIFT]
+    if p[P_FULL] != 0:
+        m.net.ctrans[st, ev] += 1
     if slot >= 0 and pr.msg_data[f[slot, MF_TYPE]] != 0:
         if w < 0:
-            _err(m, ERR_ABSENT, t, c, addr, st, ev, slot)
+            _err(m, ERR_ABSENT, t, c, addr, st, ev, slot, R_DATA)
             return False
         if p[P_DATA] != 0:
             for k in range(p[P_WPL]):
@@ -480,6 +488,9 @@ def _take_cache(m, t, c, s, w, line, st, ev, nxt, slot, req, hit_port, first):
             ty = acts[st, ev, k, 1]
             tgt = acts[st, ev, k, 2] & 7
             ds = 1 if w >= 0 else 0
+            if pr.msg_data[ty] != 0 and w < 0:
+                _err(m, ERR_ABSENT, t, c, addr, st, ty, slot, R_SENDDATA)
+                return False
             if tgt == T_HOME or tgt == T_REQ_HOME:
                 if tgt == T_REQ_HOME:
                     if not _send(m, t, c, req, ty, req, line, 0, ds, s, w):
@@ -497,7 +508,7 @@ def _take_cache(m, t, c, s, w, line, st, ev, nxt, slot, req, hit_port, first):
             if q < 0 and w >= 0:
                 q = l1.mport[c, s, w]
             if w < 0 or q < 0:
-                _err(m, ERR_ABSENT, t, c, addr, st, ev, slot)
+                _err(m, ERR_ABSENT, t, c, addr, st, ev, slot, R_PERFORM)
                 return False
             if not _perform(m, q, t, s, w, m.port[q, Q_ADDR]):
                 m.log.err[NE_NODE] = -2
@@ -505,27 +516,57 @@ def _take_cache(m, t, c, s, w, line, st, ev, nxt, slot, req, hit_port, first):
             if hit_port < 0:
                 l1.mport[c, s, w] = -1
             _done(m, q, t, first)
-        elif a == A_SET_ACKS:
-            if w >= 0:
+        elif a == A_SET_ACKS or a == A_DEC_ACKS:
+            if w < 0:
+                _err(m, ERR_ABSENT, t, c, addr, st, ev, slot, R_ACKS)
+                return False
+            if a == A_SET_ACKS:
                 l1.acks[c, s, w] += macks
-        elif a == A_DEC_ACKS:
-            if w >= 0:
+            else:
                 l1.acks[c, s, w] -= 1
+        elif a >= A_ADD_REQ:
+            # a home's action in a cache's entry: on the line's home record
+            _home_action(m, a, _hline(m.prog.ulines, line), req, slot)
     if w >= 0:
         l1.state[c, s, w] = nxt
         if nxt == 0:
             l1.tags[c, s, w] = -1
     elif nxt != 0:
-        _err(m, ERR_ABSENT, t, c, addr, st, ev, slot)
+        _err(m, ERR_ABSENT, t, c, addr, st, nxt, slot, R_LEAVES)
         return False
-    if p[P_FULL] != 0:
-        m.net.ctrans[st, ev] += 1
     if not _wake_add(m.msg, m.net.s, c, line):
-        _err(m, ERR_POOL, t, c, addr, 0, 0, -1)
+        _err(m, ERR_POOL, t, c, addr, 0, 0, -1, R_TABLE)
         return False
     if p[P_CHECK] != 0:
         return _check_line(m, t, c, line)
     return True
+
+
+@jit_helper
+def _home_action(m, a, h, req, slot):
+    """One of a home's actions on line record h (``req`` the requestor)."""
+    home = m.home
+    sharers = home.sharers
+    if a == A_ADD_REQ:
+        sharers[h, req >> 6] |= _U1 << np.uint64(req & 63)
+    elif a == A_ADD_OWNER:
+        o = home.owner[h]
+        if o >= 0:
+            sharers[h, o >> 6] |= _U1 << np.uint64(o & 63)
+    elif a == A_REMOVE_REQ:
+        sharers[h, req >> 6] &= ~(_U1 << np.uint64(req & 63))
+    elif a == A_CLEAR_SHARERS:
+        for kw in range(sharers.shape[1]):
+            sharers[h, kw] = _U0
+    elif a == A_SET_OWNER:
+        home.owner[h] = req
+    elif a == A_CLEAR_OWNER:
+        home.owner[h] = -1
+    elif a == A_WRITE_MEMORY:
+        if m.p[P_DATA] != 0 and slot >= 0:
+            wpl = m.p[P_WPL]
+            for kk in range(wpl):
+                m.mem.words[h * wpl + kk] = m.msg.data[slot, kk]
 
 
 @jit_helper
@@ -538,6 +579,9 @@ def _take_home(m, t, n, line, h, st, ev, nxt, slot):
     req = f[slot, MF_REQ]
     acts = m.pr.hacts
     sharers = home.sharers
+    if p[P_FULL] != 0:
+        m.net.htrans[st, ev] += 1
+    m.net.stats[NS_HOME] += 1
     for k in range(MAX_ACTIONS):
         a = acts[st, ev, k, 0]
         if a == 0:
@@ -554,7 +598,7 @@ def _take_home(m, t, n, line, h, st, ev, nxt, slot):
             elif tgt == T_OWNER:
                 o = home.owner[h]
                 if o < 0:
-                    _err(m, ERR_NOOWNER, t, n, line << p[P_LSHIFT], st, ev, slot)
+                    _err(m, ERR_NOOWNER, t, n, line << p[P_LSHIFT], st, ty, slot, R_NOOWNER)
                     return False
                 if not _send(m, t, n, o, ty, req, line, acks, 2, 0, 0):
                     return False
@@ -568,32 +612,11 @@ def _take_home(m, t, n, line, h, st, ev, nxt, slot):
                         if c2 != req:
                             if not _send(m, t, n, c2, ty, req, line, acks, 2, 0, 0):
                                 return False
-        elif a == A_ADD_REQ:
-            sharers[h, req >> 6] |= _U1 << np.uint64(req & 63)
-        elif a == A_ADD_OWNER:
-            o = home.owner[h]
-            if o >= 0:
-                sharers[h, o >> 6] |= _U1 << np.uint64(o & 63)
-        elif a == A_REMOVE_REQ:
-            sharers[h, req >> 6] &= ~(_U1 << np.uint64(req & 63))
-        elif a == A_CLEAR_SHARERS:
-            for kw in range(sharers.shape[1]):
-                sharers[h, kw] = _U0
-        elif a == A_SET_OWNER:
-            home.owner[h] = req
-        elif a == A_CLEAR_OWNER:
-            home.owner[h] = -1
-        elif a == A_WRITE_MEMORY:
-            if p[P_DATA] != 0:
-                wpl = p[P_WPL]
-                for kk in range(wpl):
-                    m.mem.words[h * wpl + kk] = m.msg.data[slot, kk]
+        elif a >= A_ADD_REQ:
+            _home_action(m, a, h, req, slot)
     home.state[h] = nxt
-    m.net.stats[NS_HOME] += 1
-    if p[P_FULL] != 0:
-        m.net.htrans[st, ev] += 1
     if not _wake_add(m.msg, m.net.s, n, line):
-        _err(m, ERR_POOL, t, n, line << p[P_LSHIFT], 0, 0, -1)
+        _err(m, ERR_POOL, t, n, line << p[P_LSHIFT], 0, 0, -1, R_TABLE)
         return False
     return True
 
@@ -623,15 +646,10 @@ def _event(m, n, slot, acks_here):
     elif part == PART_ACKS:
         cond = W_LAST_ACK if acks_here == 1 else W_MORE_ACKS
     elif part == PART_OWNER:
-        o = -1
-        if not cache:
-            o = m.home.owner[_hline(m.prog.ulines, f[slot, MF_LINE])]
+        o = m.home.owner[_hline(m.prog.ulines, f[slot, MF_LINE])]
         cond = W_FROM_OWNER if f[slot, MF_SRC] == o else W_FROM_NONOWNER
     elif part == PART_SHARER:
-        last = False
-        if not cache:
-            last = _only(m.home.sharers, _hline(m.prog.ulines, f[slot, MF_LINE]),
-                         f[slot, MF_SRC])
+        last = _only(m.home.sharers, _hline(m.prog.ulines, f[slot, MF_LINE]), f[slot, MF_SRC])
         cond = W_LAST_SHARER if last else W_NOT_LAST_SHARER
     elif part == PART_SHARED:
         cond = W_SHARED if f[slot, MF_SHARED] != 0 else W_ALONE
@@ -662,13 +680,16 @@ def _lookup(m, t, n, slot):
             acks = m.l1.acks[n, s, w]
         ev = _event(m, n, slot, acks)
         if ev < 0:
-            _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot)
+            _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot, R_NOEVENT)
             return FAILED
         nxt = m.pr.cnext[st, ev]
         if nxt == NEXT_IMPOSSIBLE:
-            _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot)
+            _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot, R_TABLE)
             return FAILED
         if nxt == NEXT_STALL:
+            m.net.stats[NS_STALLS] += 1
+            if p[P_FULL] != 0:
+                m.net.ctrans[st, ev] += 1
             return STALLED
         if not _take_cache(m, t, n, s, w, line, st, ev, np.int64(nxt), slot,
                            f[slot, MF_REQ], np.int64(-1), False):
@@ -678,13 +699,16 @@ def _lookup(m, t, n, slot):
     st = np.int64(m.home.state[h])
     ev = _event(m, n, slot, np.int64(0))
     if ev < 0:
-        _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot)
+        _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot, R_NOEVENT)
         return FAILED
     nxt = m.pr.hnext[st, ev]
     if nxt == NEXT_IMPOSSIBLE:
-        _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot)
+        _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot, R_TABLE)
         return FAILED
     if nxt == NEXT_STALL:
+        m.net.stats[NS_STALLS] += 1
+        if p[P_FULL] != 0:
+            m.net.htrans[st, ev] += 1
         return STALLED
     if not _take_home(m, t, n, line, h, st, ev, np.int64(nxt), slot):
         return FAILED
@@ -706,12 +730,13 @@ def _handle(m, t, n, slot, copy):
         r = _lookup(m, t, n, slot)
         if r != STALLED:
             return r
-    m.net.stats[NS_STALLS] += 1
+    else:
+        m.net.stats[NS_STALLS] += 1
     keep = slot
     if copy:
         keep = _alloc(msg, ns)
         if keep < 0:
-            _err(m, ERR_POOL, t, n, line << m.p[P_LSHIFT], 0, 0, -1)
+            _err(m, ERR_POOL, t, n, line << m.p[P_LSHIFT], 0, 0, -1, R_TABLE)
             return FAILED
         for k in range(f.shape[1]):
             f[keep, k] = f[slot, k]
@@ -750,7 +775,7 @@ def _attempt(m, q, t, first):
     ev = EVENT_OF_KIND[port[q, Q_KIND]]
     nxt = np.int64(pr.cnext[st, ev])
     if nxt == NEXT_IMPOSSIBLE:
-        _err(m, ERR_PROTOCOL, t, c, addr, st, ev, -1)
+        _err(m, ERR_PROTOCOL, t, c, addr, st, ev, -1, R_TABLE)
         return False
     if first and (nxt == NEXT_STALL or (pr.cflags[st, ev] & FL_PERFORM) == 0):
         # a first attempt that does not hit: a miss, and the core (drain unit) waits
@@ -763,15 +788,17 @@ def _attempt(m, q, t, first):
             m.cpu.k[c, K_TBLOCK] = t
     if nxt == NEXT_STALL:
         m.net.stats[NS_STALLS] += 1
+        if p[P_FULL] != 0:
+            m.net.ctrans[st, ev] += 1
         port[q, Q_STATE] = QS_WAIT
         port[q, Q_WLINE] = line
         return True
     if pr.cflags[st, ev] & FL_PERFORM:
+        if w < 0:
+            _err(m, ERR_ABSENT, t, c, line << p[P_LSHIFT], st, ev, -1, R_HIT)
+            return False
         if first:
             m.cpu.stats[c, CS_HITS] += 1
-        if w < 0:
-            _err(m, ERR_ABSENT, t, c, addr, st, ev, -1)
-            return False
         if not _take_cache(m, t, c, s, w, line, st, ev, nxt, np.int64(-1), np.int64(c), q,
                            first):
             return False
@@ -809,10 +836,12 @@ def _attempt(m, q, t, first):
             vst = np.int64(l1.state[c, s, v])
             vn = np.int64(pr.cnext[vst, EV_REPL])
             if vn == NEXT_IMPOSSIBLE:
-                _err(m, ERR_PROTOCOL, t, c, vline << p[P_LSHIFT], vst, EV_REPL, -1)
+                _err(m, ERR_PROTOCOL, t, c, vline << p[P_LSHIFT], vst, EV_REPL, -1, R_TABLE)
                 return False
             if vn == NEXT_STALL:
                 m.net.stats[NS_STALLS] += 1
+                if p[P_FULL] != 0:
+                    m.net.ctrans[vst, EV_REPL] += 1
                 port[q, Q_STATE] = QS_WAIT
                 port[q, Q_WLINE] = vline
                 return True
@@ -825,8 +854,9 @@ def _attempt(m, q, t, first):
                 return True
             w = v
         l1.tags[c, s, w] = line
+        l1.otag[c, s, w] = line
         l1.state[c, s, w] = 0
-    l1.acks[c, s, w] = 0
+        l1.acks[c, s, w] = 0
     l1.mport[c, s, w] = q
     stamp(l1, c, s, w)
     port[q, Q_STATE] = QS_OUT
@@ -915,7 +945,7 @@ def _access(m, q, t, kind, addr):
             if m.msg.stall[c, LS_COUNT] == 0 and port[2 * c + 1 - (q & 1), Q_STATE] != QS_WAIT:
                 return True  # the wake list would do nothing
             if not _wake_add(m.msg, m.net.s, c, line):
-                _err(m, ERR_POOL, t, c, addr, 0, 0, -1)
+                _err(m, ERR_POOL, t, c, addr, 0, 0, -1, R_TABLE)
                 return False
             return _run_wake(m, t)
     if not _attempt(m, q, t, True):
@@ -962,7 +992,8 @@ def _deliver(m, t, slot):
             acks = m.l1.acks[c, s, w]
         ev = _event(m, c, slot, acks)
         if ev < 0:
-            continue
+            _err(m, ERR_PROTOCOL, t, c, line << p[P_LSHIFT], st, -1, slot, R_NOEVENT)
+            return False
         nxt = m.pr.cnext[st, ev]
         if nxt == NEXT_STALL or (nxt >= 0 and (m.pr.cflags[st, ev] & 4) != 0):
             shared = 1

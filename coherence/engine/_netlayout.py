@@ -38,7 +38,7 @@ Flat = namedtuple("Flat", [
     "cnext", "cacts", "cevent", "cpart", "cmeaning", "cflags",
     "hnext", "hacts", "hevent", "hpart", "hflags", "msg_vnet", "msg_data", "ord_index",
     "code", "start", "length", "twrite", "taddr", "ulines",
-    "tags", "cst", "lru", "lruc", "cdata", "acks", "mport",
+    "tags", "cst", "lru", "lruc", "cdata", "acks", "mport", "otag",
     "hstate", "owner", "sharers",
     "core", "regs", "cstat", "mlat", "cnoise",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
@@ -51,7 +51,7 @@ Flat = namedtuple("Flat", [
 NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext hacts hevent "
                               "hpart hflags msg_vnet msg_data ord_index")
 NProg = namedtuple("NProg", "code start length twrite taddr ulines")
-NL1 = namedtuple("NL1", "tags state lru clock data acks mport")
+NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag")
 Home = namedtuple("Home", "state owner sharers")
 Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
@@ -67,7 +67,7 @@ def bundles(f):
                            f.hacts, f.hevent, f.hpart, f.hflags, f.msg_vnet, f.msg_data,
                            f.ord_index),
                     NProg(f.code, f.start, f.length, f.twrite, f.taddr, f.ulines),
-                    NL1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.acks, f.mport),
+                    NL1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.acks, f.mport, f.otag),
                     Home(f.hstate, f.owner, f.sharers),
                     Cores(f.core, f.regs, f.cstat, f.mlat, f.cnoise),
                     StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,

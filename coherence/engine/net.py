@@ -42,8 +42,8 @@ def _flags(acts) -> np.ndarray:
 
 
 def node_name(n: int, cores: int) -> str:
-    """A node as errors name it: ``cache c`` or ``home h`` (the home's slice)."""
-    return f"cache {n}" if n < cores else f"home {n - cores}"
+    """A node as errors name it: ``cache c`` or ``home n`` (its node number)."""
+    return f"cache {n}" if n < cores else f"home {n}"
 
 
 class NetMachine:
@@ -124,6 +124,7 @@ class NetMachine:
             ("lru", (C, S, W), i8, 0), ("lruc", (C,), i8, 0),
             ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
             ("acks", (C, S, W), i8, 0), ("mport", (C, S, W), i8, -1),
+            ("otag", (C, S, W), i8, -1),
             ("hstate", (nlines,), np.int16, 0), ("owner", (nlines,), i8, -1),
             ("sharers", (nlines, sw), np.uint64, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
@@ -199,12 +200,23 @@ class NetMachine:
         fr = self.frame(c, line)
         return 0 if fr is None else int(self.cst[c, fr[0], fr[1]])
 
+    def home_index(self, line: int) -> int:
+        """The line's record in the homes' arrays (-1: a trace line never used)."""
+        if len(self.ulines) == 0:
+            return line if line < self.nlines else -1
+        i = int(np.searchsorted(self.ulines, line))
+        return i if i < len(self.ulines) and self.ulines[i] == line else -1
+
     def line_states(self, addr: int) -> str:
-        """Each cache's state of the line holding ``addr``: 'core0=M core1=I'."""
-        names = self.config.protocol.compiled().cache.states
+        """Each cache's state of the line holding ``addr`` and its home's:
+        'core0=M core1=I home=M'."""
+        comp = self.config.protocol.compiled()
+        names = comp.cache.states
         line = self.line_of(addr)
+        h = self.home_index(line)
+        home = comp.home.states[int(self.hstate[h]) if h >= 0 else 0]
         return " ".join(f"core{c}={names[self.cache_state(c, line)]}"
-                        for c in range(self.config.cores))
+                        for c in range(self.config.cores)) + f" home={home}"
 
     def message_text(self, ty: int, src: int, req: int) -> str:
         comp = self.config.protocol.compiled()
@@ -225,38 +237,21 @@ class NetMachine:
         return out
 
     def raise_error(self, where=None):
-        """Turn the kernel's error record into the matching exception."""
+        """Turn the kernel's error record into the matching exception (the reference
+        model's fields and words, coherence/netref.py)."""
         err = [int(x) for x in self.err]
-        kind, t, c, addr, a, b = err[:6]
-        node, mtype, msrc, mreq = err[NL.NE_NODE], err[NL.NE_MTYPE], err[NL.NE_MSRC], \
-            err[NL.NE_MREQ]
+        kind, t, c, addr, a, b, why = err[:7]
+        node, mtype, msrc, mreq = (err[NL.NE_NODE], err[NL.NE_MTYPE], err[NL.NE_MSRC],
+                                   err[NL.NE_MREQ])
         cfg = self.config
         proto = cfg.protocol
         comp = proto.compiled()
         C = cfg.cores
-        states = self.line_states(addr) if addr >= 0 and kind != NL.ERR_DEADLOCK else ""
-        nname = node_name(node, C) if node >= 0 else None
-        message = self.message_text(mtype, msrc, mreq) if mtype >= 0 else None
-        ctl = comp.cache if node < C else comp.home
-        ckind = "cache" if node < C else "home"
-        if kind in (L.ERR_PROTOCOL, NL.ERR_NOOWNER):
-            state = ctl.states[a]
-            if b < 0:
-                event, reason = comp.messages[mtype], "the controller has no event for it"
-            else:
-                event = ctl.events[b]
-                reason = (proto.reason(ckind, a, b) if kind == L.ERR_PROTOCOL
-                          else "the entry sends to the owner, and the home records none")
-            raise ProtocolError("protocol", protocol=proto.name, cycle=t, core=c, address=addr,
-                                states=states, state=state, event=event, reason=reason,
-                                node=nname, message=message)
-        if kind == L.ERR_ABSENT:
-            raise ProtocolError("absent", protocol=proto.name, cycle=t, core=c, address=addr,
-                                states=states, state=ctl.states[a], event=ctl.events[b],
-                                node=nname, message=message)
         if kind == NL.ERR_DEADLOCK:
-            raise ProtocolError("deadlock", protocol=proto.name, cycle=t, core=-1, address=0,
-                                reason=self.stuck_text())
+            address, reason = self.stuck()
+            raise ProtocolError("deadlock", protocol=proto.name, cycle=t, core=-1,
+                                address=address, reason=reason)
+        states = self.line_states(addr) if addr >= 0 else ""
         if kind in _ERROR_KINDS:
             raise InvariantViolation(_ERROR_KINDS[kind], cycle=t, core=c, address=addr,
                                      states=states, found=a, expected=b)
@@ -264,7 +259,32 @@ class NetMachine:
             loc = where(c, a) if where else f"core {c}, instruction {a}"
             raise CoherenceError(f"{loc}: address {addr} is outside the program's data or not "
                                  f"8-byte aligned, expected an address inside a symbol")
-        raise RuntimeError(f"engine stopped with error {kind} at cycle {t} (internal error)")
+        nname = node_name(node, C)
+        message = self.message_text(mtype, msrc, mreq) if mtype >= 0 else None
+        ckind = "cache" if node < C else "home"
+        ctl = comp.cache if node < C else comp.home
+        if kind == L.ERR_PROTOCOL and why == K.R_TABLE:
+            raise ProtocolError("protocol", protocol=proto.name, cycle=t, core=c, address=addr,
+                                states=states, state=ctl.states[a], event=ctl.events[b],
+                                reason=proto.reason(ckind, a, b), node=nname, message=message)
+        reason = {
+            K.R_DATA: "data arrived for a line the cache does not hold",
+            K.R_PERFORM: "perform, but no access of this cache waits for the line",
+            K.R_ACKS: "counts acks for a line the cache does not hold",
+            K.R_HIT: "a hit on a line the cache does not hold",
+            K.R_NOEVENT: f"the {ckind} controller has no event for this message",
+        }.get(why)
+        if why == K.R_LEAVES:
+            reason = f"the entry leaves a line the cache does not hold in {ctl.states[b]}"
+        elif why == K.R_SENDDATA:
+            reason = f"sends {comp.messages[b]} with the line's data but does not hold it"
+        elif why == K.R_NOOWNER:
+            reason = f"sends {comp.messages[b]} to the owner, but the line has none"
+        if reason is None:
+            raise RuntimeError(f"engine stopped with error {kind} at cycle {t} (internal error)")
+        raise ProtocolError("absent" if kind == L.ERR_ABSENT else "protocol",
+                            protocol=proto.name, cycle=t, core=c, address=addr, states=states,
+                            reason=reason, node=nname, message=message)
 
     def stalled_messages(self):
         """Each node's stall list: (node, [(type, src, req, line), ...])."""
@@ -280,74 +300,75 @@ class NetMachine:
                 out.append((n, items))
         return out
 
-    def stuck_text(self) -> str:
-        """What a deadlock leaves: each node's stalled messages, each waiting port."""
+    def stuck(self):
+        """A deadlock's address (the first stalled message's line, else the first waiting
+        port's) and reason: every node's stalled messages, every waiting port."""
         C = self.config.cores
-        comp = self.config.protocol.compiled()
-        shift = self.config.line_size.bit_length() - 1
+        names = self.config.protocol.compiled().cache.states
+        lsize = self.config.line_size
         parts = []
+        address = None
         for n, items in self.stalled_messages():
-            msgs = ", ".join(f"{comp.messages[ty]} from {node_name(src, C)} for "
-                             f"{node_name(req, C)} (address {line << shift:#x})"
+            if address is None:
+                address = items[0][3] * lsize
+            msgs = ", ".join(f"{self.message_text(ty, src, req)} (line {line * lsize:#x})"
                              for ty, src, req, line in items)
             parts.append(f"{node_name(n, C)} stalls {msgs}")
         for q in range(2 * C):
-            if self.port[q, NL.Q_STATE] == NL.QS_IDLE:
+            qs = self.port[q, NL.Q_STATE]
+            if qs == NL.QS_IDLE:
                 continue
-            who = f"core {q >> 1}" + ("'s store buffer" if q & 1 else "")
+            who = f"port {q} (core {q >> 1}{' store buffer' if q & 1 else ''})"
             addr = int(self.port[q, NL.Q_ADDR])
-            if self.port[q, NL.Q_STATE] == NL.QS_OUT:
-                parts.append(f"{who} waits for its miss of address {addr:#x}")
+            line = self.line_of(addr)
+            if address is None:
+                address = line * lsize
+            state = names[self.cache_state(q >> 1, line)]
+            if qs == NL.QS_OUT:
+                parts.append(f"{who} outstanding on line {line * lsize:#x} (state {state})")
             elif self.port[q, NL.Q_WLINE] < 0:
-                parts.append(f"{who} waits for an MSHR (address {addr:#x})")
+                parts.append(f"{who} waits for an MSHR")
             else:
-                parts.append(f"{who} waits on address {int(self.port[q, NL.Q_WLINE]) << shift:#x}"
-                             f" (its access to {addr:#x})")
-        return "; ".join(parts) or "nothing is stalled"
+                parts.append(f"{who} waits on line {int(self.port[q, NL.Q_WLINE]) * lsize:#x} "
+                             f"(for its access to {addr:#x}, line state {state})")
+        return address or 0, "nothing can happen: " + ("; ".join(parts)
+                                                      or "no message in flight")
 
     def check_finished(self, cycles: int) -> None:
-        """check=True at the end of a halted run: every line stable at every cache and home,
-        every ack counter 0, no message stalled (ProtocolError kind ``unfinished``)."""
+        """check=True at the end of a halted run, in the reference model's order: frames in
+        a transient state, home lines in a transient state, frames whose ack counter is not
+        0, nodes with a stalled message (ProtocolError kind ``unfinished``)."""
         cfg = self.config
         proto = cfg.protocol
         comp = proto.compiled()
         meaning = comp.cache.meaning
-        shift = cfg.line_size.bit_length() - 1
+        lsize = cfg.line_size
         C = cfg.cores
-        for c in range(C):
-            for s in range(cfg.sets):
-                for w in range(cfg.l1_ways):
-                    st = int(self.cst[c, s, w])
-                    if st and (meaning[st, M_TRANSIENT] or self.acks[c, s, w]):
-                        addr = int(self.tags[c, s, w]) << shift
-                        what = (f"the line is left in transient state {comp.cache.states[st]}"
-                                if meaning[st, M_TRANSIENT] else
-                                f"the ack counter is left at {int(self.acks[c, s, w])}")
-                        raise ProtocolError("unfinished", protocol=proto.name, cycle=cycles,
-                                            core=c, address=addr, states=self.line_states(addr),
-                                            state=comp.cache.states[st], reason=what,
-                                            node=node_name(c, C))
-        home_states = proto.home.states
-        for h in range(self.nlines):
-            st = int(self.hstate[h])
-            if getattr(home_states[st], "transient", False):
-                line = int(self.ulines[h]) if len(self.ulines) else h
-                addr = line << shift
-                home = C + (line % C if cfg.interconnect == "directory" else 0)
-                raise ProtocolError("unfinished", protocol=proto.name, cycle=cycles, core=-1,
-                                    address=addr, states=self.line_states(addr),
-                                    state=comp.home.states[st],
-                                    reason=f"the home is left in transient state "
-                                           f"{comp.home.states[st]}",
-                                    node=node_name(home, C))
-        for n, items in self.stalled_messages():
-            ty, src, req, line = items[0]
-            addr = line << shift
+
+        def fail(n, addr, reason, state=None, ctl=comp.cache, message=None):
             raise ProtocolError("unfinished", protocol=proto.name, cycle=cycles,
                                 core=n if n < C else -1, address=addr,
                                 states=self.line_states(addr),
-                                reason="a message is left stalled", node=node_name(n, C),
-                                message=self.message_text(ty, src, req))
+                                state=None if state is None else ctl.states[state],
+                                reason=reason, node=node_name(n, C), message=message)
+
+        for c, s, w in np.argwhere(meaning[self.cst, M_TRANSIENT] != 0):
+            fail(int(c), int(self.tags[c, s, w]) * lsize,
+                 "the line is in a transient state at the end", int(self.cst[c, s, w]))
+        hmeaning = comp.home.meaning
+        for h in np.flatnonzero(hmeaning[self.hstate, M_TRANSIENT] != 0):
+            line = int(self.ulines[h]) if len(self.ulines) else int(h)
+            home = C + (line % C if cfg.interconnect == "directory" else 0)
+            fail(home, line * lsize, "the home's line is in a transient state at the end",
+                 int(self.hstate[h]), comp.home)
+        for c, s, w in np.argwhere(self.acks != 0):
+            fail(int(c), int(self.otag[c, s, w]) * lsize,
+                 f"the ack counter is {int(self.acks[c, s, w])} at the end",
+                 int(self.cst[c, s, w]))
+        for n, items in self.stalled_messages():
+            ty, src, req, line = items[0]
+            fail(n, line * lsize, f"{len(items)} message(s) still stalled at the end",
+                 message=self.message_text(ty, src, req))
 
 
 def _simulate(make):
@@ -368,7 +389,9 @@ def _result(m: NetMachine, status: int, cycles: int, seed: int, memory, addresse
         status=L.STATUSES[status], cycles=cycles, regs=m.regs, memory_words=memory,
         addresses=addresses, symbols=symbols, cstat=m.cstat, msgs=m.msgs, nstat=m.nstat,
         seed=seed, config=cfg, timeline=m.timeline if cfg.timeline_window else None,
-        with_registers=with_registers, cache_transitions=m.ctrans, home_transitions=m.htrans,
+        with_registers=with_registers,
+        cache_transitions=m.ctrans if with_registers else None,
+        home_transitions=m.htrans if with_registers else None,
         links=m.links, latencies=m.mlat)
 
 
@@ -393,7 +416,7 @@ def run_net(program, config: SystemConfig, seed: int = 0, check: bool = False):
     if check and status == L.STATUS_HALTED:
         m.check_finished(cycles)
     memory = m.coherent_memory()
-    if check:
+    if check and status == L.STATUS_HALTED:
         check_final_memory(memory[:nwords], m.golden[:nwords], cycles)
     result = _result(m, status, cycles, seed, memory, linked.addresses, program.symbols, True)
     _warn_partial(result.status, result.cycles, "run")
@@ -422,3 +445,39 @@ def run_net_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: boo
     return _result(m, status, cycles, seed, m.mem, {}, [], False)
 
 
+
+
+def run_net_batch(program, config: SystemConfig, iterations: int, seed: int, kinds, obs_a,
+                  obs_b, check: bool = False):
+    """``engine.run_batch`` on a message interconnect: the runs one after another through
+    the kernel, each from a clean machine, one RNG stream for all (each run starts from the
+    generator's state the previous one left, as the atomic bus's batch kernel does).
+    Returns (values, status codes)."""
+    from . import _layout, _where
+    linked, start, length = _layout(program, config)
+    nwords = len(linked.memory)
+    out = np.zeros((iterations, len(kinds)), dtype=np.int64)
+    statuses = np.zeros(iterations, dtype=np.int64)
+    state = None
+    for it in range(iterations):
+        def make(capacity, state=state):
+            m = NetMachine(config, nwords, True, False, seed, check, code=linked.code,
+                           start=start, length=length, capacity=capacity)
+            m.params[NL.NP_HINIT] = 0
+            m.params[L.P_TLWIN] = 0
+            m.mem[:nwords] = linked.memory
+            m.golden[:nwords] = linked.memory
+            if state is not None:
+                m.rng[0] = state
+            return m
+        m, (status, cycles) = _simulate(make)
+        if status == L.STATUS_ERROR:
+            m.raise_error(_where(program))
+        if check and status == L.STATUS_HALTED:
+            m.check_finished(cycles)
+        state = m.rng[0]
+        statuses[it] = status
+        memory = m.coherent_memory()
+        for j, (k, a, b) in enumerate(zip(kinds, obs_a, obs_b)):
+            out[it, j] = m.regs[a, b] if k == 0 else memory[a]
+    return out, statuses
