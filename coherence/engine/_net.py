@@ -35,19 +35,19 @@ from ..stats import CS_HITS, CS_MISSES, CS_STALL, NS_BUSY, NS_BYTES, NS_GRANTS, 
 from ._cache import find, stamp
 from ._core import (DECODE_ERROR, _count_latency, _drain_delay, _issue_jitter, _perform,
                     _pop_drain, _retire, decode)
-from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_ABSENT,
+from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABSENT,
                       ERR_OWNER, ERR_PROTOCOL, ERR_SWMR, ERR_DATA, EVENT_OF_KIND, INF, K_HALTED,
                       K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_STORE, P_ARB, P_BUSLAT, P_C2CLAT,
-                      P_CHECK, P_CORES, P_DATA, P_DRAIN, P_FULL, P_HIT, P_JITTER, P_LSHIFT,
+                      P_CHECK, P_CORES, P_DATA, P_FULL, P_HIT, P_JITTER, P_LSHIFT,
                       P_MAXCYC, P_MEMLAT, P_SB, P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TSO,
                       P_WAYS, P_WINDOW, P_WPL, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC,
                       STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_BUS, W_NONE, next_random,
                       rand, set_err)
 from ._netlayout import (BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM, KIND_SPLIT,
                          LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR, MF_DST, MF_LINE, MF_NEXT,
-                         MF_REQ, MF_SEQ, MF_SHARED, MF_SRC, MF_TYPE, NE_HOME, NE_MREQ, NE_MSRC,
+                         MF_REQ, MF_SEQ, MF_SHARED, MF_SRC, MF_TYPE, NE_MREQ, NE_MSRC,
                          NE_MTYPE, NE_NODE, NP_COLS, NP_HOPLAT, NP_KIND, NP_LSIZE, NP_MESH,
-                         NP_MSHRS, NP_NETLAT, NP_NODES, Flat, Q_ADDR, Q_KIND, Q_STATE, Q_TIME,
+                         NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_KIND, Q_STATE, Q_TIME,
                          Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT, S_BUSFREE, S_FREEN, S_HEAPN,
                          S_QUEUED, S_RR, S_SEQ, S_STALLED, S_WHEAD, S_WTAIL, bundles)
 

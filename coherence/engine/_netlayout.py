@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-import numpy as np
 
 from .._jit import jit_inline
 from ._layout import PARAMS, Cores, StoreBuffers
