@@ -79,7 +79,7 @@ def allocate_symbolic_registers(test, temps) -> None:
     * a ``%r1`` of the init block, the condition, ``locations`` or ``filter`` belongs to the one
       thread whose code names it (none: "does not appear in code"; several: "ambiguous");
     * each thread's symbolic registers, in name order, take the first free registers of
-      ``EAX EBX ECX EDX ESI EDI`` (X86; ``rax``... ``r15`` for X86_64), free meaning not named
+      ``EAX EBX ECX EDX ESI EDI``, free meaning not named
       by that thread's code nor by a ``P:REG`` of the init block or the condition (so with
       ``P2:EAX=0`` in the init, P2's ``%r1`` is not EAX and the condition's ``P2:EAX`` is
       another register);
@@ -104,10 +104,10 @@ def allocate_symbolic_registers(test, temps) -> None:
     in_code = [t.symbolic for t in temps]
     if not uses and not any(in_code):
         return
-    if test.arch not in ("X86", "X86_64"):
-        # (only the x86 dialects read `%r1` in code: here it is in the init or a condition)
-        raise CoherenceError(f"symbolic register `{uses[0]}`: supported in X86 and X86_64 "
-                             f"tests only, expected a `0:REG` register", file=test.path,
+    if test.arch != "X86":
+        # (only the X86 dialect reads `%r1` in code: here it is in the init or a condition)
+        raise CoherenceError(f"symbolic register `{uses[0]}`: supported in X86 tests only, "
+                             f"expected a `0:REG` register", file=test.path,
                              line=uses[0].line)
     from .x86 import SYMBOLIC_ALLOWED, rename_symbolic
     owner = {}
@@ -129,7 +129,7 @@ def allocate_symbolic_registers(test, temps) -> None:
             constrained[loc.thread].add(loc.reg)
     envs = []
     for p, t in enumerate(temps):
-        free = [r for r in SYMBOLIC_ALLOWED[test.arch]
+        free = [r for r in SYMBOLIC_ALLOWED
                 if r not in t.named and r not in constrained[p]]
         names = sorted(t.symbolic)
         if len(names) > len(free):
@@ -137,7 +137,7 @@ def allocate_symbolic_registers(test, temps) -> None:
             raise CoherenceError(f"not enough registers for the symbolic registers of P{p}: "
                                  f"{len(names)} (" + ", ".join("%" + n for n in names) +
                                  f"), {len(free)} free among "
-                                 + " ".join(SYMBOLIC_ALLOWED[test.arch]),
+                                 + " ".join(SYMBOLIC_ALLOWED),
                                  file=test.path, line=t.symbolic[first])
         envs.append(dict(zip(names, free)))
     for p, th in enumerate(test.threads):
