@@ -243,14 +243,18 @@ def _parse_table(code_lines, arch: str, path: str) -> tuple[list[Thread], list[T
         line = code_lines[0][0] if code_lines else 1
         raise CoherenceError("missing thread table header `P0 | P1 ... ;`", file=path,
                              line=line)
-    if rows[0] == [(rows[0][0][0], "")] and len(rows) > 1:
+    leading_semi = rows[0] == [(rows[0][0][0], "")] and len(rows) > 1
+    if leading_semi:
         # `{ x=0; };` or a `;` alone before the header: herd's grammars (X86, X86_64, AArch64,
         # RISC-V) all start with an optional `;` (`main: semi_opt proc_list iol_list`).
         rows = rows[1:]
     header = rows[0]
     for n, (hline, p) in enumerate(header):
         if p != f"P{n}":
-            raise CoherenceError(f"thread table header: expected `P{n}`, found `{p}`",
+            hint = ""
+            if leading_semi and not p and n == 0 and len(header) == 1:
+                hint = " (one `;` may come before the header, as in `{ x=0; };`, not two)"
+            raise CoherenceError(f"thread table header: expected `P{n}`, found `{p}`{hint}",
                                  file=path, line=hline)
     nthreads = len(header)
     instrs = [[] for _ in range(nthreads)]
