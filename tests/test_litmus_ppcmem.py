@@ -105,8 +105,8 @@ def test_a_ppcmem_file_reads_as_herd_reads_it():
 @pytest.mark.parametrize("head, tex, doc", [
     ("X86 n1 (nOne) \"Read speculation\"", "nOne", "Read speculation"),
     ("X86 x86/n7 (LitmusNSeven) ", "LitmusNSeven", ""),
-    ("X86 frmap \"Does transitivity go through frmap edges?\"", "", "Does transitivity go "
-                                                                   "through frmap edges?"),
+    ("X86 frmap \"Does transitivity go through frmap edges?\"", "",
+     "Does transitivity go through frmap edges?"),
     ("X86 iwp2.1/amd1 (iwp) \"litmus test\";", "iwp", "litmus test"),
 ])
 def test_header_takes_a_second_name_and_a_doc_string(head, tex, doc):
@@ -298,7 +298,7 @@ def test_symbolic_registers_in_the_init_block_and_per_thread_code():
     ("X86 t\n{ %r1=2; }\n P0 | P1 ;\n mov %r1,[x] | mov %r1,[y] ;\nexists (x=1)\n", 2,
      "ambiguous symbolic register `%r1`: the code of P0 and P1 names it"),
     ("X86 t\n{ }\n P0 ;\n mov %a,[x] ;\n mov %b,[x] ;\n mov %c,[x] ;\n mov %d,[x] ;\n"
-     " mov %e,[x] ;\n mov EDI,[x] ;\n mov %f,[x] ;\nexists (x=1)\n", 10,
+     + " mov %e,[x] ;\n mov EDI,[x] ;\n mov %f,[x] ;\nexists (x=1)\n", 10,
      "not enough registers for the symbolic registers of P0: 6"),
     ("X86 t\n{ }\n P0 ;\n mov %r1,[x] ;\nexists (1:%r1 = 1)\n", 5,
      "`%r1` after `1:` is not a register of X86"),

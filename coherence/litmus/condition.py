@@ -334,9 +334,6 @@ def parse_condition_section(text: str, path: str, line0: int, arch: str, nthread
     return cond, locations, filt
 
 
-WITH_KINDS = ("forall", "exists", "~exists")
-
-
 def _with_kinds(ts: TokenStream) -> list[tuple[str, str]]:
     """herd's (and ppcmem's) ``with tso: ~exists; cc: exists; ...`` after the condition:
     ``NAME: forall|exists|~exists`` items separated by `;` (a last `;` is optional), at

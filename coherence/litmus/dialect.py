@@ -87,20 +87,11 @@ def allocate_symbolic_registers(test, temps) -> None:
     """
     from .condition import SymbolicReg, map_prop_locations
     from .ir import RegLoc
-    uses = []                      # SymbolicReg of the init block and the constraints
-
-    def note(loc):
-        if isinstance(loc, SymbolicReg):
-            uses.append(loc)
-        return loc
-
-    for loc in test.init:
-        note(loc)
-    for loc in test.locations:
-        note(loc)
-    map_prop_locations(test.condition.prop, note)
-    if test.filter is not None:
-        map_prop_locations(test.filter, note)
+    locs = list(test.init) + list(test.locations)   # of the init block and the constraints
+    for prop in (test.condition.prop, test.filter):
+        if prop is not None:
+            map_prop_locations(prop, lambda loc: locs.append(loc) or loc)
+    uses = [loc for loc in locs if isinstance(loc, SymbolicReg)]
     in_code = [t.symbolic for t in temps]
     if not uses and not any(in_code):
         return
@@ -124,8 +115,8 @@ def allocate_symbolic_registers(test, temps) -> None:
                                  file=test.path, line=u.line)
         owner[u.name] = threads[0]
     constrained = [set() for _ in temps]   # P:REG of the init block and constraints
-    for loc in list(test.init) + list(test.locations) + _prop_locs(test):
-        if isinstance(loc, RegLoc) and loc.thread < len(temps):
+    for loc in locs:
+        if isinstance(loc, RegLoc):
             constrained[loc.thread].add(loc.reg)
     envs = []
     for p, t in enumerate(temps):
@@ -164,11 +155,3 @@ def allocate_symbolic_registers(test, temps) -> None:
     if test.filter is not None:
         test.filter = map_prop_locations(test.filter, real)
 
-
-def _prop_locs(test) -> list:
-    from .condition import map_prop_locations
-    out = []
-    for p in (test.condition.prop, test.filter):
-        if p is not None:
-            map_prop_locations(p, lambda loc: out.append(loc) or loc)
-    return out

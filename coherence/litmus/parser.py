@@ -11,6 +11,12 @@ Layout of a file, as herd reads it::
     locations [x; 0:EAX;]          optional
     exists (0:EAX=0 /\\ 1:EAX=0)    condition (exists, ~exists, forall, or none)
 
+The older ppcmem layout is read as herd reads it: ``X86 amd5 (amdFive) "doc"`` on the header
+line, ``{x = 0};`` (one ``;`` may start the table), ``P0:EAX`` registers, ``lock ; inc [x]``,
+``final (...);``, ``with tso: ~exists; ...``, ``<< ... >>`` directive blocks after the test
+(never read), symbolic registers ``%r1`` (allocated by
+:func:`~coherence.litmus.dialect.allocate_symbolic_registers`).
+
 ``(* ... *)`` comments (nested, multi-line) may appear anywhere.  Every error is a
 :class:`~coherence.errors.CoherenceError` carrying ``path:line``.
 """

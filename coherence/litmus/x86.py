@@ -185,7 +185,7 @@ class _Ctx:
             return Reg("%" + sym)
         r = self._real(name)
         if r is None:
-            raise self.error(f"unknown register `{name[1:] if name.startswith('%') else name}`")
+            raise self.error(f"unknown register `{name.removeprefix('%')}`")
         self.temps.named.add(r)
         return Reg(r)
 
