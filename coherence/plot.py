@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from .errors import CoherenceError
 
-__all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
+__all__ = ["interconnect_scaling", "plot_interconnect_scaling", "plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
            "plot_message_sequence",
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
@@ -926,9 +926,12 @@ def scaling_data(program, cores_list, config=None, seed: int = 0, throughput=Non
     optional mapping ``name -> function RunResult -> value`` of more values to record.
 
     Each dict has ``cores, cycles, status, instructions, ipc, throughput, bus_utilization``
-    (0..1), ``transactions`` (BusRd + BusRdX + BusUpgr + WriteBack) and one key per metric.
+    (0..1; the address bus's on the split bus, 0 on the directory), ``transactions``
+    (BusRd + BusRdX + BusUpgr + WriteBack; on the split bus and the directory, the messages
+    sent), ``miss_latency`` (the mean cycles from a miss to its access being performed, over
+    every core's misses) and one key per metric.
     """
-    from .config import SystemConfig
+    from .config import MAX_CORES, SystemConfig
     from .engine import run
     cores_list = list(cores_list)
     if not cores_list:
@@ -936,18 +939,26 @@ def scaling_data(program, cores_list, config=None, seed: int = 0, throughput=Non
     base = config if config is not None else SystemConfig()
     if config_changes:
         base = base.replace(**config_changes)
+    most = MAX_CORES[base.interconnect]
     out = []
     for n in cores_list:
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
-            raise CoherenceError(f"core count {n!r} is not an integer in 1..64")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= most:
+            raise CoherenceError(f"core count {n!r} is not an integer in 1..{most} (the most "
+                                 f"a {base.interconnect} takes)")
         prog = _program_for(program, n)
-        r = run(prog, base.replace(cores=n), seed=seed)
+        r = run(prog, base.replace(cores=n, stats="full"), seed=seed)
         tot, bus = r.stats["totals"], r.stats["bus"]
+        net = r.stats.get("network")
+        lat = [c["miss_latency"] for c in r.stats["cores"] if "miss_latency" in c]
+        count = sum(x["count"] for x in lat)
         out.append({"cores": n, "cycles": r.cycles, "status": r.status,
                     "instructions": tot["instructions"], "ipc": tot["ipc"],
                     "throughput": float(throughput(r)) if throughput else tot["ipc"],
                     "bus_utilization": tot["bus_utilization"],
-                    "transactions": sum(bus.get(t, 0) for t in TRANSACTION_TYPES)})
+                    "transactions": (net["total_messages"] if net is not None else
+                                     sum(bus.get(t, 0) for t in TRANSACTION_TYPES)),
+                    "miss_latency": (round(sum(x["mean"] * x["count"] for x in lat) / count, 3)
+                                     if count else 0.0)})
         for name, fn in (metrics or {}).items():
             out[-1][name] = fn(r)
     return out
@@ -1015,6 +1026,45 @@ def plot_scaling_comparison(series, metric: str = "throughput", ax=None, ylabel=
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{metric.replace('_', ' ')} as the number of cores grows")
+    return fig
+
+
+def interconnect_scaling(program, cores_list, config=None, seed: int = 0, throughput=None,
+                         interconnects=("bus", "split-bus", "directory"), **config_changes
+                         ) -> dict:
+    """:func:`scaling_data` of one program on each interconnect (same protocol family, same
+    everything else): ``{interconnect: data}``.  Core counts past what an interconnect takes
+    (64 on the buses) are left out of its series."""
+    from .config import MAX_CORES, SystemConfig
+    base = config if config is not None else SystemConfig()
+    if config_changes:
+        base = base.replace(**config_changes)
+    fam = base.protocol.family if hasattr(base.protocol, "family") else base.protocol.name
+    out = {}
+    for net in interconnects:
+        cfg = base.replace(interconnect=net, protocol=fam,
+                           topology=base.topology if net == "directory" else "crossbar")
+        counts = [n for n in cores_list if n <= MAX_CORES[net]]
+        label = net + (f" ({cfg.topology})" if net == "directory" else "")
+        out[label] = scaling_data(program, counts, config=cfg, seed=seed,
+                                  throughput=throughput)
+    return out
+
+
+def plot_interconnect_scaling(series, title=None,
+                              throughput_label="throughput (instructions / cycle)"):
+    """Two panels against the core count, one line per interconnect: throughput, and the
+    average miss latency (where a bus saturates, its misses wait).  ``series`` is what
+    :func:`interconnect_scaling` returns.  Returns the figure."""
+    plt = _pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.4))
+    plot_scaling_comparison(series, "throughput", ax=a, ylabel=throughput_label,
+                            title="throughput")
+    plot_scaling_comparison(series, "miss_latency", ax=b, ylabel="average miss latency "
+                            "(cycles)", title="miss latency")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
     return fig
 
 
