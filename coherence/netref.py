@@ -245,8 +245,9 @@ class Network:
         from_home = m.src >= self.N
         hops = 0
         if self.kind == "split-bus":
-            arrival = t + (cfg.mem_latency if from_home else cfg.c2c_latency) \
-                + self.rng.rand(cfg.jitter)
+            # no jitter here: the bus's grants carry it (a data network that reordered data
+            # for different requestors would break the real-time invariants)
+            arrival = t + (cfg.mem_latency if from_home else cfg.c2c_latency)
         else:
             t0 = t + (cfg.mem_latency if from_home and data else 0) + self.rng.rand(cfg.jitter)
             if not self.mesh:
@@ -332,6 +333,8 @@ class NetReferenceMachine(ReferenceMachine):
         self.stalled = [[] for _ in range(self.N + self.H)]   # per node, in arrival order
         self.wake = deque()
         self.waking = set()
+        #: Line checks waiting for the end of a bus request's delivery: (line, first cache).
+        self.deferred = None
         self.inflight = []                  # heap of (arrival, seq, Message)
         self.seq = 0
         self.bus_queues = [deque() for _ in range(self.N)]
@@ -469,10 +472,10 @@ class NetReferenceMachine(ReferenceMachine):
         m = self.bus_queues[c].popleft()
         m.seq = self.seq
         self.seq += 1
-        m.arrival = t + cfg.bus_latency
+        m.arrival = t + cfg.bus_latency + self.rng.rand(cfg.jitter)
         heapq.heappush(self.inflight, (m.arrival, m.seq, m))
-        self.bus_free = t + cfg.bus_latency
-        self.nstat[NS_BUSY] += cfg.bus_latency
+        self.bus_free = m.arrival
+        self.nstat[NS_BUSY] += m.arrival - t
         self.nstat[NS_GRANTS] += 1
 
     # ------------------------------------------------------------------ receiving
@@ -554,11 +557,15 @@ class NetReferenceMachine(ReferenceMachine):
                 shared = True
                 break
         m.shared = shared
+        self.deferred = []
         for c in range(self.N):
             self.receive(c, m, t)
             self.run_wake(t)
         self.receive(self.N, m, t)
         self.run_wake(t)
+        deferred, self.deferred = self.deferred, None
+        for line, node in deferred:
+            self.check_line(line, t, node)
 
     def deliver(self, t: int) -> None:
         """Phase 1: every message arriving at t, in seq order."""
@@ -639,7 +646,7 @@ class NetReferenceMachine(ReferenceMachine):
                                     f"{ctl.states[nxt]}", m)
         self.add_wake(n, line)
         if kind == "cache" and self.check:
-            self.check_line(line, t, n)
+            self.check_soon(line, t, n)
 
     def add_wake(self, n: int, line: int) -> None:
         if (n, line) not in self.waking:
@@ -761,7 +768,7 @@ class NetReferenceMachine(ReferenceMachine):
                 self.complete(req, t)
             self.add_wake(c, line)
             if self.check:
-                self.check_line(line, t, c)
+                self.check_soon(line, t, c)
             return
         # a miss: the entry sends
         if self.outstanding(c) >= cfg.mshrs:
@@ -944,6 +951,14 @@ class NetReferenceMachine(ReferenceMachine):
                                  ctl="cache" if n < self.N else "home")
 
     # ------------------------------------------------------------------ invariants
+
+    def check_soon(self, line: int, t: int, node: int) -> None:
+        """The line check after an entry taken at a cache: now, or while a bus request is
+        being delivered, once every node has handled it (the bus delivers to all at once)."""
+        if self.deferred is None:
+            self.check_line(line, t, node)
+        elif all(x != line for x, _ in self.deferred):
+            self.deferred.append((line, node))
 
     def check_line(self, line: int, t: int, node: int) -> None:
         """After an entry taken at cache ``node``, for its line: single writer or many
