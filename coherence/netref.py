@@ -52,11 +52,14 @@ Readings of points the spec leaves open (keep the engine in line with these):
   entry in the pre-pass is not an error there (it is raised when the cache handles the
   message).  A stalled bus request keeps its broadcast's shared signal when a rescan handles
   it later; every other message is ``alone``.
-* Split bus: a bus request draws no jitter (the spec's grant gives it exactly
-  ``bus_latency``), gets its seq at its grant, and is not subject to the ordered-vnet clamp
-  (the bus orders it totally).  Every other message of the split bus (whatever its virtual
-  network) goes on the data network: ``mem_latency`` from the home, ``c2c_latency`` from a
-  cache, plus ``rand(jitter)``.
+* Split bus: a bus request gets its seq at its grant, arrives ``bus_latency +
+  rand(jitter)`` later (one draw per grant, the bus busy until then) and is not subject to
+  the ordered-vnet clamp (the bus orders it totally).  Every other message of the split bus
+  (whatever its virtual network) goes on the data network: ``mem_latency`` from the home,
+  ``c2c_latency`` from a cache, no jitter.
+* check=True's line checks during a bus request's delivery wait until every node (and its
+  wake list) has handled it; each line is then checked once, reported at the first cache
+  that took an entry for it.
 * The ordered-vnet clamp applies to the arrival the latency rule gives (on the mesh after
   the links are booked, which the clamp does not change), keyed by (source node,
   destination node, virtual network).
