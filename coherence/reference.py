@@ -864,6 +864,9 @@ def run_reference(program, config: SystemConfig, seed: int = 0, check: bool = Fa
     ``check=True`` verifies the invariants of ``docs/machine.md`` and raises
     :class:`~coherence.errors.InvariantViolation` at the first violation.
     """
+    if isinstance(config, SystemConfig) and config.interconnect != "bus":
+        from .netref import _run_program   # the split bus and the directory
+        return _run_program(program, config, seed, check, stacklevel=2)
     machine, linked = prepare_program(program, config, seed, check)
     status, cycles = machine.run()
     warn_partial(status, cycles, "reference run", stacklevel=2)
@@ -908,6 +911,9 @@ def run_trace_reference(writes, addrs, config: SystemConfig, seed: int = 0,
                         check: bool = False) -> RunResult:
     """Trace mode: core c's access i is a load (``writes[c][i] == 0``) or a store to
     ``addrs[c][i]``; no data is tracked (registers ``[]``, memory ``{}``)."""
+    if isinstance(config, SystemConfig) and config.interconnect != "bus":
+        from .netref import _run_trace   # the split bus and the directory
+        return _run_trace(writes, addrs, config, seed, check, stacklevel=2)
     machine = prepare_trace(writes, addrs, config, seed, check)
     status, cycles = machine.run()
     warn_partial(status, cycles, "reference trace run", stacklevel=2)

@@ -190,7 +190,7 @@ class CompiledController(NamedTuple):
     acts: np.ndarray        # int16 [state, event, MAX_ACTIONS, 3]: (action, message, target)
     event_of: np.ndarray    # int16 [message, condition]: the event, -1 when not received
     partition: np.ndarray   # int8 [message]: the condition group, -1 when not received
-    meaning: np.ndarray     # int8 [state, MEANINGS] (caches; zeros for a home)
+    meaning: np.ndarray     # int8 [state, MEANINGS] (a home's: only transient)
     states: tuple
     events: tuple
 
@@ -462,10 +462,12 @@ class MessageProtocol:
                 event_of[mi, CONDITIONS.index(e.when)] = ctl.event_index[e.name]
                 partition[mi] = ctl.partition[e.message]
         meaning = np.zeros((ns, len(MEANINGS)), dtype=np.int8)
-        if ctl.kind == "cache":
-            for i, s in enumerate(ctl.states):
+        for i, s in enumerate(ctl.states):
+            if ctl.kind == "cache":
                 meaning[i] = (s.readable, s.writable, s.dirty, s.owner,
                               getattr(s, "transient", False))
+            else:   # a home's line has no permission; only whether the state is transient
+                meaning[i, M_TRANSIENT] = getattr(s, "transient", False)
         for a in (nxt, acts, event_of, partition, meaning):
             a.setflags(write=False)
         return CompiledController(nxt, acts, event_of, partition, meaning, ctl.state_names,

@@ -51,7 +51,9 @@ _DIR_CACHE_STATES = (
     _st("SM^AD", "read", description="S to M, waiting for data and acks; still readable"),
     _st("SM^A", "read", description="S to M, waiting for acks; still readable"),
     _st("M", "read-write", dirty=True, owner=True, description="Modified: the only copy"),
-    _st("MI^A", dirty=True, owner=True,
+    # not an owner: once the home has taken the PutM it may give the line to another cache
+    # (M) before this one's Put-Ack arrives
+    _st("MI^A", dirty=True,
         description="M evicted (PutM sent), waiting for Put-Ack; still answers forwards"),
     _st("SI^A", description="S evicted (PutS sent), waiting for Put-Ack"),
     _st("II^A", description="lost the line while evicting, waiting for Put-Ack"),
@@ -235,13 +237,17 @@ def _dir_mesi():
     events = _DIR_CACHE_EVENTS + (Event("Exclusive Data from Dir", "Exclusive-Data"),)
     states = _DIR_CACHE_STATES + (
         _st("E", "read-write", owner=True, description="Exclusive: the only copy, clean"),
-        _st("EI^A", owner=True,
+        _st("EI^A",   # not an owner, as MI^A: the home may have taken the PutE already
             description="E evicted (PutE sent), waiting for Put-Ack; still answers forwards"),
     )
     excl = "Exclusive Data from Dir"
     for s in ("I", "IM^AD", "IM^A", "S", "SM^AD", "SM^A", "M", "MI^A", "SI^A", "II^A"):
         cache[(s, excl)] = X("exclusive data answers only a GetS from a line in I")
     cache[("IS^D", excl)] = do("E", "perform")
+    # the home made this cache the owner (E) when it sent the Exclusive-Data, so a forward
+    # for a later request can overtake the data (forward and response networks are not
+    # ordered with each other): it waits until the data is here
+    cache[("IS^D", ("Fwd-GetS", "Fwd-GetM"))] = STALL
     cache.update({
         ("E", "Load"): do(None, "perform"),
         ("E", "Store"): do("M", "perform", description="silent upgrade: no message"),
