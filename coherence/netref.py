@@ -133,7 +133,7 @@ class Message:
     ``shared`` is the shared signal of a bus request's broadcast."""
 
     __slots__ = ("type", "src", "dst", "requestor", "line", "acks", "seq", "arrival", "data",
-                 "shared")
+                 "shared", "sent")
 
     def __init__(self, mtype, src, dst, requestor, line, acks=0, data=None):
         self.type = mtype
@@ -345,6 +345,7 @@ class NetReferenceMachine(ReferenceMachine):
         self.bus_pointer = 0
         self.homes = {}                     # line -> HomeLine
         self.net = Network(config, self.N, [int(o) for o in comp.ordered], self.rng)
+        self.watched = {}                   # line -> symbol (watch_lines)
         self.msgs = [0] * len(comp.messages)
         self.nstat = [0] * NNETSTATS
         self.timeline = {}                  # window -> [count per message type]
@@ -448,6 +449,7 @@ class NetReferenceMachine(ReferenceMachine):
         if cfg.timeline_window > 0:
             row = self.timeline.setdefault(t // cfg.timeline_window, [0] * len(self.msgs))
             row[m.type] += 1
+        m.sent = t
         if m.dst == BROADCAST:
             self.bus_queues[m.src].append(m)
             return
@@ -456,6 +458,29 @@ class NetReferenceMachine(ReferenceMachine):
         m.arrival, hops = self.net.arrival(t, m, self.msg_vnet[m.type], data)
         self.nstat[NS_HOPS] += hops
         heapq.heappush(self.inflight, (m.arrival, m.seq, m))
+        self.log_message(m)
+
+    def watch_lines(self, lines: dict) -> None:
+        """Log the messages and state changes of these lines (line -> symbol): the
+        message-flow chart's data (``result.messages``, ``result.line_states``)."""
+        self.watched = dict(lines)
+        self.message_log = {name: [] for name in lines.values()}
+        self.state_log = {name: [] for name in lines.values()}
+
+    def _lane(self, n: int) -> str:
+        return f"core {n}" if n < self.N else ("memory" if self.split else f"home {n - self.N}")
+
+    def log_message(self, m: Message) -> None:
+        name = self.watched.get(m.line)
+        if name is not None:
+            dst = "bus" if m.dst == BROADCAST else self._lane(m.dst)
+            self.message_log[name].append((m.sent, m.arrival, self.comp.messages[m.type],
+                                           self._lane(m.src), dst))
+
+    def log_state(self, n: int, line: int, state: int, kind: str) -> None:
+        name = self.watched.get(line)
+        if name is not None:
+            self.state_log[name].append((self.t, self._lane(n), self.ctl[kind].states[state]))
 
     def grant_bus(self, t: int) -> None:
         """Phase 3 (split bus): one bus queue's head goes on the address bus."""
@@ -477,6 +502,7 @@ class NetReferenceMachine(ReferenceMachine):
         self.seq += 1
         m.arrival = t + cfg.bus_latency + self.rng.rand(cfg.jitter)
         heapq.heappush(self.inflight, (m.arrival, m.seq, m))
+        self.log_message(m)
         self.bus_free = m.arrival
         self.nstat[NS_BUSY] += m.arrival - t
         self.nstat[NS_GRANTS] += 1
@@ -640,6 +666,8 @@ class NetReferenceMachine(ReferenceMachine):
                 elif a == A_WRITE_MEMORY:
                     if self.track_data and m is not None and m.data is not None:
                         self.write_line(line, m.data)
+        if self.watched and nxt != state:
+            self.log_state(n, line, nxt, kind)
         if kind == "home":
             rec.state = nxt
         elif frame is not None:
@@ -1063,25 +1091,40 @@ def prepare_net_program(program, config: SystemConfig, seed: int = 0, check: boo
     return machine, linked
 
 
-def _run_program(program, config, seed, check, stacklevel):
+def _run_program(program, config, seed, check, stacklevel, watch=()):
     machine, linked = prepare_net_program(program, config, seed, check)
+    watch = [watch] if isinstance(watch, str) else list(watch)
+    for name in watch:
+        if name not in linked.addresses:
+            raise CoherenceError(f"cannot watch {name!r}: no such symbol (symbols: "
+                                 f"{', '.join(linked.addresses)})", file=program.source)
+    if watch:
+        machine.watch_lines({machine.line_of(linked.addresses[n]): n for n in watch})
     status, cycles = machine.run()
     warn_partial(status, cycles, "reference run", stacklevel=stacklevel + 1)
     mem = machine.coherent_memory(len(linked.memory))
     if check and status == "halted":
         check_final_memory(mem, [machine.latest.get(w, 0) for w in range(len(mem))], cycles)
-    return _result(machine, status, cycles, seed, memory_words=mem,
-                   addresses=linked.addresses, symbols=program.symbols, with_registers=True)
+    result = _result(machine, status, cycles, seed, memory_words=mem,
+                     addresses=linked.addresses, symbols=program.symbols, with_registers=True)
+    if watch:
+        result.messages = machine.message_log
+        result.line_states = machine.state_log
+    return result
 
 
-def run_net_reference(program, config: SystemConfig, seed: int = 0, check: bool = False
-                      ) -> RunResult:
+def run_net_reference(program, config: SystemConfig, seed: int = 0, check: bool = False,
+                      watch=()) -> RunResult:
     """Run ``program`` on the split bus or the directory; a pure function of
     (program, config, seed).  ``check=True`` verifies the invariants of docs/machine.md and
     raises :class:`~coherence.errors.InvariantViolation` at the first violation (and
     :class:`~coherence.errors.ProtocolError` kind ``unfinished`` for a halted run that left
-    work behind)."""
-    return _run_program(program, config, seed, check, stacklevel=2)
+    work behind).  ``watch`` names symbols whose line's messages and state changes are
+    logged: ``result.messages[symbol]`` lists ``(sent, arrives, type, source, destination)``
+    (lanes ``"core c"``, ``"home h"`` or ``"memory"``, and ``"bus"`` for a bus request,
+    logged at its grant), ``result.line_states[symbol]`` ``(cycle, lane, state)``, for
+    :func:`coherence.plot.plot_message_flow`."""
+    return _run_program(program, config, seed, check, stacklevel=2, watch=watch)
 
 
 def prepare_net_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: bool = False):

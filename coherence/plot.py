@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from .errors import CoherenceError
 
-__all__ = ["interconnect_scaling", "plot_interconnect_scaling", "plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
+__all__ = ["plot_message_flow", "interconnect_scaling", "plot_interconnect_scaling", "plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
            "plot_message_sequence",
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
@@ -557,6 +557,83 @@ def plot_message_sequence(result, symbol=None, ax=None, start: int = 0, end: int
     ax.set_title(title or f"Transactions on {symbol}'s line, {str(cfg['protocol']).upper()}"
                  + (f" (first {len(shown)})" if len(shown) == max_transactions else ""),
                  pad=24)
+    return fig
+
+
+def plot_message_flow(result, symbol=None, ax=None, start: int = 0, end: int | None = None,
+                      max_messages: int = 40, title=None):
+    """A message-sequence chart of one watched line on the split bus or the directory.
+
+    Lanes: the cores' caches, then the homes (directory slices, or the split bus's memory)
+    that the line's messages touch; time runs down.  Each message is an arrow from its
+    sender's lane when it was sent to its receiver's lane when it arrived, labelled with its
+    type (a message that waited in a stall list is drawn to its arrival, and the state
+    changes on the lane say when it was handled); a bus request is a dot where its cache
+    queued it and a dashed line across the lanes when the bus delivered it to everyone.
+    States (stable and transient) are written on the lanes.  ``result`` comes from
+    ``coherence.netref.run_net_reference(program, config, watch=[symbol])``; at most
+    ``max_messages`` messages from ``start`` are drawn.  Returns the figure."""
+    log = result.get("messages") if isinstance(result, Mapping) else \
+        getattr(result, "messages", None)
+    states = result.get("line_states") if isinstance(result, Mapping) else \
+        getattr(result, "line_states", None)
+    if not log:
+        raise CoherenceError("the run has no message log; run it with "
+                             "coherence.netref.run_net_reference(program, config, "
+                             "watch=['symbol'])")
+    symbol = next(iter(log)) if symbol is None else symbol
+    if symbol not in log:
+        raise CoherenceError(f"symbol {symbol!r} was not watched, expected one of "
+                             f"{', '.join(log)}")
+    cfg = _get(result, "config")
+    ncores = int(cfg["cores"])
+    end = int(_get(result, "cycles")) if end is None else int(end)
+    if end <= start:
+        raise CoherenceError(f"empty cycle range {start}..{end}, expected start < end")
+    shown = [x for x in log[symbol] if start <= x[0] < end][:max_messages]
+    if shown:
+        end = min(end, max(x[1] for x in shown) + 1)
+    others = sorted({lane for x in shown for lane in x[3:5]
+                     if not lane.startswith("core") and lane != "bus"},
+                    key=lambda n: (n != "memory", int(n.split()[1]) if " " in n else 0))
+    lanes = [f"core {c}" for c in range(ncores)] + others
+    x_of = {lane: i for i, lane in enumerate(lanes)}
+    fig, ax = _figure_ax(ax, (1.5 * len(lanes) + 2.5, 0.34 * len(shown) + 3))
+    for i in range(len(lanes)):
+        ax.axvline(i, color="#bbbbbb", linewidth=1, zorder=0)
+    colors = {}
+    for sent, arrives, mtype, src, dst in shown:
+        color = colors.setdefault(mtype, f"C{len(colors) % 10}")
+        xs = x_of[src]
+        if dst == "bus":
+            ax.plot([xs], [sent], marker="o", color=color, markersize=5)
+            ax.plot([-0.3, len(lanes) - 0.7], [arrives, arrives], linestyle="--", color=color,
+                    linewidth=0.8)
+            ax.text(xs - 0.08, arrives, f"{mtype} ({src})", fontsize=7, color=color,
+                    ha="right", va="bottom")
+            continue
+        xd = x_of.get(dst, xs)
+        ax.annotate("", xy=(xd, arrives), xytext=(xs, sent),
+                    arrowprops=dict(arrowstyle="->", color=color, linewidth=1.2))
+        ax.text((xs + xd) / 2, (sent + arrives) / 2, mtype, fontsize=6, color=color,
+                ha="center", va="center",
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+    same = {}      # states a lane passed through in one cycle read "M → S"
+    for t, lane, st in (states or {}).get(symbol, []):
+        if start <= t < end and lane in x_of:
+            same.setdefault((t, lane), []).append(st)
+    for (t, lane), sts in same.items():
+        ax.text(x_of[lane] + 0.06, t, " → ".join(sts), fontsize=7, ha="left", va="top",
+                color="#333333")
+    ax.set_xticks(range(len(lanes)), lanes)
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.9, len(lanes) - 0.4)
+    ax.set_ylim(end, start)   # time runs down
+    ax.set_ylabel("cycle")
+    where = cfg.get("interconnect", "")
+    ax.set_title(title or f"Messages on {symbol}'s line, {str(cfg['protocol']).upper()} "
+                 f"on {where}" + (f" (first {len(shown)})" if len(shown) == max_messages
+                                  else ""), pad=24)
     return fig
 
 

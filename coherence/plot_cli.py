@@ -165,12 +165,24 @@ def cmd_sequence(args) -> int:
     values, config = resolve_machine(args, cores)
     note_seed(values)
     _save(args, config, values.seed, values)
-    result = quiet_run(program, config, seed=values.seed, watch=[args.symbol])
-    fig = plot.plot_message_sequence(result, args.symbol, start=args.start,
-                                     max_transactions=args.max_transactions)
+    if config.interconnect != "bus":
+        # the message log comes from the reference model (the same machine, run for run):
+        # a chart is of a small program, which it runs in well under a second
+        from .netref import run_net_reference
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialResultWarning)
+            result = run_net_reference(program, config, seed=values.seed,
+                                       watch=[args.symbol])
+        fig = plot.plot_message_flow(result, args.symbol, start=args.start,
+                                     max_messages=args.max_transactions)
+        n, what = len(result.messages[args.symbol]), "messages"
+    else:
+        result = quiet_run(program, config, seed=values.seed, watch=[args.symbol])
+        fig = plot.plot_message_sequence(result, args.symbol, start=args.start,
+                                         max_transactions=args.max_transactions)
+        n, what = len(result.transactions[args.symbol]), "transactions"
     plot.save_figure(fig, args.out)
-    n = len(result.transactions[args.symbol])
-    print(f"{args.symbol}: {n:,} transactions in {result.cycles:,} cycles ({result.status}); "
+    print(f"{args.symbol}: {n:,} {what} in {result.cycles:,} cycles ({result.status}); "
           f"drew up to {args.max_transactions} from cycle {args.start}")
     print(f"wrote {args.out}")
     return 0
