@@ -52,11 +52,14 @@ Readings of points the spec leaves open (keep the engine in line with these):
   entry in the pre-pass is not an error there (it is raised when the cache handles the
   message).  A stalled bus request keeps its broadcast's shared signal when a rescan handles
   it later; every other message is ``alone``.
-* Split bus: a bus request draws no jitter (the spec's grant gives it exactly
-  ``bus_latency``), gets its seq at its grant, and is not subject to the ordered-vnet clamp
-  (the bus orders it totally).  Every other message of the split bus (whatever its virtual
-  network) goes on the data network: ``mem_latency`` from the home, ``c2c_latency`` from a
-  cache, plus ``rand(jitter)``.
+* Split bus: a bus request gets its seq at its grant, arrives ``bus_latency +
+  rand(jitter)`` later (one draw per grant, the bus busy until then) and is not subject to
+  the ordered-vnet clamp (the bus orders it totally).  Every other message of the split bus
+  (whatever its virtual network) goes on the data network: ``mem_latency`` from the home,
+  ``c2c_latency`` from a cache, no jitter.
+* check=True's line checks during a bus request's delivery wait until every node (and its
+  wake list) has handled it; each line is then checked once, reported at the first cache
+  that took an entry for it.
 * The ordered-vnet clamp applies to the arrival the latency rule gives (on the mesh after
   the links are booked, which the clamp does not change), keyed by (source node,
   destination node, virtual network).
@@ -130,7 +133,7 @@ class Message:
     ``shared`` is the shared signal of a bus request's broadcast."""
 
     __slots__ = ("type", "src", "dst", "requestor", "line", "acks", "seq", "arrival", "data",
-                 "shared")
+                 "shared", "sent")
 
     def __init__(self, mtype, src, dst, requestor, line, acks=0, data=None):
         self.type = mtype
@@ -245,8 +248,9 @@ class Network:
         from_home = m.src >= self.N
         hops = 0
         if self.kind == "split-bus":
-            arrival = t + (cfg.mem_latency if from_home else cfg.c2c_latency) \
-                + self.rng.rand(cfg.jitter)
+            # no jitter here: the bus's grants carry it (a data network that reordered data
+            # for different requestors would break the real-time invariants)
+            arrival = t + (cfg.mem_latency if from_home else cfg.c2c_latency)
         else:
             t0 = t + (cfg.mem_latency if from_home and data else 0) + self.rng.rand(cfg.jitter)
             if not self.mesh:
@@ -332,6 +336,8 @@ class NetReferenceMachine(ReferenceMachine):
         self.stalled = [[] for _ in range(self.N + self.H)]   # per node, in arrival order
         self.wake = deque()
         self.waking = set()
+        #: Line checks waiting for the end of a bus request's delivery: (line, first cache).
+        self.deferred = None
         self.inflight = []                  # heap of (arrival, seq, Message)
         self.seq = 0
         self.bus_queues = [deque() for _ in range(self.N)]
@@ -339,6 +345,7 @@ class NetReferenceMachine(ReferenceMachine):
         self.bus_pointer = 0
         self.homes = {}                     # line -> HomeLine
         self.net = Network(config, self.N, [int(o) for o in comp.ordered], self.rng)
+        self.watched = {}                   # line -> symbol (watch_lines)
         self.msgs = [0] * len(comp.messages)
         self.nstat = [0] * NNETSTATS
         self.timeline = {}                  # window -> [count per message type]
@@ -442,6 +449,7 @@ class NetReferenceMachine(ReferenceMachine):
         if cfg.timeline_window > 0:
             row = self.timeline.setdefault(t // cfg.timeline_window, [0] * len(self.msgs))
             row[m.type] += 1
+        m.sent = t
         if m.dst == BROADCAST:
             self.bus_queues[m.src].append(m)
             return
@@ -450,6 +458,29 @@ class NetReferenceMachine(ReferenceMachine):
         m.arrival, hops = self.net.arrival(t, m, self.msg_vnet[m.type], data)
         self.nstat[NS_HOPS] += hops
         heapq.heappush(self.inflight, (m.arrival, m.seq, m))
+        self.log_message(m)
+
+    def watch_lines(self, lines: dict) -> None:
+        """Log the messages and state changes of these lines (line -> symbol): the
+        message-flow chart's data (``result.messages``, ``result.line_states``)."""
+        self.watched = dict(lines)
+        self.message_log = {name: [] for name in lines.values()}
+        self.state_log = {name: [] for name in lines.values()}
+
+    def _lane(self, n: int) -> str:
+        return f"core {n}" if n < self.N else ("memory" if self.split else f"home {n - self.N}")
+
+    def log_message(self, m: Message) -> None:
+        name = self.watched.get(m.line)
+        if name is not None:
+            dst = "bus" if m.dst == BROADCAST else self._lane(m.dst)
+            self.message_log[name].append((m.sent, m.arrival, self.comp.messages[m.type],
+                                           self._lane(m.src), dst))
+
+    def log_state(self, n: int, line: int, state: int, kind: str) -> None:
+        name = self.watched.get(line)
+        if name is not None:
+            self.state_log[name].append((self.t, self._lane(n), self.ctl[kind].states[state]))
 
     def grant_bus(self, t: int) -> None:
         """Phase 3 (split bus): one bus queue's head goes on the address bus."""
@@ -469,10 +500,11 @@ class NetReferenceMachine(ReferenceMachine):
         m = self.bus_queues[c].popleft()
         m.seq = self.seq
         self.seq += 1
-        m.arrival = t + cfg.bus_latency
+        m.arrival = t + cfg.bus_latency + self.rng.rand(cfg.jitter)
         heapq.heappush(self.inflight, (m.arrival, m.seq, m))
-        self.bus_free = t + cfg.bus_latency
-        self.nstat[NS_BUSY] += cfg.bus_latency
+        self.log_message(m)
+        self.bus_free = m.arrival
+        self.nstat[NS_BUSY] += m.arrival - t
         self.nstat[NS_GRANTS] += 1
 
     # ------------------------------------------------------------------ receiving
@@ -554,11 +586,15 @@ class NetReferenceMachine(ReferenceMachine):
                 shared = True
                 break
         m.shared = shared
+        self.deferred = []
         for c in range(self.N):
             self.receive(c, m, t)
             self.run_wake(t)
         self.receive(self.N, m, t)
         self.run_wake(t)
+        deferred, self.deferred = self.deferred, None
+        for line, node in deferred:
+            self.check_line(line, t, node)
 
     def deliver(self, t: int) -> None:
         """Phase 1: every message arriving at t, in seq order."""
@@ -630,6 +666,8 @@ class NetReferenceMachine(ReferenceMachine):
                 elif a == A_WRITE_MEMORY:
                     if self.track_data and m is not None and m.data is not None:
                         self.write_line(line, m.data)
+        if self.watched and nxt != state:
+            self.log_state(n, line, nxt, kind)
         if kind == "home":
             rec.state = nxt
         elif frame is not None:
@@ -639,7 +677,7 @@ class NetReferenceMachine(ReferenceMachine):
                                     f"{ctl.states[nxt]}", m)
         self.add_wake(n, line)
         if kind == "cache" and self.check:
-            self.check_line(line, t, n)
+            self.check_soon(line, t, n)
 
     def add_wake(self, n: int, line: int) -> None:
         if (n, line) not in self.waking:
@@ -761,7 +799,7 @@ class NetReferenceMachine(ReferenceMachine):
                 self.complete(req, t)
             self.add_wake(c, line)
             if self.check:
-                self.check_line(line, t, c)
+                self.check_soon(line, t, c)
             return
         # a miss: the entry sends
         if self.outstanding(c) >= cfg.mshrs:
@@ -945,6 +983,14 @@ class NetReferenceMachine(ReferenceMachine):
 
     # ------------------------------------------------------------------ invariants
 
+    def check_soon(self, line: int, t: int, node: int) -> None:
+        """The line check after an entry taken at a cache: now, or while a bus request is
+        being delivered, once every node has handled it (the bus delivers to all at once)."""
+        if self.deferred is None:
+            self.check_line(line, t, node)
+        elif all(x != line for x, _ in self.deferred):
+            self.deferred.append((line, node))
+
     def check_line(self, line: int, t: int, node: int) -> None:
         """After an entry taken at cache ``node``, for its line: single writer or many
         readers, one owner (transient states included), every readable copy's data."""
@@ -1045,25 +1091,40 @@ def prepare_net_program(program, config: SystemConfig, seed: int = 0, check: boo
     return machine, linked
 
 
-def _run_program(program, config, seed, check, stacklevel):
+def _run_program(program, config, seed, check, stacklevel, watch=()):
     machine, linked = prepare_net_program(program, config, seed, check)
+    watch = [watch] if isinstance(watch, str) else list(watch)
+    for name in watch:
+        if name not in linked.addresses:
+            raise CoherenceError(f"cannot watch {name!r}: no such symbol (symbols: "
+                                 f"{', '.join(linked.addresses)})", file=program.source)
+    if watch:
+        machine.watch_lines({machine.line_of(linked.addresses[n]): n for n in watch})
     status, cycles = machine.run()
     warn_partial(status, cycles, "reference run", stacklevel=stacklevel + 1)
     mem = machine.coherent_memory(len(linked.memory))
     if check and status == "halted":
         check_final_memory(mem, [machine.latest.get(w, 0) for w in range(len(mem))], cycles)
-    return _result(machine, status, cycles, seed, memory_words=mem,
-                   addresses=linked.addresses, symbols=program.symbols, with_registers=True)
+    result = _result(machine, status, cycles, seed, memory_words=mem,
+                     addresses=linked.addresses, symbols=program.symbols, with_registers=True)
+    if watch:
+        result.messages = machine.message_log
+        result.line_states = machine.state_log
+    return result
 
 
-def run_net_reference(program, config: SystemConfig, seed: int = 0, check: bool = False
-                      ) -> RunResult:
+def run_net_reference(program, config: SystemConfig, seed: int = 0, check: bool = False,
+                      watch=()) -> RunResult:
     """Run ``program`` on the split bus or the directory; a pure function of
     (program, config, seed).  ``check=True`` verifies the invariants of docs/machine.md and
     raises :class:`~coherence.errors.InvariantViolation` at the first violation (and
     :class:`~coherence.errors.ProtocolError` kind ``unfinished`` for a halted run that left
-    work behind)."""
-    return _run_program(program, config, seed, check, stacklevel=2)
+    work behind).  ``watch`` names symbols whose line's messages and state changes are
+    logged: ``result.messages[symbol]`` lists ``(sent, arrives, type, source, destination)``
+    (lanes ``"core c"``, ``"home h"`` or ``"memory"``, and ``"bus"`` for a bus request,
+    logged at its grant), ``result.line_states[symbol]`` ``(cycle, lane, state)``, for
+    :func:`coherence.plot.plot_message_flow`."""
+    return _run_program(program, config, seed, check, stacklevel=2, watch=watch)
 
 
 def prepare_net_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: bool = False):

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from .errors import CoherenceError
 
-__all__ = ["plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
+__all__ = ["plot_message_flow", "interconnect_scaling", "plot_interconnect_scaling", "plot_bus_transactions", "plot_traffic", "rebin_timeline", "plot_line_states",
            "plot_message_sequence",
            "plot_core_stats", "plot_litmus_histogram", "format_litmus_state", "litmus_outcomes",
            "save_litmus_figure", "plot_gantt", "gantt_figure_size", "scaling_data",
@@ -560,6 +560,83 @@ def plot_message_sequence(result, symbol=None, ax=None, start: int = 0, end: int
     return fig
 
 
+def plot_message_flow(result, symbol=None, ax=None, start: int = 0, end: int | None = None,
+                      max_messages: int = 40, title=None):
+    """A message-sequence chart of one watched line on the split bus or the directory.
+
+    Lanes: the cores' caches, then the homes (directory slices, or the split bus's memory)
+    that the line's messages touch; time runs down.  Each message is an arrow from its
+    sender's lane when it was sent to its receiver's lane when it arrived, labelled with its
+    type (a message that waited in a stall list is drawn to its arrival, and the state
+    changes on the lane say when it was handled); a bus request is a dot where its cache
+    queued it and a dashed line across the lanes when the bus delivered it to everyone.
+    States (stable and transient) are written on the lanes.  ``result`` comes from
+    ``coherence.netref.run_net_reference(program, config, watch=[symbol])``; at most
+    ``max_messages`` messages from ``start`` are drawn.  Returns the figure."""
+    log = result.get("messages") if isinstance(result, Mapping) else \
+        getattr(result, "messages", None)
+    states = result.get("line_states") if isinstance(result, Mapping) else \
+        getattr(result, "line_states", None)
+    if not log:
+        raise CoherenceError("the run has no message log; run it with "
+                             "coherence.netref.run_net_reference(program, config, "
+                             "watch=['symbol'])")
+    symbol = next(iter(log)) if symbol is None else symbol
+    if symbol not in log:
+        raise CoherenceError(f"symbol {symbol!r} was not watched, expected one of "
+                             f"{', '.join(log)}")
+    cfg = _get(result, "config")
+    ncores = int(cfg["cores"])
+    end = int(_get(result, "cycles")) if end is None else int(end)
+    if end <= start:
+        raise CoherenceError(f"empty cycle range {start}..{end}, expected start < end")
+    shown = [x for x in log[symbol] if start <= x[0] < end][:max_messages]
+    if shown:
+        end = min(end, max(x[1] for x in shown) + 1)
+    others = sorted({lane for x in shown for lane in x[3:5]
+                     if not lane.startswith("core") and lane != "bus"},
+                    key=lambda n: (n != "memory", int(n.split()[1]) if " " in n else 0))
+    lanes = [f"core {c}" for c in range(ncores)] + others
+    x_of = {lane: i for i, lane in enumerate(lanes)}
+    fig, ax = _figure_ax(ax, (1.5 * len(lanes) + 2.5, 0.34 * len(shown) + 3))
+    for i in range(len(lanes)):
+        ax.axvline(i, color="#bbbbbb", linewidth=1, zorder=0)
+    colors = {}
+    for sent, arrives, mtype, src, dst in shown:
+        color = colors.setdefault(mtype, f"C{len(colors) % 10}")
+        xs = x_of[src]
+        if dst == "bus":
+            ax.plot([xs], [sent], marker="o", color=color, markersize=5)
+            ax.plot([-0.3, len(lanes) - 0.7], [arrives, arrives], linestyle="--", color=color,
+                    linewidth=0.8)
+            ax.text(xs - 0.08, arrives, f"{mtype} ({src})", fontsize=7, color=color,
+                    ha="right", va="bottom")
+            continue
+        xd = x_of.get(dst, xs)
+        ax.annotate("", xy=(xd, arrives), xytext=(xs, sent),
+                    arrowprops=dict(arrowstyle="->", color=color, linewidth=1.2))
+        ax.text((xs + xd) / 2, (sent + arrives) / 2, mtype, fontsize=6, color=color,
+                ha="center", va="center",
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+    same = {}      # states a lane passed through in one cycle read "M → S"
+    for t, lane, st in (states or {}).get(symbol, []):
+        if start <= t < end and lane in x_of:
+            same.setdefault((t, lane), []).append(st)
+    for (t, lane), sts in same.items():
+        ax.text(x_of[lane] + 0.06, t, " → ".join(sts), fontsize=7, ha="left", va="top",
+                color="#333333")
+    ax.set_xticks(range(len(lanes)), lanes)
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.9, len(lanes) - 0.4)
+    ax.set_ylim(end, start)   # time runs down
+    ax.set_ylabel("cycle")
+    where = cfg.get("interconnect", "")
+    ax.set_title(title or f"Messages on {symbol}'s line, {str(cfg['protocol']).upper()} "
+                 f"on {where}" + (f" (first {len(shown)})" if len(shown) == max_messages
+                                  else ""), pad=24)
+    return fig
+
+
 def _state_label(m) -> str:
     """'M (Modified)' from a state's description, else its meaning."""
     word = m.description.split(":")[0] if ":" in m.description else m.permission
@@ -926,9 +1003,12 @@ def scaling_data(program, cores_list, config=None, seed: int = 0, throughput=Non
     optional mapping ``name -> function RunResult -> value`` of more values to record.
 
     Each dict has ``cores, cycles, status, instructions, ipc, throughput, bus_utilization``
-    (0..1), ``transactions`` (BusRd + BusRdX + BusUpgr + WriteBack) and one key per metric.
+    (0..1; the address bus's on the split bus, 0 on the directory), ``transactions``
+    (BusRd + BusRdX + BusUpgr + WriteBack; on the split bus and the directory, the messages
+    sent), ``miss_latency`` (the mean cycles from a miss to its access being performed, over
+    every core's misses) and one key per metric.
     """
-    from .config import SystemConfig
+    from .config import MAX_CORES, SystemConfig
     from .engine import run
     cores_list = list(cores_list)
     if not cores_list:
@@ -936,18 +1016,26 @@ def scaling_data(program, cores_list, config=None, seed: int = 0, throughput=Non
     base = config if config is not None else SystemConfig()
     if config_changes:
         base = base.replace(**config_changes)
+    most = MAX_CORES[base.interconnect]
     out = []
     for n in cores_list:
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
-            raise CoherenceError(f"core count {n!r} is not an integer in 1..64")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= most:
+            raise CoherenceError(f"core count {n!r} is not an integer in 1..{most} (the most "
+                                 f"a {base.interconnect} takes)")
         prog = _program_for(program, n)
-        r = run(prog, base.replace(cores=n), seed=seed)
+        r = run(prog, base.replace(cores=n, stats="full"), seed=seed)
         tot, bus = r.stats["totals"], r.stats["bus"]
+        net = r.stats.get("network")
+        lat = [c["miss_latency"] for c in r.stats["cores"] if "miss_latency" in c]
+        count = sum(x["count"] for x in lat)
         out.append({"cores": n, "cycles": r.cycles, "status": r.status,
                     "instructions": tot["instructions"], "ipc": tot["ipc"],
                     "throughput": float(throughput(r)) if throughput else tot["ipc"],
                     "bus_utilization": tot["bus_utilization"],
-                    "transactions": sum(bus.get(t, 0) for t in TRANSACTION_TYPES)})
+                    "transactions": (net["total_messages"] if net is not None else
+                                     sum(bus.get(t, 0) for t in TRANSACTION_TYPES)),
+                    "miss_latency": (round(sum(x["mean"] * x["count"] for x in lat) / count, 3)
+                                     if count else 0.0)})
         for name, fn in (metrics or {}).items():
             out[-1][name] = fn(r)
     return out
@@ -1015,6 +1103,45 @@ def plot_scaling_comparison(series, metric: str = "throughput", ax=None, ylabel=
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{metric.replace('_', ' ')} as the number of cores grows")
+    return fig
+
+
+def interconnect_scaling(program, cores_list, config=None, seed: int = 0, throughput=None,
+                         interconnects=("bus", "split-bus", "directory"), **config_changes
+                         ) -> dict:
+    """:func:`scaling_data` of one program on each interconnect (same protocol family, same
+    everything else): ``{interconnect: data}``.  Core counts past what an interconnect takes
+    (64 on the buses) are left out of its series."""
+    from .config import MAX_CORES, SystemConfig
+    base = config if config is not None else SystemConfig()
+    if config_changes:
+        base = base.replace(**config_changes)
+    fam = base.protocol.family if hasattr(base.protocol, "family") else base.protocol.name
+    out = {}
+    for net in interconnects:
+        cfg = base.replace(interconnect=net, protocol=fam,
+                           topology=base.topology if net == "directory" else "crossbar")
+        counts = [n for n in cores_list if n <= MAX_CORES[net]]
+        label = net + (f" ({cfg.topology})" if net == "directory" else "")
+        out[label] = scaling_data(program, counts, config=cfg, seed=seed,
+                                  throughput=throughput)
+    return out
+
+
+def plot_interconnect_scaling(series, title=None,
+                              throughput_label="throughput (instructions / cycle)"):
+    """Two panels against the core count, one line per interconnect: throughput, and the
+    average miss latency (where a bus saturates, its misses wait).  ``series`` is what
+    :func:`interconnect_scaling` returns.  Returns the figure."""
+    plt = _pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.4))
+    plot_scaling_comparison(series, "throughput", ax=a, ylabel=throughput_label,
+                            title="throughput")
+    plot_scaling_comparison(series, "miss_latency", ax=b, ylabel="average miss latency "
+                            "(cycles)", title="miss latency")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
     return fig
 
 

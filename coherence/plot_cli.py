@@ -55,6 +55,10 @@ def add_subparser(sub) -> None:
                    help="measure throughput as SYMBOL's final value per 1,000 cycles (e.g. a "
                         "counter the program increments) instead of instructions per cycle, "
                         "which counts spin-loop iterations as work")
+    s.add_argument("--interconnects", metavar="bus,split-bus,directory",
+                   help="compare interconnects: run the same program on each (the protocol "
+                        "family of --protocol) and plot throughput and average miss latency "
+                        "against cores, one line each")
     add_machine_options(s, cores=False)
     s.add_argument("--out", required=True, metavar="OUT.png", help="image to write")
     s.set_defaults(func=cmd_scaling)
@@ -90,8 +94,9 @@ def parse_cores_list(text: str) -> list[int]:
         except ValueError:
             raise CoherenceError(f"--cores-list: {item!r} is not a number, expected core "
                                  f"counts such as 1,2,4,8") from None
-        if not 1 <= n <= 64:
-            raise CoherenceError(f"--cores-list: {n} cores is out of range, expected 1..64")
+        if not 1 <= n <= 256:
+            raise CoherenceError(f"--cores-list: {n} cores is out of range, expected 1..256 "
+                                 f"(1..64 on the buses)")
         out.append(n)
     return out
 
@@ -160,12 +165,24 @@ def cmd_sequence(args) -> int:
     values, config = resolve_machine(args, cores)
     note_seed(values)
     _save(args, config, values.seed, values)
-    result = quiet_run(program, config, seed=values.seed, watch=[args.symbol])
-    fig = plot.plot_message_sequence(result, args.symbol, start=args.start,
-                                     max_transactions=args.max_transactions)
+    if config.interconnect != "bus":
+        # the message log comes from the reference model (the same machine, run for run):
+        # a chart is of a small program, which it runs in well under a second
+        from .netref import run_net_reference
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialResultWarning)
+            result = run_net_reference(program, config, seed=values.seed,
+                                       watch=[args.symbol])
+        fig = plot.plot_message_flow(result, args.symbol, start=args.start,
+                                     max_messages=args.max_transactions)
+        n, what = len(result.messages[args.symbol]), "messages"
+    else:
+        result = quiet_run(program, config, seed=values.seed, watch=[args.symbol])
+        fig = plot.plot_message_sequence(result, args.symbol, start=args.start,
+                                         max_transactions=args.max_transactions)
+        n, what = len(result.transactions[args.symbol]), "transactions"
     plot.save_figure(fig, args.out)
-    n = len(result.transactions[args.symbol])
-    print(f"{args.symbol}: {n:,} transactions in {result.cycles:,} cycles ({result.status}); "
+    print(f"{args.symbol}: {n:,} {what} in {result.cycles:,} cycles ({result.status}); "
           f"drew up to {args.max_transactions} from cycle {args.start}")
     print(f"wrote {args.out}")
     return 0
@@ -192,6 +209,30 @@ def cmd_scaling(args) -> int:
                 raise CoherenceError(f"--work {symbol}: a {len(value)}-word symbol, expected "
                                      f"a one-word counter")
             return 1000 * value / max(result.cycles, 1)
+    if args.interconnects:
+        from .protocols import INTERCONNECTS
+        nets = _split(args.interconnects, "--interconnects")
+        for n in nets:
+            if n not in INTERCONNECTS:
+                raise CoherenceError(f"--interconnects: unknown interconnect {n!r}, expected "
+                                     f"some of {', '.join(INTERCONNECTS)}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialResultWarning)
+            series = plot.interconnect_scaling(args.file, cores_list, config=base,
+                                               seed=values.seed, throughput=throughput,
+                                               interconnects=nets)
+        fig = plot.plot_interconnect_scaling(
+            series, title=f"{args.file}: {getattr(proto, 'family', proto.name).upper()}, "
+                          f"{base.model.upper()}, seed {values.seed}", throughput_label=label)
+        plot.save_figure(fig, args.out)
+        print(f"{'interconnect':<20} {'cores':>5}  {'cycles':>12}  {'IPC':>7}  "
+              f"{'miss lat':>8}  {'messages':>9}  status")
+        for net, data in series.items():
+            for d in data:
+                print(f"{net:<20} {d['cores']:>5}  {d['cycles']:>12,}  {d['ipc']:>7.3f}  "
+                      f"{d['miss_latency']:>8.1f}  {d['transactions']:>9,}  {d['status']}")
+        print(f"wrote {args.out}")
+        return 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialResultWarning)  # the table has each status
         data = plot.scaling_data(args.file, cores_list, config=base, seed=values.seed,

@@ -54,6 +54,8 @@ class RunResult:
     line_states: dict | None = field(default=None, repr=False)
     line_states_truncated: bool = False
     transactions: dict | None = field(default=None, repr=False)
+    #: Split bus and directory runs with watched symbols: each line's messages.
+    messages: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """A JSON-able dict of everything (the optional line-state log excluded)."""

@@ -34,7 +34,8 @@ from .errors import InvariantViolation
 from .protocols import PROTOCOLS
 
 __all__ = ["programs", "program_texts", "configs", "traces", "litmus_programs", "LitmusCase",
-           "sc_outcomes", "protocol_machine", "ProtocolMachine", "ProtocolCheckFailure"]
+           "sc_outcomes", "protocol_machine", "ProtocolMachine", "ProtocolCheckFailure",
+           "message_machine"]
 
 _REGS = ("r1", "r2", "r3", "r4")
 
@@ -636,6 +637,11 @@ def protocol_machine(protocol, cores: int = 3, variables: int = 2, *, model: str
     ``stateful_step_count``; ``config_changes`` adjust the machine (latencies, ...).
     """
     from .protocols import get_protocol
+    from .protocols.message import MessageProtocol
+    if isinstance(protocol, MessageProtocol):
+        # a split-bus or directory table: the machine that also chooses message deliveries
+        return message_machine(protocol, cores=cores, variables=variables, rmw=rmw,
+                               max_steps=max_steps, **config_changes)
     proto = get_protocol(protocol)
     if not 1 <= cores <= 64:
         raise ValueError(f"cores must be in 1..64, got {cores}")
@@ -677,3 +683,13 @@ def protocol_machine(protocol, cores: int = 3, variables: int = 2, *, model: str
     Machine.TestCase.settings = settings(deadline=None, stateful_step_count=max_steps,
                                          suppress_health_check=list(HealthCheck))
     return Machine
+
+
+def message_machine(protocol, cores: int = 3, variables: int = 1, **kw):
+    """The protocol machine for a split-bus or directory protocol
+    (:class:`~coherence.protocols.message.MessageProtocol`): its rules interleave the
+    processor's accesses and evictions with the delivery of each message in flight (any
+    order the network allows) and, on the split bus, the bus's ordering of requests.  See
+    :mod:`coherence.message_kit`; ``protocol_machine`` passes message protocols here."""
+    from .message_kit import message_machine as make
+    return make(protocol, cores=cores, variables=variables, **kw)

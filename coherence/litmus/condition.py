@@ -9,7 +9,7 @@ grammar exactly: ``\\/`` binds loosest, then ``/\\``, then ``=>`` (right-associa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import CoherenceError
 from .ir import (MAX_ARRAY_LEN, And, Atom, Condition, Implies, LiteralError, MemLoc, Not, Or,
@@ -27,6 +27,7 @@ _TOKEN_RE = re.compile(r"""
   | (?P<neq>!=)
   | (?P<num>[-+]?0[xX][0-9a-fA-F]+|[-+]?\d+)
   | (?P<name>[A-Za-z_$][\w$.]*)
+  | (?P<sreg>%[A-Za-z][\w.]*)
   | (?P<punct>[=~\[\](){};,:*&])
 """, re.VERBOSE)
 
@@ -109,21 +110,62 @@ class TokenStream:
 # --------------------------------------------------------------------------- locations/values
 
 
+@dataclass(frozen=True)
+class SymbolicReg:
+    """``%r1`` in an init block or a condition: a register of whichever thread's code names
+    ``%r1``, allocated as herd allocates it (see ``dialect.allocate_symbolic_registers``)."""
+
+    name: str                      # without the `%`
+    line: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"%{self.name}"
+
+
+_PROC_RE = re.compile(r"^P(\d+)$")
+
+
+def _is_thread_prefix(ts: TokenStream, k: int = 0) -> bool:
+    """``0:`` or herd's (and ppcmem's) ``P0:`` at token ``k`` from the cursor."""
+    t, colon = ts.peek(k), ts.peek(k + 1)
+    return colon.kind == ":" and (t.kind == "num" or (t.kind == "name" and
+                                                      _PROC_RE.match(t.text) is not None))
+
+
 def parse_location(ts: TokenStream, arch: str, nthreads: int | None):
-    """``0:EAX`` | ``x`` | ``[x]`` | ``t[1]`` | ``*x`` -> RegLoc or MemLoc."""
+    """``0:EAX`` | ``P0:EAX`` | ``%r1`` | ``x`` | ``[x]`` | ``t[1]`` | ``*x``.
+
+    Returns a RegLoc, a MemLoc or (``%r1``, a symbolic register) a :class:`SymbolicReg`,
+    which :func:`~coherence.litmus.dialect.allocate_symbolic_registers` replaces later.
+    """
     t = ts.cur
-    if t.kind == "num" and ts.peek().kind == ":":
+    if _is_thread_prefix(ts):
         ts.next()
         ts.next()
-        reg = ts.expect("name", "a register name after `N:`")
-        if not t.text.isdigit() or len(t.text) > 6:
-            raise CoherenceError(f"bad thread number `{t.text}` before `:{reg.text}`, "
+        digits = t.text if t.kind == "num" else t.text[1:]
+        if ts.cur.kind == "sreg":
+            # herd reads `0:%EAX` as `0:EAX`: a real register (a symbolic one has no thread)
+            sreg = ts.next()
+            reg = canonical_reg(sreg.text[1:], arch) if arch in ("X86", "X86_64") else None
+            if reg is None:
+                raise CoherenceError(f"`{sreg.text}` after `{t.text}:` is not a register of "
+                                     f"{arch}, expected a register name (a symbolic register "
+                                     f"like `{sreg.text}` takes no thread prefix)",
+                                     file=ts.path, line=sreg.line)
+        else:
+            reg = canonical_reg(ts.expect("name", f"a register name after `{t.text}:`").text,
+                                arch, strict=False)
+        if not digits.isdigit() or len(digits) > 6:
+            raise CoherenceError(f"bad thread number `{t.text}` before `:`, "
                                  "expected a decimal thread index", file=ts.path, line=t.line)
-        tid = int(t.text)
+        tid = int(digits)
         if tid < 0 or (nthreads is not None and tid >= nthreads):
             raise CoherenceError(f"thread {tid} does not exist (the test has {nthreads})",
                                  file=ts.path, line=t.line)
-        return RegLoc(tid, canonical_reg(reg.text, arch, strict=False))
+        return RegLoc(tid, reg)
+    if t.kind == "sreg":
+        ts.next()
+        return SymbolicReg(t.text[1:], t.line)
     if ts.accept("["):
         name = ts.expect("name", "a location name inside `[...]`")
         ts.expect("]", "`]`")
@@ -239,7 +281,7 @@ class PropParser:
         ts = self.ts
         t = ts.cur
         # `loc = [y]` and `loc = 1:EAX` compare two locations; a bare name is an address value.
-        if t.kind == "[" or (t.kind == "num" and ts.peek().kind == ":"):
+        if t.kind in ("[", "sreg") or _is_thread_prefix(ts):
             return Atom(loc, parse_location(ts, self.arch, self.n))
         return Atom(loc, parse_value(ts))
 
@@ -285,11 +327,52 @@ def parse_condition_section(text: str, path: str, line0: int, arch: str, nthread
         raise ts.error("expected a condition (`exists`, `~exists` or `forall`)")
     ts.accept(";")
     if ts.is_keyword("with"):
-        while ts.cur.kind != "eof":
-            ts.next()
+        ts.next()
+        _with_kinds(ts)
     if ts.cur.kind != "eof":
         raise ts.error("unexpected text after the condition")
     return cond, locations, filt
+
+
+def _with_kinds(ts: TokenStream) -> list[tuple[str, str]]:
+    """herd's (and ppcmem's) ``with tso: ~exists; cc: exists; ...`` after the condition:
+    ``NAME: forall|exists|~exists`` items separated by `;` (a last `;` is optional), at
+    least one.  herd parses and then ignores them (the condition is what it checks); so do we.
+    """
+    kinds = []
+    while True:
+        name = ts.cur
+        if name.kind != "name" or name.text in KEYWORDS:
+            raise ts.error("expected `NAME: forall`, `NAME: exists` or `NAME: ~exists` "
+                           "after `with`" if not kinds else
+                           "expected `NAME: forall|exists|~exists` after `;` in `with`")
+        ts.next()
+        ts.expect(":", f"`:` after `{name.text}` in `with`")
+        neg = bool(ts.accept("~")) or (ts.is_keyword("not") and bool(ts.next()))
+        q = ts.cur
+        if not (q.kind == "name" and (q.text == "exists" or (q.text == "forall" and not neg))):
+            raise ts.error(f"expected `forall`, `exists` or `~exists` after `{name.text}:`")
+        ts.next()
+        kinds.append((name.text, ("~" if neg else "") + q.text))
+        if not ts.accept(";") or ts.cur.kind == "eof":
+            return kinds
+
+
+def map_prop_locations(p, f):
+    """``p`` with every location ``loc`` of its atoms (both sides of ``loc=loc2``) replaced
+    by ``f(loc)``."""
+    if isinstance(p, Atom):
+        rhs = f(p.rhs) if isinstance(p.rhs, (RegLoc, MemLoc, SymbolicReg)) else p.rhs
+        return Atom(f(p.loc), rhs)
+    if isinstance(p, Not):
+        return Not(map_prop_locations(p.p, f))
+    if isinstance(p, And):
+        return And(tuple(map_prop_locations(q, f) for q in p.ps))
+    if isinstance(p, Or):
+        return Or(tuple(map_prop_locations(q, f) for q in p.ps))
+    if isinstance(p, Implies):
+        return Implies(map_prop_locations(p.p, f), map_prop_locations(p.q, f))
+    raise TypeError(p)
 
 
 # --------------------------------------------------------------------------- evaluation

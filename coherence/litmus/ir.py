@@ -384,6 +384,7 @@ class LitmusTest:
     locations: list = field(default_factory=list)  # extra locations to show (``locations [...]``)
     filter: Prop | None = None
     doc: str = ""                  # the quoted line, if any
+    texname: str = ""              # ppcmem's second name: `X86 amd5 (amdFive)`
     metadata: dict = field(default_factory=dict)
     elem_size: dict = field(default_factory=dict)  # sym -> bytes per element (default 8)
     array_len: dict = field(default_factory=dict)  # sym -> number of elements (arrays only)

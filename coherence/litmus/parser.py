@@ -11,6 +11,12 @@ Layout of a file, as herd reads it::
     locations [x; 0:EAX;]          optional
     exists (0:EAX=0 /\\ 1:EAX=0)    condition (exists, ~exists, forall, or none)
 
+The older ppcmem layout is read as herd reads it: ``X86 amd5 (amdFive) "doc"`` on the header
+line, ``{x = 0};`` (one ``;`` may start the table), ``P0:EAX`` registers, ``lock ; inc [x]``,
+``final (...);``, ``with tso: ~exists; ...``, ``<< ... >>`` directive blocks after the test
+(never read), symbolic registers ``%r1`` (allocated by
+:func:`~coherence.litmus.dialect.allocate_symbolic_registers`).
+
 ``(* ... *)`` comments (nested, multi-line) may appear anywhere.  Every error is a
 :class:`~coherence.errors.CoherenceError` carrying ``path:line``.
 """
@@ -23,7 +29,7 @@ import re
 from ..errors import CoherenceError
 from .condition import (KEYWORDS, TokenStream, parse_condition_section, parse_location,
                         parse_value, tokenize)
-from .dialect import Temps, parse_instruction
+from .dialect import Temps, allocate_symbolic_registers, parse_instruction
 from .ir import MAX_ARRAY_LEN, Branch, LitmusTest, MemLoc, RegLoc, Sym, Thread
 
 ARCHES = {"X86": "X86", "X86_64": "X86_64", "AARCH64": "AArch64", "RISCV": "RISCV"}
@@ -96,7 +102,7 @@ def parse_text(text: str, path: str = "<string>") -> LitmusTest:
         i += 1
     if i == len(lines):
         raise CoherenceError("empty file, expected `X86 NAME`", file=path, line=1)
-    head = lines[i].split()
+    head = lines[i].split(None, 2)
     name_line = i + 1
     arch = ARCHES.get(head[0].upper())
     if arch is None:
@@ -106,9 +112,10 @@ def parse_text(text: str, path: str = "<string>") -> LitmusTest:
         raise CoherenceError("missing test name after the architecture", file=path,
                              line=name_line)
     name = head[1]
+    texname, doc = _header_tail(head[2] if len(head) > 2 else "", path, name_line)
     i += 1
     # --- quoted line, metadata, up to the init block
-    doc, metadata = "", {}
+    metadata = {}
     while i < len(lines):
         s = lines[i].strip()
         if s.startswith('"'):
@@ -156,17 +163,45 @@ def parse_text(text: str, path: str = "<string>") -> LitmusTest:
     code_lines = [(j + 1, tail)]
     k = j + 1
     while k < len(lines) and not _COND_START_RE.match(lines[k]):
+        if lines[k].lstrip().startswith("<<"):
+            raise CoherenceError("a ppcmem `<< ... >>` block before the condition, expected "
+                                 "the thread table to end with a condition (`exists`, "
+                                 "`~exists`, `forall` or `final`) first", file=path, line=k + 1)
         code_lines.append((k + 1, lines[k]))
         k += 1
-    threads = _parse_table(code_lines, arch, path)
-    cond_text = "\n".join(lines[k:])
+    threads, temps = _parse_table(code_lines, arch, path)
+    # herd's splitter ends the condition section at the first `<<`: the ppcmem directive
+    # blocks `<< show 0 ... >>` that follow the test are never read.
+    cond_text = "\n".join(lines[k:]).split("<<", 1)[0]
     cond, locs, filt = parse_condition_section(cond_text, path, k + 1, arch, len(threads))
     test = LitmusTest(name=name, arch=arch, path=path, threads=threads, init={},
                       condition=cond, locations=locs, filter=filt, doc=doc, metadata=metadata,
-                      line=name_line)
+                      line=name_line, texname=texname)
     _parse_init(init_text, init_line, test)
+    allocate_symbolic_registers(test, temps)
     _check(test)
     return test
+
+
+# --------------------------------------------------------------------------- header line
+
+# After `ARCH NAME`, herd's splitter reads an optional `(TEXNAME)` (ppcmem's second name), an
+# optional `"doc"` and an optional `;`: `X86 amd5 (amdFive) "Loads may not be reordered"`.
+_HEADER_TAIL_RE = re.compile(r"""^(?:\((?P<tex>[A-Za-z][\w/.-]*)\)\s*)?
+                                  (?:"(?P<doc>[^"]*)"\s*)?;?\s*$""", re.X)
+
+
+def _header_tail(tail: str, path: str, line: int) -> tuple[str, str]:
+    """``(texname, doc)`` from what follows the test name on the header line."""
+    m = _HEADER_TAIL_RE.match(tail)
+    if m is None:
+        if tail.count('"') == 1:
+            msg = 'unterminated `"doc"` on the header line (missing the closing `"`)'
+        else:
+            msg = (f'expected `(NAME)`, a quoted `"doc"` or the end of the line after the test '
+                   f'name, found `{tail.strip()}`')
+        raise CoherenceError(msg, file=path, line=line)
+    return m.group("tex") or "", m.group("doc") or ""
 
 
 # --------------------------------------------------------------------------- thread table
@@ -204,7 +239,8 @@ def _split_rows(code_lines):
     return rows, None
 
 
-def _parse_table(code_lines, arch: str, path: str) -> list[Thread]:
+def _parse_table(code_lines, arch: str, path: str) -> tuple[list[Thread], list[Temps]]:
+    """The threads, and each one's :class:`Temps` (the registers its code names)."""
     rows, leftover = _split_rows(code_lines)
     if leftover is not None:
         raise CoherenceError(f"expected `;` at the end of the row `{leftover[1]}`", file=path,
@@ -213,10 +249,18 @@ def _parse_table(code_lines, arch: str, path: str) -> list[Thread]:
         line = code_lines[0][0] if code_lines else 1
         raise CoherenceError("missing thread table header `P0 | P1 ... ;`", file=path,
                              line=line)
+    leading_semi = rows[0] == [(rows[0][0][0], "")] and len(rows) > 1
+    if leading_semi:
+        # `{ x=0; };` or a `;` alone before the header: herd's grammars (X86, X86_64, AArch64,
+        # RISC-V) all start with an optional `;` (`main: semi_opt proc_list iol_list`).
+        rows = rows[1:]
     header = rows[0]
     for n, (hline, p) in enumerate(header):
         if p != f"P{n}":
-            raise CoherenceError(f"thread table header: expected `P{n}`, found `{p}`",
+            hint = ""
+            if leading_semi and not p and n == 0 and len(header) == 1:
+                hint = " (one `;` may come before the header, as in `{ x=0; };`, not two)"
+            raise CoherenceError(f"thread table header: expected `P{n}`, found `{p}`{hint}",
                                  file=path, line=hline)
     nthreads = len(header)
     instrs = [[] for _ in range(nthreads)]
@@ -246,7 +290,7 @@ def _parse_table(code_lines, arch: str, path: str) -> list[Thread]:
             if isinstance(ins, Branch) and ins.target not in th.labels:
                 raise CoherenceError(f"undefined label `{ins.target}` in P{th.index}",
                                      file=path, line=ins.line)
-    return threads
+    return threads, temps
 
 
 # --------------------------------------------------------------------------- init block

@@ -16,6 +16,7 @@ temporary (``.t0``) plus the register operation: one read event, as in herd.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ..errors import CoherenceError
@@ -49,6 +50,25 @@ for _i in range(8, 16):
 _X86_64_ALIASES["rip"] = "rip"
 
 ACCUMULATOR = {"X86": "EAX", "X86_64": "rax"}
+
+# herd's ``allowed_for_symb`` (X86Base): the registers a symbolic register (``%r1``) may
+# become, in the order herd hands them out.
+SYMBOLIC_ALLOWED = ("EAX", "EBX", "ECX", "EDX", "ESI", "EDI")
+_SYMBOLIC_RE = re.compile(r"^%([A-Za-z][\w.]*)$")
+
+
+def symbolic_name(token: str, arch: str) -> str | None:
+    """``r1`` when ``token`` is herd's symbolic register ``%r1`` (ppcmem's register names),
+    else None.
+
+    Only in ``X86`` (Intel syntax), where herd's lexer reads every ``%NAME`` as one.  (herd's
+    X86_64 lexer also reads a ``%NAME`` that names no register as symbolic; we keep that an
+    "unknown register" error: no AT&T test uses them and it catches typos like ``%ezx``.)
+    """
+    if arch != "X86":
+        return None
+    m = _SYMBOLIC_RE.match(token.strip())
+    return m.group(1) if m else None
 
 
 def canonical_reg(name: str, arch: str, strict: bool = True) -> str | None:
@@ -134,18 +154,39 @@ def _split_operands(s: str) -> list[str]:
 
 
 class _Ctx:
-    """What one instruction's parse needs for error messages and register names."""
+    """What one instruction's parse needs for error messages and register names.
 
-    def __init__(self, arch: str, path: str, line: int, text: str):
+    Every register the instruction names is noted in the thread's ``temps``: real ones in
+    ``temps.named``, symbolic ones (``%r1``, kept as ``Reg("%r1")`` until
+    ``dialect.allocate_symbolic_registers`` renames them) in ``temps.symbolic``.
+    """
+
+    def __init__(self, arch: str, path: str, line: int, text: str, temps=None):
         self.arch, self.path, self.line, self.text = arch, path, line, text
+        self.temps = temps if temps is not None else Temps()
 
     def error(self, msg: str) -> CoherenceError:
         return CoherenceError(f"{msg} in `{self.text}`", file=self.path, line=self.line)
 
+    def _real(self, name: str) -> str | None:
+        if self.arch == "X86_64" and name.startswith("%"):
+            name = name[1:]
+        return canonical_reg(name, self.arch)
+
+    def is_reg(self, name: str) -> bool:
+        """True when ``name`` is a register operand, real or symbolic."""
+        return symbolic_name(name, self.arch) is not None or self._real(name) is not None
+
     def reg(self, name: str) -> Reg:
-        r = canonical_reg(name, self.arch)
+        """The register ``name`` (``EAX``; ``%rax`` or ``rax`` in AT&T; a symbolic ``%r1``)."""
+        sym = symbolic_name(name, self.arch)
+        if sym is not None:
+            self.temps.symbolic.setdefault(sym, self.line)
+            return Reg("%" + sym)
+        r = self._real(name)
         if r is None:
-            raise self.error(f"unknown register `{name}`")
+            raise self.error(f"unknown register `{name.removeprefix('%')}`")
+        self.temps.named.add(r)
         return Reg(r)
 
 
@@ -161,14 +202,14 @@ def _intel_mem(inner: str, ctx: _Ctx) -> Mem:
         if "*" in term:
             r, k = term.split("*", 1)
             kk = parse_int(k)
-            if kk is None or canonical_reg(r, ctx.arch) is None or neg or index is not None:
+            if kk is None or not ctx.is_reg(r) or neg or index is not None:
                 raise ctx.error(f"bad scaled index `{term}`")
             index, scale = ctx.reg(r).name, kk
             continue
         v = parse_int(term)
         if v is not None:
             disp += -v if neg else v
-        elif canonical_reg(term, ctx.arch) is not None and not neg:
+        elif ctx.is_reg(term) and not neg:
             if base is None:
                 base = ctx.reg(term).name
             elif index is None:
@@ -192,16 +233,12 @@ def _parse_intel_operand(s: str, ctx: _Ctx):
     v = parse_int(lit)
     if v is not None:
         return Imm(v)
-    if canonical_reg(s, ctx.arch) is not None:
+    if ctx.is_reg(s):
         return ctx.reg(s)
     raise ctx.error(f"bad operand `{s}`")
 
 
 _ATT_MEM_RE = re.compile(r"^(?P<disp>[^()]*)\((?P<inner>[^()]*)\)$")
-
-
-def _att_reg_name(s: str) -> str:
-    return s[1:] if s.startswith("%") else s
 
 
 def _parse_att_operand(s: str, ctx: _Ctx):
@@ -238,9 +275,9 @@ def _parse_att_operand(s: str, ctx: _Ctx):
         base = index = None
         scale = 1
         if parts[0]:
-            base = ctx.reg(_att_reg_name(parts[0])).name
+            base = ctx.reg(parts[0]).name
         if len(parts) >= 2 and parts[1]:
-            index = ctx.reg(_att_reg_name(parts[1])).name
+            index = ctx.reg(parts[1]).name
         if len(parts) >= 3:
             k = parse_int(parts[2])
             if k is None:
@@ -254,18 +291,39 @@ def _parse_att_operand(s: str, ctx: _Ctx):
         # herd's X86_64 grammar reads a bare number as an immediate (``shl 2,%eax``).
         return Imm(v)
     if s.startswith("%") or canonical_reg(s, ctx.arch) is not None:
-        return ctx.reg(_att_reg_name(s))
+        return ctx.reg(s)
     raise ctx.error(f"bad operand `{s}`")
+
+
+def rename_symbolic(ins: Instr, env: dict) -> Instr:
+    """``ins`` with its symbolic registers (``Reg("%r1")``, ``[%r1]``) renamed by ``env``
+    (``{"r1": "EAX"}``), as herd's allocation leaves them."""
+    def name(r):
+        return env[r[1:]] if isinstance(r, str) and r.startswith("%") else r
+
+    changes = {}
+    for f in dataclasses.fields(ins):
+        v = getattr(ins, f.name)
+        if isinstance(v, Reg) and v.name.startswith("%"):
+            changes[f.name] = Reg(name(v.name))
+        elif isinstance(v, Mem) and (name(v.base), name(v.index)) != (v.base, v.index):
+            changes[f.name] = dataclasses.replace(v, base=name(v.base), index=name(v.index))
+    return dataclasses.replace(ins, **changes) if changes else ins
 
 
 # --------------------------------------------------------------------------- lowering
 
 
 class Temps:
-    """Hidden temporaries of one thread (names start with '.', herd cannot observe them)."""
+    """Per-thread parse state: hidden temporaries (names start with '.', herd cannot observe
+    them), and the registers the thread's code names (``named``: real, canonical names;
+    ``symbolic``: ``%r1`` names without the ``%`` -> line of first use), which herd's
+    allocation of symbolic registers needs."""
 
     def __init__(self):
         self.n = 0
+        self.named: set[str] = set()
+        self.symbolic: dict[str, int] = {}
 
     def new(self) -> Reg:
         r = Reg(f".t{self.n}")
@@ -279,7 +337,7 @@ def parse_instruction(text: str, arch: str, path: str, line: int,
 
     Raises CoherenceError (with ``path:line``) for anything not understood.
     """
-    ctx = _Ctx(arch, path, line, text.strip())
+    ctx = _Ctx(arch, path, line, text.strip(), temps)
     try:
         return _parse_instruction(text, arch, line, temps, ctx)
     except LiteralError as exc:

@@ -513,6 +513,18 @@ class MessageProtocol:
         return {kind: [(s, e) for (s, e), entry in ctl.table.items() if entry is STALL]
                 for kind, ctl in (("cache", self.cache), ("home", self.home))}
 
+    def stalls_markdown(self) -> str:
+        """The STALL pairs as a Markdown list: per controller, per state, the events it
+        stalls (docs/interconnects.md lists the shipped tables' with this)."""
+        lines = [f"* **{self.name}**"]
+        for kind, pairs in self.stalls().items():
+            by_state = {}
+            for st, ev in pairs:
+                by_state.setdefault(st, []).append(ev)
+            cells = "; ".join(f"{st}: {', '.join(evs)}" for st, evs in by_state.items())
+            lines.append(f"  * {kind}: {cells or 'none'}")
+        return "\n".join(lines)
+
     def to_markdown(self) -> str:
         """Both tables as Markdown (rows: states with their meaning; columns: events), the
         messages, and what the conditions and actions mean."""

@@ -543,7 +543,10 @@ def _split_moesi():
             description="Owned: dirty, other caches may hold S copies; this one answers"),
         _st("OM^AD", "read", dirty=True, owner=True,
             description="O to M, waiting for its GetM to be ordered; still readable and "
-                        "still answers (no data is needed: it has the line)"),
+                        "still answers"),
+        _st("OM^D", "read", dirty=True, owner=True,
+            description="O to M, GetM ordered, waiting for its own data to come back "
+                        "through the data network (behind the data it sent earlier)"),
     )
     cache = dict(base.cache.table)
     own = _OWN + ("Own-PutE",)
@@ -568,8 +571,12 @@ def _split_moesi():
         ("O", ("Data", "Exclusive Data")): _NO_DATA,
         ("OM^AD", "Load"): do(None, "perform"),
         ("OM^AD", ("Store", "Replacement")): STALL,
-        ("OM^AD", "Own-GetM"): do("M", "perform", description="the owner has the data: no "
-                                                              "data message"),
+        ("OM^AD", "Own-GetM"): do("OM^D", send("Data", "requestor"),
+                                  description="the owner has the line, but data it sent "
+                                              "to an earlier reader may still be in flight: "
+                                              "it sends the line to itself on the data "
+                                              "network and writes only when that arrives, "
+                                              "after the reader's"),
         ("OM^AD", ("Own-GetS", "Own-PutM", "Own-PutE")): _NOT_MINE,
         ("OM^AD", "Other-GetS"): do(None, "assert_shared", send("Data", "requestor")),
         ("OM^AD", "Other-GetM"): do("IM^AD", send("Data", "requestor"),
@@ -577,6 +584,13 @@ def _split_moesi():
                                                 "the line, this one waits for it again"),
         ("OM^AD", ("Other-PutM", "Other-PutE")): do(),
         ("OM^AD", ("Data", "Exclusive Data")): _NO_DATA,
+        ("OM^D", "Load"): do(None, "perform"),
+        ("OM^D", ("Store", "Replacement")): STALL,
+        ("OM^D", ("Own-GetS", "Own-GetM", "Own-PutM", "Own-PutE")): _NOT_MINE,
+        ("OM^D", ("Other-GetS", "Other-GetM")): STALL,
+        ("OM^D", ("Other-PutM", "Other-PutE")): do(),
+        ("OM^D", "Data"): do("M", "perform"),
+        ("OM^D", "Exclusive Data"): _NO_DATA,
     })
     gets = ("GetS (shared)", "GetS (alone)")
     puts_non = ("PutM from NonOwner", "PutE from NonOwner")
@@ -610,7 +624,8 @@ def _split_moesi():
         family="moesi",
         description="MOESI on the split-transaction bus: an owner (M, E or O) answers every "
                     "GetS itself and keeps the line (O), so memory is written only when the "
-                    "owner evicts it; O upgrades with a GetM that needs no data.")
+                    "owner evicts it; O upgrades with a GetM and takes its own line back "
+                    "through the data network.")
 
 
 DIR_MSI = _dir_msi()
