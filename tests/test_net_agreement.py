@@ -19,9 +19,10 @@ from coherence.engine.net import run_net, run_net_trace
 from coherence.errors import CoherenceError
 from coherence.netref import run_net_reference, run_net_trace_reference
 from coherence.protocols import DIR_MESI, DIR_MSI, SPLIT_MESI, SPLIT_MSI
+from coherence.protocols.primer import SPLIT_MOESI
 from coherence.testing import programs, traces
 
-PRIMER = (DIR_MSI, DIR_MESI, SPLIT_MSI, SPLIT_MESI)
+PRIMER = (DIR_MSI, DIR_MESI, SPLIT_MSI, SPLIT_MESI, SPLIT_MOESI)
 
 
 @st.composite

@@ -49,7 +49,8 @@ from ._netlayout import (BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERF
                          NE_MTYPE, NE_NODE, NP_COLS, NP_HOPLAT, NP_KIND, NP_LSIZE, NP_MESH,
                          NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_KIND, Q_STATE, Q_TIME,
                          Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT, S_BUSFREE, S_FREEN, S_HEAPN,
-                         S_QUEUED, S_RR, S_SEQ, S_STALLED, S_WHEAD, S_WTAIL, bundles)
+                         S_QUEUED, S_RR, S_SEQ, S_STALLED, S_WHEAD, S_WTAIL, S_DEFER, S_NDEFER,
+                         bundles)
 
 _U1 = np.uint64(1)
 _U0 = np.uint64(0)
@@ -340,7 +341,8 @@ def _send(m, t, src, dst, ty, req, line, acks, dsrc, s, w):
     ncores = p[P_CORES]
     jit_ = p[P_JITTER]
     if p[NP_KIND] == KIND_SPLIT:
-        arr = t + (p[P_MEMLAT] if src >= ncores else p[P_C2CLAT]) + rand(m.rng, jit_)
+        # no jitter on the data network: the address bus's grants carry it
+        arr = t + (p[P_MEMLAT] if src >= ncores else p[P_C2CLAT])
     else:
         t0 = t + (p[P_MEMLAT] if (src >= ncores and data) else 0) + rand(m.rng, jit_)
         if p[NP_MESH] != 0:
@@ -538,7 +540,29 @@ def _take_cache(m, t, c, s, w, line, st, ev, nxt, slot, req, hit_port, first):
         _err(m, ERR_POOL, t, c, addr, 0, 0, -1, R_TABLE)
         return False
     if p[P_CHECK] != 0:
+        return _check_soon(m, t, c, line)
+    return True
+
+
+@jit_helper
+def _check_soon(m, t, c, line):
+    """check=True after an entry taken at cache c: the line check now, or, while a bus
+    request is being delivered (ns[S_DEFER]), once every node has handled it (each line once,
+    at the first cache that took an entry for it)."""
+    ns = m.net.s
+    if ns[S_DEFER] == 0:
         return _check_line(m, t, c, line)
+    d = m.msg.defer
+    n = ns[S_NDEFER]
+    for i in range(n):
+        if d[i, 0] == line:
+            return True
+    if n >= d.shape[0]:
+        _err(m, ERR_POOL, t, c, line << m.p[P_LSHIFT], 0, 0, -1, R_TABLE)
+        return False
+    d[n, 0] = line
+    d[n, 1] = c
+    ns[S_NDEFER] = n + 1
     return True
 
 
@@ -999,11 +1023,18 @@ def _deliver(m, t, slot):
             shared = 1
             break
     f[slot, MF_SHARED] = shared
+    ns[S_DEFER] = p[P_CHECK]
+    ns[S_NDEFER] = 0
     for n in range(ncores + 1):
         node = n if n < ncores else _home_of(p, line)
         if _handle(m, t, node, slot, True) == FAILED:
             return False
         if not _run_wake(m, t):
+            return False
+    ns[S_DEFER] = 0
+    d = msg.defer
+    for i in range(ns[S_NDEFER]):
+        if not _check_line(m, t, d[i, 1], d[i, 0]):
             return False
     _release_slot(msg, ns, slot)
     return True
@@ -1050,13 +1081,13 @@ def _address_bus(m, t):
     slot = busq[win, LS_HEAD]
     _unlink(busq, f, win, np.int64(-1), slot)
     ns[S_QUEUED] -= 1
-    lat = m.p[P_BUSLAT]
-    f[slot, MF_ARR] = t + lat
+    arr = t + m.p[P_BUSLAT] + rand(m.rng, m.p[P_JITTER])
+    f[slot, MF_ARR] = arr
     f[slot, MF_SEQ] = ns[S_SEQ]
     ns[S_SEQ] += 1
     _heap_push(msg, ns, slot)
-    ns[S_BUSFREE] = t + lat
-    m.net.stats[NS_BUSY] += lat
+    ns[S_BUSFREE] = arr
+    m.net.stats[NS_BUSY] += arr - t
     m.net.stats[NS_GRANTS] += 1
 
 

@@ -18,7 +18,7 @@ m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
 m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
        messages in flight by (arrival, seq), stall lists (per node, linked through the
        pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
-       mesh links
+       mesh links, the line checks deferred during a bus request's delivery
 m.net  the network's state (``NS_*``) and counters: messages by type, ``NET_STATS``,
        transitions, links' flits, timeline
 ====== ============================================================================
@@ -42,7 +42,7 @@ Flat = namedtuple("Flat", [
     "core", "regs", "cstat", "mlat", "cnoise",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "active",
-    "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree",
+    "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree", "defer",
     "ns", "msgs", "nstat", "ctrans", "htrans", "links", "timeline",
     "mem", "golden", "err",
 ])
@@ -52,7 +52,7 @@ NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext ha
 NProg = namedtuple("NProg", "code start length twrite taddr ulines")
 NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag")
 Home = namedtuple("Home", "state owner sharers")
-Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree")
+Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
 NMemory = namedtuple("NMemory", "words golden")
 NLog = namedtuple("NLog", "err")
@@ -73,7 +73,7 @@ def bundles(f):
                                  f.draining),
                     f.port, f.active,
                     Msgs(f.mf, f.mdata, f.free, f.heap, f.stall, f.busq, f.wake, f.last,
-                         f.lfree),
+                         f.lfree, f.defer),
                     NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
                     NMemory(f.mem, f.golden), NLog(f.err))
 
@@ -104,10 +104,12 @@ MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "s
 BROADCAST = -1
 
 #: ns[]: the network's scalars.
+#: S_DEFER: a bus request is being delivered with check=True, its line checks wait in
+#: ``defer`` (line, first cache), S_NDEFER of them.
 NSTATE = ("seq", "bus_free", "rr", "heap_n", "free_n", "wake_head", "wake_tail", "queued",
-          "stalled")
+          "stalled", "defer", "ndefer")
 (S_SEQ, S_BUSFREE, S_RR, S_HEAPN, S_FREEN, S_WHEAD, S_WTAIL, S_QUEUED,
- S_STALLED) = range(len(NSTATE))
+ S_STALLED, S_DEFER, S_NDEFER) = range(len(NSTATE))
 #: stall[node, ...] and busq[cache, ...]: linked lists through MF_NEXT.
 LIST = ("head", "tail", "count")
 LS_HEAD, LS_TAIL, LS_COUNT = range(len(LIST))

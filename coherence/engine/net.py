@@ -140,6 +140,9 @@ class NetMachine:
             ("wake", (wcap, 2), i8, 0),
             ("last", (nodes, nodes, max(len(ordered), 1)) if ordered else (1, 1, 1), i8, 0),
             ("lfree", (nlinks,), i8, 0),
+            # a bus request's deferred line checks: at most its own line and, per port, its
+            # line and the victims its retries took (grown with the pool, as the wake list)
+            ("defer", (max(1 + 2 * C * (W + 1), cap), 2), i8, 0),
             ("ns", ns.shape, i8, ns), ("msgs", (ntypes,), i8, 0),
             ("nstat", (NNETSTATS,), i8, 0),
             ("ctrans", cc.next.shape, i8, 0), ("htrans", hc.next.shape, i8, 0),
