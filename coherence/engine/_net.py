@@ -56,7 +56,7 @@ from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABS
                       P_TSO, P_WAYS, P_WINDOW, P_WPL, STATUS_ERROR, STATUS_HALTED,
                       STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_BUS,
                       W_NONE, next_random, rand, set_err)
-from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_HASH, S_NLINES, S_REHASH,
+from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_HASH, NP_HBASE, S_NLINES, S_REHASH,
                          STATUS_HGROW, BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM,
                          FL_SHARED, KIND_SPLIT, LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR,
                          MF_DST, MF_HL, MF_LINE, MF_NEXT, MF_REQ, MF_SEQ, MF_SHARED, MF_SRC,
@@ -798,16 +798,25 @@ def _react(m, t, node, slot, copy, q):
     while True:
         mode = rx[RX_MODE]
         if mode == MO_NEXT:
-            # the next pair of the wake list (none: done)
-            i = ns[S_WHEAD]
-            if i >= ns[S_WTAIL]:
+            # the next pair of the wake list (none: done) whose node has something to do:
+            # a stalled message, or (a cache) a waiting port
+            wn = np.int64(-1)
+            while True:
+                i = ns[S_WHEAD]
+                if i >= ns[S_WTAIL]:
+                    break
+                ns[S_WHEAD] = i + 1
+                n2 = msg.wake[i, 0]
+                if stall[n2, LS_COUNT] > 0 or (n2 < ncores and (
+                        port[2 * n2, Q_STATE] == QS_WAIT or port[2 * n2 + 1, Q_STATE] == QS_WAIT)):
+                    wn = n2
+                    break
+            if wn < 0:
                 ns[S_WHEAD] = 0
                 ns[S_WTAIL] = 0
                 return True
-            wn = msg.wake[i, 0]
             rx[RX_WN] = wn
             rx[RX_WLINE] = msg.wake[i, 1]
-            ns[S_WHEAD] = i + 1
             rx[RX_PREV] = -1
             rx[RX_CUR] = stall[wn, LS_HEAD] if stall[wn, LS_COUNT] > 0 else -1
             rx[RX_SEEN] = 0
@@ -1134,7 +1143,7 @@ def _access(m, q, t, kind, addr):
             return False
         work = -2        # the wake list only
     else:
-        port[q, Q_HL] = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line
+        port[q, Q_HL] = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line - p[NP_HBASE]
     return _react(m, t, np.int64(-1), np.int64(-1), False, work)
 
 

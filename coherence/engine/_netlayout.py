@@ -15,7 +15,9 @@ m.l1   the L1s: tags, states, LRU stamps and clocks, data, ack counters, ``mport
        tag an ack counter belongs to (``otag``), the line's home index (``fh``)
 m.home per line a record ``rec[h, HR_*]``: the home's state, owner, sharers (a bit-vector
        of 64-bit words), in one row so that a home's lookup touches one cache line.  A
-       program's record h is its line; a trace's lines are numbered as they are first used
+       program's record h is its line, a trace's whose lines span few records (at most
+       DIRECT_SPAN or four per access) ``line - home_base``; other traces' lines are
+       numbered as they are first used
        (a hash table ``key`` -> ``val``, and ``lines[h]`` the line of record h): the kernel
        stops with STATUS_HGROW when it could run out of room, the driver grows the arrays
        and the kernel rehashes (``S_REHASH``) and resumes
@@ -88,9 +90,9 @@ def bundles(f):
 #: params[]: the atomic machine's PARAMS (same indices), then the network's.
 NET_PARAMS = PARAMS + ("nodes", "interconnect", "mesh", "cols", "mshrs", "net_latency",
                        "hop_latency", "sharer_words", "line_size", "home_initial",
-                       "capacity", "wake_capacity", "hash")
+                       "capacity", "wake_capacity", "hash", "home_base")
 (NP_NODES, NP_KIND, NP_MESH, NP_COLS, NP_MSHRS, NP_NETLAT, NP_HOPLAT, NP_SWORDS, NP_LSIZE,
- NP_HINIT, NP_CAP, NP_WCAP, NP_HASH) = range(len(PARAMS), len(NET_PARAMS))
+ NP_HINIT, NP_CAP, NP_WCAP, NP_HASH, NP_HBASE) = range(len(PARAMS), len(NET_PARAMS))
 #: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).
 HREC = ("state", "owner", "sharers")
 HR_STATE, HR_OWNER, HR_SHARERS = range(len(HREC))

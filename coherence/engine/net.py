@@ -32,6 +32,9 @@ _ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
 POOL_PER_NODE = 8
 #: A trace's room for home records at first (doubled whenever the kernel asks).
 HOME_RECORDS = 2048
+#: A trace whose lines span at most this many (or four per access) gets a home record per
+#: line of the span (no hash table).
+DIRECT_SPAN = 1 << 16
 
 
 def _flags(acts) -> np.ndarray:
@@ -86,9 +89,19 @@ class NetMachine:
         # Home records: a program's lines are its memory's; a trace's are numbered as they
         # are first used (a hash table with room for half as many again; the kernel asks for
         # more, STATUS_HGROW).
-        self.hashing = trace
-        p[NL.NP_HASH] = trace
-        nlines = HOME_RECORDS if trace else -(-memory_words // wpl)
+        self.hashing = False
+        self.hbase = 0
+        nlines = -(-memory_words // wpl)
+        if trace:
+            shift = cfg.line_size.bit_length() - 1
+            lo = int(taddr.min()) >> shift if len(taddr) else 0
+            span = (int(taddr.max()) >> shift) - lo + 1 if len(taddr) else 1
+            if span <= max(DIRECT_SPAN, 4 * len(taddr)):
+                self.hbase, nlines = lo, span      # a record per line of the span
+            else:
+                self.hashing, nlines = True, HOME_RECORDS
+        p[NL.NP_HASH] = self.hashing
+        p[NL.NP_HBASE] = self.hbase
         self.nlines = nlines
         ordered = [v for v in range(len(comp.vnets)) if comp.ordered[v]]
         ord_index = np.full(max(len(comp.vnets), 1), -1, dtype=np.int64)
@@ -128,9 +141,9 @@ class NetMachine:
             ("acks", (C, S, W), i8, 0), ("mport", (C, S, W), i8, -1),
             ("otag", (C, S, W), i8, -1), ("fh", (C, S, W), i8, 0),
             ("hrec", (nlines, NL.HR_SHARERS + sw), i8, 0),
-            ("hkey", (2 * nlines if trace else 1,), i8, -1),
-            ("hval", (2 * nlines if trace else 1,), i8, 0),
-            ("hlines", (nlines if trace else 1,), i8, 0),
+            ("hkey", (2 * nlines if self.hashing else 1,), i8, -1),
+            ("hval", (2 * nlines if self.hashing else 1,), i8, 0),
+            ("hlines", (nlines if self.hashing else 1,), i8, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
             ("cstat", (C, NCORESTATS), i8, 0), ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0),
             ("sb_addr", (C, cfg.store_buffer), i8, 0), ("sb_val", (C, cfg.store_buffer), i8, 0),
@@ -156,7 +169,7 @@ class NetMachine:
             ("golden", (max(nlines * wpl, 1) if not trace else 1,), i8, 0),
             ("err", (len(NL.NERR),), i8, 0),
             ("cnoise", noise.shape, i8, noise)])
-        if not trace:
+        if not self.hashing:
             self.hrec[:, NL.HR_OWNER] = -1
         self.arrays.update(
             twrite=twrite if twrite is not None else np.zeros(0, np.uint8),
@@ -230,12 +243,12 @@ class NetMachine:
         """The line of each home record in use."""
         if self.hashing:
             return self.hlines[:int(self.ns[NL.S_NLINES])]
-        return np.arange(len(self.hrec))
+        return np.arange(len(self.hrec)) + self.hbase
 
     def home_index(self, line: int) -> int:
         """The line's record in the homes' arrays (-1: a trace line never used)."""
         if not self.hashing:
-            return line if line < self.nlines else -1
+            return line - self.hbase if 0 <= line - self.hbase < self.nlines else -1
         hits = np.flatnonzero(self.home_lines() == line)
         return int(hits[0]) if len(hits) else -1
 
