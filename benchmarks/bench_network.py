@@ -1,22 +1,28 @@
 """Speed of the message interconnects' engine (the split-transaction bus and the directory),
-with ratios against the atomic bus in the same process.
+every figure with its ratio against the atomic bus on the same input in the same process.
 
+0. compiling (``--cold``): a fresh process with an empty numba cache to its first trace run,
+   for the atomic bus and for the message interconnects (their kernel), and warm (cached);
 1. 4 cores, trace mode: the hit-heavy and miss-heavy traces of bench_engine.py on the atomic
-   bus, the split bus and the directory (accesses/s, and the ratio to the atomic bus);
-2. the directory at 64 cores on a mesh: the hit-heavy and miss-heavy traces (accesses/s),
-   and programs (a spinlock and a shared-counter ``faa`` loop, instructions/s);
+   bus, the split bus and the directory (accesses/s);
+2. 64 cores: the same traces and programs (a spinlock and a shared-counter ``faa`` loop,
+   instructions/s) on the atomic bus, the split bus and the directory on a mesh;
 3. host ns per miss at 16, 64 and 256 cores on a private-data trace (each core misses on
    lines of its own: the cost of a miss should follow the sharers involved, not the cores);
+   the atomic bus runs at most 64 cores;
 4. simulated throughput (accesses per simulated cycle) from 1 to 64 cores on the bus and
    the split bus, and to 256 on the directory.
 
-Run: ``python benchmarks/bench_network.py`` (``--quick``: smaller inputs).  Prints
-figures only; no thresholds (timings are not tests)."""
+Run: ``python benchmarks/bench_network.py`` (``--quick``: smaller inputs; ``--cold``: also
+the compile times, about a minute).  Prints figures only; no thresholds (timings are not
+tests)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -66,8 +72,47 @@ def spinlock_program(cores, iterations):
                               "spinlock_ttas.s", cores=cores)
 
 
+def ratio(x, base):
+    return f"{x / base:5.2f} x bus" if base else "   - x bus"
+
+
+COLD = """
+import time, sys
+t0 = time.perf_counter()
+import numpy as np
+from coherence import SystemConfig, run_trace
+w = [np.array([0, 1], np.uint8)] * 2
+a = [np.array([0, 64], np.int64)] * 2
+run_trace(w, a, SystemConfig(cores=2, interconnect=sys.argv[1]))
+print(time.perf_counter() - t0)
+"""
+
+
+def compile_times():
+    """Seconds from a fresh process to its first tiny trace run, with an empty numba cache
+    (it compiles the kernels) and then with the cache filled (it loads them)."""
+    out = {}
+    for ic in ("bus", "directory"):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            times = []
+            for _ in range(2):
+                r = subprocess.run([sys.executable, "-c", COLD, ic], capture_output=True,
+                                   text=True, env=env, check=True)
+                times.append(float(r.stdout.split()[-1]))
+            out[ic] = times
+    return out
+
+
 def main():
     n = 20_000 if QUICK else 200_000
+    if "--cold" in sys.argv:
+        ct = compile_times()
+        print("0. a fresh process to its first trace run: cold (empty numba cache) / warm")
+        for ic, name in (("bus", "atomic bus"), ("directory", "message interconnects")):
+            cold, warm = ct[ic]
+            print(f"   {name:22s}: {cold:6.1f} s cold ({ratio(cold, ct['bus'][0])}), "
+                  f"{warm:5.2f} s warm ({ratio(warm, ct['bus'][1])})")
     # warm up (compile or load every kernel)
     for ic in ("bus", "split-bus", "directory"):
         w, a = hit_heavy_trace(200)
@@ -79,54 +124,76 @@ def main():
         acc = sum(len(x) for x in a)
         base = None
         for ic in ("bus", "split-bus", "directory"):
-            cfg = machine(ic, 4, l1_size=32768 if name == "hit-heavy" else 32768)
+            cfg = machine(ic, 4)
             r_s, r, dt = rate(lambda: run_trace(w, a, cfg), acc)
             base = base or r_s
             hits = r.stats["totals"]["hits"]
-            print(f"   {name:10s} {ic:10s}: {r_s / 1e6:7.2f} M accesses/s  ({r_s / base:5.2f} x "
-                  f"bus; hit rate {100 * hits / acc:5.1f}%, {r.cycles:,} cycles)")
-    print("2. directory, 64 cores, mesh")
+            print(f"   {name:10s} {ic:10s}: {r_s / 1e6:7.2f} M accesses/s  ({ratio(r_s, base)}; "
+                  f"hit rate {100 * hits / acc:5.1f}%, {r.cycles:,} cycles)")
     cores = 64
+    print(f"2. {cores} cores (the directory on a mesh; ratio to the atomic bus)")
     for name, make, count in (("hit-heavy", hit_heavy_trace, n // 8),
                               ("miss-heavy", miss_heavy_trace, n // 32)):
         w, a = make(count, cores=cores)
         acc = sum(len(x) for x in a)
-        cfg = machine("directory", cores, topology="mesh")
-        r_s, r, dt = rate(lambda: run_trace(w, a, cfg), acc, repeat=2)
-        hits = r.stats["totals"]["hits"]
-        print(f"   trace {name:10s}: {r_s / 1e6:7.2f} M accesses/s  (hit rate "
-              f"{100 * hits / acc:5.1f}%, {r.cycles:,} cycles)")
+        base = None
+        for ic in ("bus", "split-bus", "directory"):
+            cfg = machine(ic, cores, topology="mesh" if ic == "directory" else "crossbar")
+            r_s, r, dt = rate(lambda: run_trace(w, a, cfg), acc, repeat=2)
+            base = base or r_s
+            hits = r.stats["totals"]["hits"]
+            print(f"   trace {name:10s} {ic:10s}: {r_s / 1e6:7.2f} M accesses/s  "
+                  f"({ratio(r_s, base)}; hit rate {100 * hits / acc:5.1f}%, "
+                  f"{r.cycles:,} cycles)")
     iters = 20 if QUICK else 100
     for name, prog in (("spinlock", spinlock_program(cores, iters)),
                        ("faa loop", faa_program(cores, iters * 5))):
-        cfg = machine("directory", cores, topology="mesh")
-        dt, r = best_of(lambda: run(prog, cfg), 2)
-        ins = r.stats["totals"]["instructions"]
-        print(f"   program {name:9s}: {ins / dt / 1e6:7.2f} M instructions/s  ({ins:,} "
-              f"instructions, {r.cycles:,} cycles)")
-    print("3. host ns per miss, private-data trace (directory, mesh)")
+        base = None
+        for ic in ("bus", "split-bus", "directory"):
+            cfg = machine(ic, cores, topology="mesh" if ic == "directory" else "crossbar")
+            dt, r = best_of(lambda: run(prog, cfg), 2)
+            ins = r.stats["totals"]["instructions"]
+            r_s = ins / dt
+            base = base or r_s
+            print(f"   program {name:8s} {ic:10s}: {r_s / 1e6:7.2f} M instructions/s  "
+                  f"({ratio(r_s, base)}; {ins:,} instructions, {r.cycles:,} cycles)")
+    print("3. host ns per miss, private-data trace (ratio: the atomic bus's ns per miss over "
+          "this one's)")
     for cores in (16, 64, 256):
         per = (8000 if QUICK else 40000) // cores * 4
         w, a = private_trace(cores, per)
-        cfg = machine("directory", cores, topology="mesh")
-        dt, r = best_of(lambda: run_trace(w, a, cfg), 2)
-        misses = r.stats["totals"]["misses"]
-        print(f"   {cores:4d} cores: {1e9 * dt / misses:8.1f} ns per miss  ({misses:,} misses, "
-              f"{r.stats['network']['total_messages']:,} messages)")
-    print("4. simulated throughput: accesses per simulated cycle (hit-heavy trace)")
+        base = None
+        for ic in ("bus", "split-bus", "directory"):
+            if cores > 64 and ic != "directory":
+                continue
+            cfg = machine(ic, cores, topology="mesh" if ic == "directory" else "crossbar")
+            dt, r = best_of(lambda: run_trace(w, a, cfg), 2)
+            misses = r.stats["totals"]["misses"]
+            ns = 1e9 * dt / misses
+            base = base or (ns if ic == "bus" else None)
+            print(f"   {cores:4d} cores {ic:10s}: {ns:8.1f} ns per miss  "
+                  f"({ratio(base, ns) if base else '   - x bus'}; {misses:,} misses"
+                  + ("" if ic == "bus" else
+                     f", {r.stats['network']['total_messages']:,} messages") + ")")
+    print("4. simulated throughput: accesses per simulated cycle (hit-heavy trace; ratio to the "
+          "atomic bus)")
     per = 4000 if QUICK else 20000
-    print("   cores      bus  split-bus  directory(mesh)")
+    print("   cores      bus      split-bus        directory(mesh)")
     for cores in (1, 2, 4, 8, 16, 32, 64, 128, 256):
         w, a = hit_heavy_trace(per, cores=cores)
         acc = sum(len(x) for x in a)
         row = []
+        base = None
         for ic in ("bus", "split-bus", "directory"):
             if cores > 64 and ic != "directory":
-                row.append("        -")
+                row.append("        -" if ic == "bus" else "       -          ")
                 continue
             cfg = machine(ic, cores, topology="mesh" if ic == "directory" else "crossbar")
             r = run_trace(w, a, cfg)
-            row.append(f"{acc / r.cycles:9.3f}")
+            x = acc / r.cycles
+            base = base or x
+            row.append(f"{x:9.3f}" if ic == "bus" else
+                       f"{x:9.3f} ({x / base:5.2f} x)" if cores <= 64 else f"{x:9.3f}         ")
         print(f"   {cores:5d} " + "  ".join(row))
 
 
