@@ -146,6 +146,11 @@ def cmd_run(args) -> int:
     if window_range and not (args.plot and args.watch):
         raise CoherenceError("--window needs --plot and --watch SYMBOL (it is the cycles the "
                              "line-state strip shows)")
+    if args.plot and args.watch and config.interconnect != "bus":
+        raise CoherenceError(f"--plot --watch draws the atomic bus's line-state strip; on "
+                             f"interconnect {config.interconnect!r} the watched lines' "
+                             f"messages are drawn by `coherence plot sequence --interconnect "
+                             f"{config.interconnect}`")
     from .options import note_seed
     note_seed(values)
     _save(args, config, values.seed, values, to_stderr=args.json)
@@ -165,6 +170,8 @@ def cmd_run(args) -> int:
         doc = result.to_dict()
         if args.watch:
             doc["line_states"] = {k: [list(e) for e in v] for k, v in result.line_states.items()}
+            if result.messages is not None:
+                doc["messages"] = {k: [list(e) for e in v] for k, v in result.messages.items()}
         json.dump(doc, sys.stdout, indent=2)
         print()
     else:

@@ -141,6 +141,32 @@ def test_runahead_traces_agree(trace, config, seed):
     agree_trace(trace, config, seed, False)
 
 
+def agree_watched(program, config, seed, watch):
+    """The engine's watch= logs (and result) are the reference model's."""
+    def both(fn):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                r = fn()
+            except CoherenceError as e:
+                return ("CoherenceError", str(e))
+            except AssertionError as e:
+                return (type(e).__name__, e.fields())
+        return r.to_dict(), r.messages, r.line_states
+    eng = both(lambda: run_net(program, config, seed=seed, watch=watch))
+    ref = both(lambda: run_net_reference(program, config, seed=seed, watch=watch))
+    assert eng == ref
+
+
+@settings(max_examples=100, **FAST)
+@given(programs(), net_configs(), st.integers(0, 2**32), st.data())
+def test_watched_programs_agree(program, config, seed, data):
+    """watch= on random programs: the messages and state changes of the watched lines."""
+    symbols = program.symbol_names
+    watch = data.draw(st.lists(st.sampled_from(symbols), max_size=3)) if symbols else []
+    agree_watched(program, config, seed, watch)
+
+
 EXAMPLES = ("spinlock_ttas.s", "spinlock_ticket.s", "producer_consumer.s", "sb.s",
             "false_sharing.s")
 
@@ -159,6 +185,7 @@ def test_examples_agree(proto, name):
                                interconnect=proto.interconnect, topology=topology,
                                model=model, stats="full", timeline_window=100)
             agree_program(program, cfg, 1, True)
+            agree_watched(program, cfg, 2, program.symbol_names[:2])
 
 
 @pytest.mark.parametrize("proto", PRIMER, ids=lambda p: p.name)

@@ -290,16 +290,18 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     start in I), for line-state plots, and ``result.transactions[symbol]`` a list of
     ``(cycle, core, action, source, completes)`` for the line's bus transactions (``source``:
     the core that supplied the data, ``"memory"``, or None for an address-only transaction;
-    action ``"WriteBack"``: a victim written back), for message-sequence charts.
+    action ``"WriteBack"``: a victim written back), for message-sequence charts.  On the
+    split bus and the directory ``watch`` logs what the reference model logs
+    (:func:`coherence.netref.run_net_reference`): ``result.messages[symbol]`` lists the
+    line's messages ``(sent, arrives, type, source, destination)`` and
+    ``result.line_states[symbol]`` the state changes ``(cycle, lane, state)`` of its entries
+    taken, for :func:`coherence.plot.plot_message_flow`.
     """
     if config is None:
         config = SystemConfig(cores=max(program.cores, 1))
     if isinstance(config, SystemConfig) and config.interconnect != "bus":
-        if watch:
-            raise CoherenceError("watch: line-state logs are recorded on the atomic bus only "
-                                 f"(interconnect {config.interconnect!r} has none yet)")
         from .net import run_net
-        return run_net(program, config, seed, check)
+        return run_net(program, config, seed, check, watch)
     _check_program(program, config)
     linked, start, length = _layout(program, config)
     m = Machine(config, len(linked.memory), True, False, seed, check, code=linked.code,

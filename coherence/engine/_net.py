@@ -44,7 +44,7 @@ from ..protocols.message import (A_ADD_OWNER, A_ADD_REQ, A_CLEAR_OWNER, A_CLEAR_
                                  W_SHARED)
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STALL, CS_STORES, NS_BUSY, NS_BYTES, NS_GRANTS, NS_HOME, \
     NS_HOPS, NS_STALLS
-from ._cache import find, stamp
+from ._cache import find, log_row, stamp
 from ._core import (DECODE_ERROR, _count_latency, _drain_delay, _issue_jitter, _perform,
                     _pop_drain, _retire, decode)
 from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABSENT,
@@ -59,7 +59,8 @@ from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABS
 from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_FILTER, NP_HASH, NP_HBASE, S_NLINES, S_REHASH,
                          STATUS_HGROW, BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM,
                          FL_SHARED, KIND_SPLIT, LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR,
-                         MF_DST, MF_HL, MF_LINE, MF_NEXT, MF_REQ, MF_SEQ, MF_SHARED, MF_SRC,
+                         MF_DST, MF_HL, MF_LINE, MF_NEXT, MF_REQ, MF_SENT, MF_SEQ, MF_SHARED,
+                         MF_SRC,
                          MF_TYPE, NE_MREQ, NE_MSRC, NE_MTYPE, NE_NODE, NP_COLS, NP_HOPLAT,
                          NP_KIND, NP_LSIZE, NP_MESH, NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_HL,
                          Q_KIND, Q_STATE, Q_TIME, Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT,
@@ -308,6 +309,15 @@ def _wake_add(wake, s, n, line):
 
 
 @jit_leaf
+def _watched(wlines, line):
+    """The index of ``line`` among the watched lines, or -1."""
+    for i in range(wlines.shape[0]):
+        if wlines[i] == line:
+            return np.int64(i)
+    return np.int64(-1)
+
+
+@jit_leaf
 def _outstanding(port, c):
     return (np.int64(port[2 * c, Q_STATE] == QS_OUT)
             + np.int64(port[2 * c + 1, Q_STATE] == QS_OUT))
@@ -462,6 +472,7 @@ def _send(m, t, src, dst, ty, req, line, h, acks, dsrc, s, w):
     f[slot, MF_HL] = h
     f[slot, MF_ACKS] = acks
     f[slot, MF_SHARED] = 0
+    f[slot, MF_SENT] = t
     data = m.pr.msg_data[ty] != 0
     lsize = p[NP_LSIZE]
     st = m.net.stats
@@ -502,7 +513,19 @@ def _send(m, t, src, dst, ty, req, line, h, acks, dsrc, s, w):
     f[slot, MF_SEQ] = ns[S_SEQ]
     ns[S_SEQ] += 1
     _heap_push(msg.heap, f, ns, slot)
+    if m.log.wlines.shape[0] > 0:
+        _log_message(m.log, f, slot)
     return True
+
+
+@jit_leaf
+def _log_message(log, f, slot):
+    """A message of a watched line is on its way (watch=): sent, arrives, type, source,
+    destination (-1: the bus)."""
+    i = _watched(log.wlines, f[slot, MF_LINE])
+    if i >= 0:
+        log_row(log.mlog, log.mlogn, (f[slot, MF_SENT], f[slot, MF_ARR], f[slot, MF_TYPE],
+                                      f[slot, MF_SRC], f[slot, MF_DST], i))
 
 
 # ------------------------------------------------------------------ performing
@@ -666,6 +689,12 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
                 wpl = p[P_WPL]
                 for kk in range(wpl):
                     m.mem.words[h * wpl + kk] = m.msg.data[slot, kk]
+    if hit_port < 0 and nxt != st and m.log.wlines.shape[0] > 0:
+        # a watched line's state change (the reference model logs the entries taken, which
+        # a processor's hits are not)
+        i = _watched(m.log.wlines, line)
+        if i >= 0:
+            log_row(m.log.slog, m.log.slogn, (t, n, nxt, i))
     if not cache:
         rec[h, HR_STATE] = nxt
     elif w >= 0:
@@ -1524,6 +1553,8 @@ def _address_bus(m, t):
     ns[S_BUSFREE] = arr
     m.net.stats[NS_BUSY] += arr - t
     m.net.stats[NS_GRANTS] += 1
+    if m.log.wlines.shape[0] > 0:
+        _log_message(m.log, f, slot)
 
 
 @jit_inline

@@ -32,6 +32,9 @@ m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap 
        caches to visit (``vis``)
 m.net  the network's state (``NS_*``) and counters: messages by type, ``NET_STATS``,
        transitions, links' flits, timeline
+m.log  the error record, and the logs of watched lines (``watch=``, programs): their
+       messages (``mlog``: sent, arrives, type, source, destination, watched index) and the
+       state changes of the entries taken (``slog``: cycle, node, state, watched index)
 ====== ============================================================================
 """
 
@@ -56,7 +59,7 @@ Flat = namedtuple("Flat", [
     "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree", "defer",
     "dests", "rx", "vis", "allv", "stallv", "waitv",
     "ns", "msgs", "nstat", "ctrans", "htrans", "links", "timeline",
-    "mem", "golden", "err",
+    "mem", "golden", "err", "wlines", "mlog", "mlogn", "slog", "slogn",
 ])
 
 NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext hacts hevent "
@@ -68,7 +71,7 @@ Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer des
                            "allv stallv waitv")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
 NMemory = namedtuple("NMemory", "words golden")
-NLog = namedtuple("NLog", "err")
+NLog = namedtuple("NLog", "err wlines mlog mlogn slog slogn")
 NMachine = namedtuple("NMachine", "p rng clk pr prog l1 home cpu sb port active msg net mem log")
 
 
@@ -88,7 +91,8 @@ def bundles(f):
                     Msgs(f.mf, f.mdata, f.free, f.heap, f.stall, f.busq, f.wake, f.last,
                          f.lfree, f.defer, f.dests, f.rx, f.vis, f.allv, f.stallv, f.waitv),
                     NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
-                    NMemory(f.mem, f.golden), NLog(f.err))
+                    NMemory(f.mem, f.golden),
+                    NLog(f.err, f.wlines, f.mlog, f.mlogn, f.slog, f.slogn))
 
 
 #: params[]: the atomic machine's PARAMS (same indices), then the network's.
@@ -118,9 +122,10 @@ QS_IDLE, QS_WAIT, QS_OUT = range(3)
 #: mf[slot, ...]: a message.  MF_DST -1: a bus request (broadcast to every node); MF_NEXT
 #: links a slot in a stall list or a bus queue; MF_HL is the line's index in the homes'
 #: arrays.
-MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared", "hl")
+MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared", "hl",
+           "sent")
 (MF_TYPE, MF_SRC, MF_DST, MF_REQ, MF_LINE, MF_ACKS, MF_SEQ, MF_ARR, MF_NEXT,
- MF_SHARED, MF_HL) = range(len(MFIELDS))
+ MF_SHARED, MF_HL, MF_SENT) = range(len(MFIELDS))
 BROADCAST = -1
 
 #: ns[]: the network's scalars.

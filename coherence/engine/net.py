@@ -36,6 +36,8 @@ HOME_RECORDS = 2048
 #: A trace whose lines span at most this many (or four per access) gets a home record per
 #: line of the span (no hash table).
 DIRECT_SPAN = 1 << 16
+#: Rows of each log of watched lines at first (doubled, and the run run again, when full).
+WATCH_LOG_ROWS = 4096
 
 
 def _flags(acts) -> np.ndarray:
@@ -197,10 +199,13 @@ class NetMachine:
             ("mem", (max(nlines * wpl, 1) if not trace else 1,), i8, 0),
             ("golden", (max(nlines * wpl, 1) if not trace else 1,), i8, 0),
             ("err", (len(NL.NERR),), i8, 0),
+            ("mlogn", (1,), i8, 0), ("slogn", (1,), i8, 0),
             ("cnoise", noise.shape, i8, noise)])
         if not self.hashing:
             self.hrec[:, NL.HR_OWNER] = -1
         self.arrays.update(
+            wlines=np.zeros(0, np.int64), mlog=np.zeros((0, 6), np.int64),
+            slog=np.zeros((0, 4), np.int64),
             twrite=twrite if twrite is not None else np.zeros(0, np.uint8),
             taddr=taddr if taddr is not None else np.zeros(0, np.int64))
         assert set(self.arrays) == set(NL.Flat._fields)
@@ -237,6 +242,40 @@ class NetMachine:
             if status == L.STATUS_ERROR and self.err[L.E_KIND] == NL.ERR_POOL:
                 return None
             return int(status), int(cycles)
+
+    def set_watch(self, lines, capacity: int):
+        """Log the messages and state changes of these lines (watch=), up to ``capacity``
+        rows each (more: the caller runs again with room, logs_full)."""
+        a = self.arrays
+        a["wlines"] = np.asarray(lines, dtype=np.int64)
+        a["mlog"] = np.zeros((capacity, 6), dtype=np.int64)
+        a["slog"] = np.zeros((capacity, 4), dtype=np.int64)
+        self.log_capacity = capacity
+
+    def logs_full(self) -> bool:
+        return len(self.wlines) > 0 and (self.mlogn[0] > len(self.mlog)
+                                         or self.slogn[0] > len(self.slog))
+
+    def watch_logs(self, names):
+        """result.messages and result.line_states of the watched lines (``names[i]`` the
+        symbol of line i), as the reference model words them (coherence/netref.py)."""
+        cfg = self.config
+        comp = cfg.protocol.compiled()
+        C = cfg.cores
+        split = cfg.interconnect == "split-bus"
+
+        def lane(n):
+            return f"core {n}" if n < C else ("memory" if split else f"home {n - C}")
+
+        messages = {name: [] for name in names}
+        for sent, arr, ty, src, dst, i in self.mlog[:int(self.mlogn[0])].tolist():
+            messages[names[i]].append((sent, arr, comp.messages[ty], lane(src),
+                                       "bus" if dst < 0 else lane(dst)))
+        states = {name: [] for name in names}
+        for t, n, st, i in self.slog[:int(self.slogn[0])].tolist():
+            ctl = comp.cache if n < C else comp.home
+            states[names[i]].append((t, lane(n), ctl.states[st]))
+        return messages, states
 
     def grow_homes(self):
         """Twice the room for a trace's home records; the kernel rehashes when it resumes."""
@@ -452,15 +491,20 @@ class NetMachine:
                  message=self.message_text(ty, src, req))
 
 
-def _simulate(make):
-    """Build a machine with ``make(capacity)`` and run it; a full message pool runs again
-    with twice the pool."""
-    m = make(None)
+def _simulate(make, logs: int = 0):
+    """Build a machine with ``make(capacity, logs)`` and run it; a full message pool runs
+    again with twice the pool, full logs of watched lines with twice the room (the run is a
+    pure function of its inputs, so it is the same run)."""
+    m = make(None, logs)
     while True:
         out = m.simulate()
-        if out is not None:
+        if out is None:
+            m = make(2 * m.capacity, logs)
+        elif m.logs_full():
+            logs *= 2
+            m = make(m.capacity, logs)
+        else:
             return m, out
-        m = make(2 * m.capacity)
 
 
 def _result(m: NetMachine, status: int, cycles: int, seed: int, memory, addresses, symbols,
@@ -485,22 +529,36 @@ def _result(m: NetMachine, status: int, cycles: int, seed: int, memory, addresse
         links=m.links, latencies=m.mlat)
 
 
-def run_net(program, config: SystemConfig, seed: int = 0, check: bool = False):
+def run_net(program, config: SystemConfig, seed: int = 0, check: bool = False, watch=()):
     """Run ``program`` on a split-transaction bus or a directory (``config.interconnect``);
-    the same checks, warnings and result as :func:`coherence.engine.run`."""
+    the same checks, warnings and result as :func:`coherence.engine.run`.  ``watch`` names
+    symbols whose line's messages and state changes are logged, as
+    :func:`coherence.netref.run_net_reference` logs them: ``result.messages[symbol]``
+    ``(sent, arrives, type, source, destination)`` and ``result.line_states[symbol]``
+    ``(cycle, lane, state)`` (for :func:`coherence.plot.plot_message_flow`)."""
     from . import _check_program, _layout, _warn_partial, _where
     _check_program(program, config)
     linked, start, length = _layout(program, config)
     nwords = len(linked.memory)
+    watch = [watch] if isinstance(watch, str) else list(watch)
+    for name in watch:
+        if name not in linked.addresses:
+            raise CoherenceError(f"cannot watch {name!r}: no such symbol (symbols: "
+                                 f"{', '.join(linked.addresses)})", file=program.source)
+    shift = config.line_size.bit_length() - 1
+    # one symbol per line (the last one named), as the reference model keeps them
+    lines = {linked.addresses[name] >> shift: name for name in watch}
 
-    def make(capacity):
+    def make(capacity, logs):
         m = NetMachine(config, nwords, True, False, seed, check, code=linked.code,
                        start=start, length=length, capacity=capacity)
         m.mem[:nwords] = linked.memory
         m.golden[:nwords] = linked.memory
+        if lines:
+            m.set_watch(list(lines), logs)
         return m
 
-    m, (status, cycles) = _simulate(make)
+    m, (status, cycles) = _simulate(make, WATCH_LOG_ROWS)
     if status == L.STATUS_ERROR:
         m.raise_error(_where(program))
     if check and status == L.STATUS_HALTED:
@@ -509,6 +567,8 @@ def run_net(program, config: SystemConfig, seed: int = 0, check: bool = False):
     if check and status == L.STATUS_HALTED:
         check_final_memory(memory[:nwords], m.golden[:nwords], cycles)
     result = _result(m, status, cycles, seed, memory, linked.addresses, program.symbols, True)
+    if watch:
+        result.messages, result.line_states = m.watch_logs(list(lines.values()))
     _warn_partial(result.status, result.cycles, "run")
     return result
 
@@ -519,7 +579,7 @@ def run_net_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: boo
     from . import _trace_arrays, _warn_partial
     tw, ta, start, length = _trace_arrays(writes, addrs, config)
 
-    def make(capacity):
+    def make(capacity, logs):
         return NetMachine(config, 1, False, True, seed, check, start=start, length=length,
                           twrite=tw, taddr=ta, capacity=capacity)
 
@@ -547,7 +607,7 @@ def run_net_batch(program, config: SystemConfig, iterations: int, seed: int, kin
     statuses = np.zeros(iterations, dtype=np.int64)
     state = None
     for it in range(iterations):
-        def make(capacity, state=state):
+        def make(capacity, logs, state=state):
             m = NetMachine(config, nwords, True, False, seed, check, code=linked.code,
                            start=start, length=length, capacity=capacity)
             m.params[NL.NP_HINIT] = 0
