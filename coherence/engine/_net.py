@@ -1221,14 +1221,7 @@ def _access(m, q, t, kind, addr):
         work = -2        # the wake list only
     else:
         port[q, Q_HL] = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line - p[NP_HBASE]
-    return _react_call(m, t, work)
-
-
-@jit_helper
-def _react_call(m, t, q):
-    """:func:`_react` for a port's first attempt that is not a plain hit (or the wake list
-    after one), as a call: inlined into the cores' loop, its size made every access slower."""
-    return _react(m, t, np.int64(-1), np.int64(-1), False, q)
+    return _react(m, t, np.int64(-1), np.int64(-1), False, work)
 
 
 @jit_leaf
@@ -1491,19 +1484,6 @@ def _deliver(m, t, slot):
     return True
 
 
-@jit_helper
-def _deliver_due(m, t):
-    """Phase 1: every message arriving at t, in seq order (a call: see _react_call)."""
-    msg = m.msg
-    f = msg.f
-    ns = m.net.s
-    while ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] <= t:
-        slot = _heap_pop(msg.heap, f, ns)
-        if not _deliver(m, t, slot):
-            return False
-    return True
-
-
 @jit_inline
 def _address_bus(m, t):
     """Phase 3 (split bus): one grant when the bus is free and some queue is not empty."""
@@ -1637,8 +1617,9 @@ def _run(m):
             clk[CL_T] = t
             return STATUS_PAUSED, t
         # Phase 1: deliveries, in seq order.
-        if ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] <= t:
-            if not _deliver_due(m, t):
+        while ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] <= t:
+            slot = _heap_pop(msg.heap, f, ns)
+            if not _deliver(m, t, slot):
                 return STATUS_ERROR, t
         # Phase 2: the cores that can act, in order; the earliest next act.
         nxt = INF
