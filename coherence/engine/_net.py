@@ -81,7 +81,7 @@ _CTZ.setflags(write=False)
 @jit_leaf
 def _ctz(x):
     """The index of the lowest set bit of a non-zero uint64."""
-    return _CTZ[((x & (~x + _U1)) * _DEBRUIJN) >> np.uint64(58)]
+    return _CTZ[((x & (~x + _U1)) * _DEBRUIJN) >> np.uint64(58)] & 63  # (LLVM: 0..63)
 
 
 @jit_leaf
