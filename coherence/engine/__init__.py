@@ -66,6 +66,34 @@ def splitmix64(seed: int) -> int:
     return z or 0x9E3779B97F4A7C15
 
 
+def base_params(cfg: SystemConfig, size: int, track_data: bool, trace: bool, check: bool):
+    """The configuration as the kernels' int64 params (``_layout.PARAMS``, in an array of
+    ``size`` entries so that the message interconnects append theirs) and the per-core
+    noise array (issue jitter, drain delay)."""
+    p = np.zeros(size, dtype=np.int64)
+    p[L.P_CORES], p[L.P_SETS], p[L.P_WAYS] = cfg.cores, cfg.sets, cfg.l1_ways
+    p[L.P_LSHIFT] = cfg.line_size.bit_length() - 1
+    p[L.P_WPL] = cfg.words_per_line
+    p[L.P_SB] = cfg.store_buffer
+    p[L.P_ARB] = L.ARBITRATIONS.index(cfg.arbitration)
+    p[L.P_HIT], p[L.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
+    p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
+    p[L.P_WBLAT] = cfg.wb_latency
+    p[L.P_SKEW], p[L.P_JITTER] = cfg.start_skew, cfg.jitter
+    noise = np.array([cfg.per_core("issue_jitter"), cfg.per_core("drain_delay")],
+                     dtype=np.int64).T
+    p[L.P_IJIT], p[L.P_DRAIN] = noise.max(axis=0)
+    p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.cycle_limit(trace), cfg.progress_window
+    p[L.P_TSO] = cfg.model == "tso"
+    p[L.P_CHECK] = bool(check)
+    p[L.P_DATA] = bool(track_data)
+    p[L.P_TLWIN] = cfg.timeline_window
+    p[L.P_TRACE] = bool(trace)
+    p[L.P_FULL] = cfg.stats == "full"
+    p[L.P_SLICE] = SLICE
+    return p, noise
+
+
 class Machine:
     """The flat arrays of one machine (``_layout.Flat`` names them, in the kernels' order).
 
@@ -80,28 +108,8 @@ class Machine:
         self.config = cfg
         C, S, W = cfg.cores, cfg.sets, cfg.l1_ways
         wpl = cfg.words_per_line if track_data else 1
-        p = np.zeros(len(L.PARAMS), dtype=np.int64)
-        p[L.P_CORES], p[L.P_SETS], p[L.P_WAYS] = C, S, W
-        p[L.P_LSHIFT] = cfg.line_size.bit_length() - 1
-        p[L.P_WPL] = cfg.words_per_line
-        p[L.P_SB] = cfg.store_buffer
-        p[L.P_ARB] = L.ARBITRATIONS.index(cfg.arbitration)
-        p[L.P_HIT], p[L.P_BUSLAT] = cfg.hit_latency, cfg.bus_latency
-        p[L.P_MEMLAT], p[L.P_C2CLAT] = cfg.mem_latency, cfg.c2c_latency
-        p[L.P_WBLAT] = cfg.wb_latency
-        p[L.P_SKEW], p[L.P_JITTER] = cfg.start_skew, cfg.jitter
-        noise = np.array([cfg.per_core("issue_jitter"), cfg.per_core("drain_delay")],
-                         dtype=np.int64).T
-        p[L.P_IJIT], p[L.P_DRAIN] = noise.max(axis=0)
-        p[L.P_MAXCYC], p[L.P_WINDOW] = cfg.cycle_limit(trace), cfg.progress_window
-        p[L.P_TSO] = cfg.model == "tso"
-        p[L.P_CHECK] = bool(check)
-        p[L.P_DATA] = bool(track_data)
-        p[L.P_TLWIN] = cfg.timeline_window
-        p[L.P_TRACE] = bool(trace)
-        p[L.P_FULL] = cfg.stats == "full"
+        p, noise = base_params(cfg, len(L.PARAMS), track_data, trace, check)
         p[L.P_HITCODE] = _hit_code(cfg.protocol.compiled().hit)
-        p[L.P_SLICE] = SLICE
         compiled = cfg.protocol.compiled()
         limit = cfg.cycle_limit(trace)
         nwin = min(-(-limit // cfg.timeline_window), 4096) if cfg.timeline_window else 0
@@ -286,6 +294,12 @@ def run(program: Program, config: SystemConfig | None = None, seed: int = 0,
     """
     if config is None:
         config = SystemConfig(cores=max(program.cores, 1))
+    if isinstance(config, SystemConfig) and config.interconnect != "bus":
+        if watch:
+            raise CoherenceError("watch: line-state logs are recorded on the atomic bus only "
+                                 f"(interconnect {config.interconnect!r} has none yet)")
+        from .net import run_net
+        return run_net(program, config, seed, check)
     _check_program(program, config)
     linked, start, length = _layout(program, config)
     m = Machine(config, len(linked.memory), True, False, seed, check, code=linked.code,
@@ -365,6 +379,9 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
     c's accesses in program order.  Registers and memory values are not modelled, the rest of
     the machine (timing, protocol, store buffers under ``tso``) is the same as :func:`run`.
     """
+    if isinstance(config, SystemConfig) and config.interconnect != "bus":
+        from .net import run_net_trace
+        return run_net_trace(writes, addrs, config, seed, check)
     tw, ta, start, length = _trace_arrays(writes, addrs, config)
     m = Machine(config, 1, False, True, seed, check, start=start, length=length, twrite=tw,
                 taddr=ta)
@@ -407,6 +424,10 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
             kinds.append(1), a.append(linked.addresses[ob[1]] // 8), b.append(0)
         else:
             raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
+    if config.interconnect != "bus":
+        from .net import run_net_batch
+        out, statuses = run_net_batch(program, config, iterations, seed, kinds, a, b, check)
+        return _batch_result(out, statuses, iterations, status_codes)
     m = Machine(config, len(linked.memory), True, False, seed, check, touched=4096,
                 code=linked.code, start=start, length=length)
     m.params[L.P_TLWIN] = 0  # a batch keeps no timeline
@@ -430,6 +451,11 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         if time.perf_counter() - t0 < BATCH_CALL_SECONDS:
             chunk *= 4
         done, resume = end, False
+    return _batch_result(out, statuses, iterations, status_codes)
+
+
+def _batch_result(out, statuses, iterations, status_codes):
+    """run_batch's return value, and its warning for the runs the watchdog stopped."""
     partial = np.flatnonzero(statuses != STATUS_NAMES.index("halted"))
     if len(partial):
         first = int(partial[0])
@@ -437,7 +463,7 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
         warnings.warn(PartialResultWarning(
             f"run_batch: {len(partial):,} of {iterations:,} runs stopped by the watchdog "
             f"(the first, run {first}, by {status}); their values are partial (see the "
-            f"statuses)", status, None, runs=len(partial), first=first), stacklevel=2)
+            f"statuses)", status, None, runs=len(partial), first=first), stacklevel=3)
     if status_codes:
         return out, statuses
     return out, _STATUS_NAMES[statuses].tolist()

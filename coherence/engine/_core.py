@@ -269,10 +269,19 @@ def _alu_or_branch(code, cpu, rng, ijit, c, t, i, op, pc):
     _retire(cpu, rng, ijit, c, npc, ready)
 
 
+#: What :func:`decode` returns as the access kind besides a KIND_*: no cache access, an error.
+NO_ACCESS = -1
+DECODE_ERROR = -2
+
+
 @jit_inline
-def _core_step(m, c, t):
-    """Core c (runnable and ready) issues the instruction at its pc at cycle t.  Returns -1 on
-    an error, else 0."""
+def decode(m, c, t):
+    """Core c (runnable and ready) issues the instruction at its pc at cycle t, except for a
+    cache access, which it returns for the caller's interconnect to attempt: (kind, addr,
+    pc), kind NO_ACCESS when the instruction was done here (ALU ops, branches, a TSO store
+    buffered, a forward, a halt, a wait for the store buffer) and DECODE_ERROR on an error
+    (an address outside memory).  Shared by the atomic bus (:func:`_core_step`) and the
+    message interconnects (``_net``): ``m`` needs p, rng, clk, prog, cpu, sb, mem, log."""
     tso = m.p[P_TSO] != 0
     trace = m.p[P_TRACE] != 0
     hit = m.p[P_HIT]
@@ -284,7 +293,7 @@ def _core_step(m, c, t):
     if pc >= prog.length[c]:
         k[c, K_HALTED] = 1
         progress(m.clk, t)
-        return 0
+        return NO_ACCESS, np.int64(0), pc
     i = prog.start[c] + pc
     # kind >= 0: the instruction is a cache access of that kind, done at the end (one place,
     # so that the access path is inlined once).
@@ -309,7 +318,7 @@ def _core_step(m, c, t):
                 addr += m.cpu.regs[c, ra]
             if addr < 0 or (addr & 7) != 0 or (addr >> 3) >= m.mem.golden.shape[0]:
                 set_err(m.log.err, ERR_ADDRESS, t, c, addr, pc, 0, 0)
-                return -1
+                return DECODE_ERROR, addr, pc
     if op == OP_LD:
         stats[c, CS_LOADS] += 1
         kind = KIND_LOAD
@@ -349,6 +358,16 @@ def _core_step(m, c, t):
         progress(m.clk, t)
     elif op >= 0:
         _alu_or_branch(prog.code, m.cpu, m.rng, ijit, c, t, i, op, pc)
+    return kind, addr, pc
+
+
+@jit_inline
+def _core_step(m, c, t):
+    """Core c (runnable and ready) issues the instruction at its pc at cycle t.  Returns -1 on
+    an error, else 0."""
+    kind, addr, pc = decode(m, c, t)
+    if kind == DECODE_ERROR:
+        return -1
     if kind >= 0:
         return _access(m, c, t, kind, addr, pc)
     return 0

@@ -1,0 +1,127 @@
+"""The message interconnects' state (the split-transaction bus and the directory):
+flat arrays at the Python boundary, bundles of them in the kernel; docs/machine.md, "Message
+interconnects".
+
+The cores, their registers, counters and store buffers are the atomic machine's bundles
+(``_layout.Cores``, ``_layout.StoreBuffers``), and ``params`` starts with the atomic
+machine's :data:`~._layout.PARAMS` (same indices), so that the cores' helpers of ``_core``
+(decode, perform, retire, drain) run here unchanged.  What is new:
+
+====== ============================================================================
+m.pr   the protocol's compiled arrays: cache and home ``next``/``acts``/``event_of``/
+       ``partition``, cache ``meaning``, ``msg_vnet``/``msg_data``, and per entry its
+       flags (performs, sends, asserts shared; derived from ``acts``)
+m.l1   the L1s: tags, states, LRU stamps and clocks, data, ack counters, ``mport``
+m.home per line: the home's state, owner, sharers (bit-vectors of uint64 words); a trace's
+       lines are numbered densely (``prog.ulines``: its sorted distinct lines)
+m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
+m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
+       messages in flight by (arrival, seq), stall lists (per node, linked through the
+       pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
+       mesh links, the line checks deferred during a bus request's delivery
+m.net  the network's state (``NS_*``) and counters: messages by type, ``NET_STATS``,
+       transitions, links' flits, timeline
+====== ============================================================================
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+
+from .._jit import jit_inline
+from ._layout import PARAMS, Cores, StoreBuffers
+
+Flat = namedtuple("Flat", [
+    "params", "rng", "clock",
+    "cnext", "cacts", "cevent", "cpart", "cmeaning", "cflags",
+    "hnext", "hacts", "hevent", "hpart", "hflags", "msg_vnet", "msg_data", "ord_index",
+    "code", "start", "length", "twrite", "taddr", "ulines",
+    "tags", "cst", "lru", "lruc", "cdata", "acks", "mport", "otag",
+    "hstate", "owner", "sharers",
+    "core", "regs", "cstat", "mlat", "cnoise",
+    "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
+    "port", "active",
+    "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree", "defer",
+    "ns", "msgs", "nstat", "ctrans", "htrans", "links", "timeline",
+    "mem", "golden", "err",
+])
+
+NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext hacts hevent "
+                              "hpart hflags msg_vnet msg_data ord_index")
+NProg = namedtuple("NProg", "code start length twrite taddr ulines")
+NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag")
+Home = namedtuple("Home", "state owner sharers")
+Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer")
+NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
+NMemory = namedtuple("NMemory", "words golden")
+NLog = namedtuple("NLog", "err")
+NMachine = namedtuple("NMachine", "p rng clk pr prog l1 home cpu sb port active msg net mem log")
+
+
+@jit_inline
+def bundles(f):
+    return NMachine(f.params, f.rng, f.clock,
+                    NProto(f.cnext, f.cacts, f.cevent, f.cpart, f.cmeaning, f.cflags, f.hnext,
+                           f.hacts, f.hevent, f.hpart, f.hflags, f.msg_vnet, f.msg_data,
+                           f.ord_index),
+                    NProg(f.code, f.start, f.length, f.twrite, f.taddr, f.ulines),
+                    NL1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.acks, f.mport, f.otag),
+                    Home(f.hstate, f.owner, f.sharers),
+                    Cores(f.core, f.regs, f.cstat, f.mlat, f.cnoise),
+                    StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,
+                                 f.draining),
+                    f.port, f.active,
+                    Msgs(f.mf, f.mdata, f.free, f.heap, f.stall, f.busq, f.wake, f.last,
+                         f.lfree, f.defer),
+                    NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
+                    NMemory(f.mem, f.golden), NLog(f.err))
+
+
+#: params[]: the atomic machine's PARAMS (same indices), then the network's.
+NET_PARAMS = PARAMS + ("nodes", "interconnect", "mesh", "cols", "mshrs", "net_latency",
+                       "hop_latency", "sharer_words", "line_size", "home_initial",
+                       "capacity", "wake_capacity")
+(NP_NODES, NP_KIND, NP_MESH, NP_COLS, NP_MSHRS, NP_NETLAT, NP_HOPLAT, NP_SWORDS, NP_LSIZE,
+ NP_HINIT, NP_CAP, NP_WCAP) = range(len(PARAMS), len(NET_PARAMS))
+KINDS = ("split-bus", "directory")
+KIND_SPLIT, KIND_DIR = range(len(KINDS))
+
+#: cflags/hflags[state, event]: what an entry does (derived from the compiled acts).
+FL_PERFORM, FL_SEND, FL_SHARED = 1, 2, 4
+
+#: port[p, ...]: a port's request.  Q_STATE: idle, waiting (for the line Q_WLINE's change,
+#: or for an MSHR when it is -1) or outstanding (its miss's entry taken, until performed).
+PORT = ("state", "kind", "addr", "time", "wline")
+Q_STATE, Q_KIND, Q_ADDR, Q_TIME, Q_WLINE = range(len(PORT))
+QS_IDLE, QS_WAIT, QS_OUT = range(3)
+
+#: mf[slot, ...]: a message.  MF_DST -1: a bus request (broadcast to every node); MF_NEXT
+#: links a slot in a stall list or a bus queue.
+MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared")
+(MF_TYPE, MF_SRC, MF_DST, MF_REQ, MF_LINE, MF_ACKS, MF_SEQ, MF_ARR, MF_NEXT,
+ MF_SHARED) = range(len(MFIELDS))
+BROADCAST = -1
+
+#: ns[]: the network's scalars.
+#: S_DEFER: a bus request is being delivered with check=True, its line checks wait in
+#: ``defer`` (line, first cache), S_NDEFER of them.
+NSTATE = ("seq", "bus_free", "rr", "heap_n", "free_n", "wake_head", "wake_tail", "queued",
+          "stalled", "defer", "ndefer")
+(S_SEQ, S_BUSFREE, S_RR, S_HEAPN, S_FREEN, S_WHEAD, S_WTAIL, S_QUEUED,
+ S_STALLED, S_DEFER, S_NDEFER) = range(len(NSTATE))
+#: stall[node, ...] and busq[cache, ...]: linked lists through MF_NEXT.
+LIST = ("head", "tail", "count")
+LS_HEAD, LS_TAIL, LS_COUNT = range(len(LIST))
+
+#: err[]: the atomic machine's E_* columns, then the message being handled.
+NERR = ("kind", "cycle", "core", "addr", "a", "b", "detail", "node", "mtype", "msrc", "mreq",
+        "home")
+(NE_NODE, NE_MTYPE, NE_MSRC, NE_MREQ, NE_HOME) = range(7, len(NERR))
+#: Error kinds besides _layout.ERRORS (numbered after them).
+ERR_DEADLOCK = 9
+ERR_POOL = 10        # the message pool or the wake list is full: the driver runs again bigger
+ERR_NOOWNER = 11     # a send to the owner with none recorded
+
+#: Link directions of a mesh router (docs/machine.md: 4 * router + direction).
+DIRS = ("+x", "-x", "+y", "-y")
