@@ -1,16 +1,28 @@
-"""The jitted machine of the message interconnects: the split-transaction bus and the
-directory (private); docs/machine.md, "Message interconnects".
+"""The jitted machine of the message interconnects: the split-transaction bus and the directory
+(private); docs/machine.md, "Message interconnects".
 
 One cycle loop (:func:`_run`): deliveries (phase 1: the messages arriving now, in seq order,
 from a binary heap keyed on (arrival, seq); a bus request is broadcast to every cache, then
 the home), the cores (phase 2: the drain unit, then the core; the cores' decoding, performing
 and retiring are ``_core``'s), the address bus (phase 3, split bus), then the clock jumps to
-the next cycle at which anything can happen.  After every node's handling and every attempt
-the wake list runs.  Everything is flat arrays (``_netlayout``): messages live in a
-preallocated pool with a free list (full: the driver runs again with a bigger one), stall
-lists and bus queues are linked lists through the pool, a line's sharers are bit-vectors,
-and the cores that can act are a bit-set, so a visited cycle costs the cores that can act
-and the messages that arrive, not the machine's size.
+the next cycle at which anything can happen.  Everything is flat arrays (``_netlayout``):
+messages live in a preallocated pool with a free list (full: the driver runs again with a
+bigger one), stall lists and bus queues are linked lists through the pool, a line's sharers
+are bit-vectors, and the cores that can act are a bit-set, so a visited cycle costs the cores
+that can act and the messages that arrive, not the machine's size.
+
+How it is built (the atomic engine's way, docs/machine.md "How the engine is built"): the
+whole machine runs in one function, with no call that passes the machine's bundles.  A
+node's handling of a message or a port's attempt, and then the wake list, is one state
+machine (:func:`_react`) in which every entry taken goes through one place (:func:`_take`,
+which sends through one place, :func:`_send`), so that each of these big pieces is inlined
+once or twice (``jit_inline``); the small leaves (the heap, the lists, bit-vectors, the
+route) take only the arrays they touch (``jit_leaf``); the cold paths (errors, the
+invariant checks) are plain calls on a few arrays.
+
+A message carries its line's index in the homes' arrays (``MF_HL``; a trace's lines are
+numbered densely), as do the ports (``Q_HL``) and the frames (``fh``), so no lookup of a
+line's home record searches.
 
 The protocol is read only through its compiled arrays, so any user MessageProtocol runs.
 """
@@ -39,18 +51,19 @@ from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABS
                       ERR_OWNER, ERR_PROTOCOL, ERR_SWMR, ERR_DATA, EVENT_OF_KIND, INF, K_HALTED,
                       K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_STORE, P_ARB, P_BUSLAT, P_C2CLAT,
                       P_CHECK, P_CORES, P_DATA, P_FULL, P_HIT, P_JITTER, P_LSHIFT,
-                      P_MAXCYC, P_MEMLAT, P_SB, P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TSO,
-                      P_WAYS, P_WINDOW, P_WPL, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC,
-                      STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_BUS, W_NONE, next_random,
-                      rand, set_err)
-from ._netlayout import (BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM, KIND_SPLIT,
-                         LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR, MF_DST, MF_LINE, MF_NEXT,
-                         MF_REQ, MF_SEQ, MF_SHARED, MF_SRC, MF_TYPE, NE_MREQ, NE_MSRC,
-                         NE_MTYPE, NE_NODE, NP_COLS, NP_HOPLAT, NP_KIND, NP_LSIZE, NP_MESH,
-                         NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_KIND, Q_STATE, Q_TIME,
-                         Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT, S_BUSFREE, S_FREEN, S_HEAPN,
-                         S_QUEUED, S_RR, S_SEQ, S_STALLED, S_WHEAD, S_WTAIL, S_DEFER, S_NDEFER,
-                         bundles)
+                      P_MAXCYC, P_MEMLAT, P_SB, P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TRACE,
+                      P_TSO, P_WAYS, P_WINDOW, P_WPL, STATUS_ERROR, STATUS_HALTED,
+                      STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_BUS,
+                      W_NONE, next_random, rand, set_err)
+from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_HASH, S_NLINES, S_REHASH,
+                         STATUS_HGROW, BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM,
+                         FL_SHARED, KIND_SPLIT, LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR,
+                         MF_DST, MF_HL, MF_LINE, MF_NEXT, MF_REQ, MF_SEQ, MF_SHARED, MF_SRC,
+                         MF_TYPE, NE_MREQ, NE_MSRC, NE_MTYPE, NE_NODE, NP_COLS, NP_HOPLAT,
+                         NP_KIND, NP_LSIZE, NP_MESH, NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_HL,
+                         Q_KIND, Q_STATE, Q_TIME, Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT,
+                         S_BUSFREE, S_DEFER, S_FREEN, S_HEAPN, S_NDEFER, S_QUEUED, S_RR,
+                         S_SEQ, S_STALLED, S_WHEAD, S_WTAIL, bundles)
 
 _U1 = np.uint64(1)
 _U0 = np.uint64(0)
@@ -61,7 +74,7 @@ for _i in range(64):
 _CTZ.setflags(write=False)
 
 
-# ------------------------------------------------------------------ bits, heap, pool
+# ------------------------------------------------------------------ bits, heap, pool, lists
 
 @jit_leaf
 def _ctz(x):
@@ -89,10 +102,8 @@ def _earlier(f, a, b):
                                            and f[a, MF_SEQ] < f[b, MF_SEQ])
 
 
-@jit_helper
-def _heap_push(msg, s, slot):
-    heap = msg.heap
-    f = msg.f
+@jit_leaf
+def _heap_push(heap, f, s, slot):
     i = s[S_HEAPN]
     s[S_HEAPN] = i + 1
     while i > 0:
@@ -104,10 +115,8 @@ def _heap_push(msg, s, slot):
     heap[i] = slot
 
 
-@jit_helper
-def _heap_pop(msg, s):
-    heap = msg.heap
-    f = msg.f
+@jit_leaf
+def _heap_pop(heap, f, s):
     top = heap[0]
     n = s[S_HEAPN] - 1
     s[S_HEAPN] = n
@@ -129,22 +138,22 @@ def _heap_pop(msg, s):
 
 
 @jit_leaf
-def _alloc(msg, s):
+def _alloc(free, s):
     """A free message slot, or -1 when the pool is full."""
     n = s[S_FREEN]
     if n == 0:
         return np.int64(-1)
     s[S_FREEN] = n - 1
-    return msg.free[n - 1]
+    return free[n - 1]
 
 
 @jit_leaf
-def _release_slot(msg, s, slot):
-    msg.free[s[S_FREEN]] = slot
+def _release(free, s, slot):
+    free[s[S_FREEN]] = slot
     s[S_FREEN] += 1
 
 
-@jit_helper
+@jit_leaf
 def _append(lists, f, node, slot):
     """Append a slot to a node's list (stall list or bus queue)."""
     f[slot, MF_NEXT] = -1
@@ -156,7 +165,7 @@ def _append(lists, f, node, slot):
     lists[node, LS_COUNT] += 1
 
 
-@jit_helper
+@jit_leaf
 def _unlink(lists, f, node, prev, slot):
     """Take ``slot`` (after ``prev``, -1: the head) out of a node's list."""
     nxt = f[slot, MF_NEXT]
@@ -169,12 +178,14 @@ def _unlink(lists, f, node, prev, slot):
     lists[node, LS_COUNT] -= 1
 
 
-@jit_helper
-def _stalled_behind(msg, vnet, node, line, v):
-    """Node's stall list holds a message for ``line`` on virtual network v."""
-    f = msg.f
-    slot = msg.stall[node, LS_HEAD]
-    for _ in range(msg.stall[node, LS_COUNT]):
+@jit_leaf
+def _held(stall, f, vnet, node, line, v):
+    """Step 1 (queue order): node's stall list holds a message for ``line`` on virtual
+    network v."""
+    if stall[node, LS_COUNT] == 0:
+        return False
+    slot = stall[node, LS_HEAD]
+    for _ in range(stall[node, LS_COUNT]):
         if f[slot, MF_LINE] == line and vnet[f[slot, MF_TYPE]] == v:
             return True
         slot = f[slot, MF_NEXT]
@@ -189,74 +200,94 @@ def _home_of(p, line):
     return n + line % n
 
 
-@jit_helper
-def _hline(ulines, line):
-    """A line's index in the homes' arrays: itself (programs), else its place among the
-    trace's sorted distinct lines."""
-    if ulines.shape[0] == 0:
-        return line
-    lo = 0
-    hi = ulines.shape[0]
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if ulines[mid] <= line:
-            lo = mid
-        else:
-            hi = mid
-    return np.int64(lo)
+@jit_leaf
+def _has(rec, h, c):
+    """Cache c is among the sharers of home record h."""
+    return (rec[h, HR_SHARERS + (c >> 6)] >> (c & 63)) & 1 != 0
 
 
 @jit_leaf
-def _has(sharers, h, c):
-    return (sharers[h, c >> 6] >> np.uint64(c & 63)) & _U1 != _U0
-
-
-@jit_helper
-def _others(sharers, h, req):
+def _others(rec, h, req):
     """|sharers - {req}|."""
     n = 0
-    for k in range(sharers.shape[1]):
-        n += _popcount(sharers[h, k])
-    if req >= 0 and _has(sharers, h, req):
+    for k in range(HR_SHARERS, rec.shape[1]):
+        n += _popcount(np.uint64(rec[h, k]))
+    if req >= 0 and _has(rec, h, req):
         n -= 1
     return n
 
 
-@jit_helper
-def _only(sharers, h, c):
+@jit_leaf
+def _only(rec, h, c):
     """sharers == {c}."""
-    for k in range(sharers.shape[1]):
-        want = _U0
+    same = True
+    for k in range(rec.shape[1] - HR_SHARERS):
+        want = np.int64(0)
         if k == c >> 6:
-            want = _U1 << np.uint64(c & 63)
-        if sharers[h, k] != want:
-            return False
+            want = np.int64(1) << (c & 63)
+        if rec[h, HR_SHARERS + k] != want:
+            same = False
+    return same
+
+
+@jit_leaf
+def _hfind(home, ns, line):
+    """A trace line's home record: found in the hash table (``home.key`` -> ``home.val``,
+    open addressing), else numbered next (``home.lines`` maps it back) and created (state 0,
+    no owner, no sharers).  The cycle loop makes sure there is room (STATUS_HGROW)."""
+    key = home.key
+    mask = key.shape[0] - 1
+    i = (line * np.int64(0x9E3779B97F4A7C15)) >> 20 & mask
+    while key[i] >= 0:
+        if key[i] == line:
+            return home.val[i]
+        i = (i + 1) & mask
+    h = ns[S_NLINES]
+    ns[S_NLINES] = h + 1
+    key[i] = line
+    home.val[i] = h
+    home.lines[h] = line
+    rec = home.rec
+    rec[h, HR_STATE] = 0
+    rec[h, HR_OWNER] = -1
+    for k in range(HR_SHARERS, rec.shape[1]):
+        rec[h, k] = 0
+    return h
+
+
+@jit_helper
+def _rehash(key, val, lines, n):
+    """Fill a (bigger, empty) hash table with the n numbered lines (after STATUS_HGROW)."""
+    mask = key.shape[0] - 1
+    for h in range(n):
+        line = lines[h]
+        i = (line * np.int64(0x9E3779B97F4A7C15)) >> 20 & mask
+        while key[i] >= 0:
+            i = (i + 1) & mask
+        key[i] = line
+        val[i] = h
+
+
+@jit_leaf
+def _wake_add(wake, s, n, line):
+    """(n, line) to the end of the wake list unless it is there already; False: full."""
+    for i in range(s[S_WHEAD], s[S_WTAIL]):
+        if wake[i, 0] == n and wake[i, 1] == line:
+            return True
+    i = s[S_WTAIL]
+    if i >= wake.shape[0]:
+        return False
+    wake[i, 0] = n
+    wake[i, 1] = line
+    s[S_WTAIL] = i + 1
     return True
 
 
-# ------------------------------------------------------------------ errors
+@jit_leaf
+def _outstanding(port, c):
+    return (np.int64(port[2 * c, Q_STATE] == QS_OUT)
+            + np.int64(port[2 * c + 1, Q_STATE] == QS_OUT))
 
-#: Why a ``ProtocolError`` (err[E_DETAIL]): the reference model's reasons (net.py words them).
-(R_TABLE, R_DATA, R_PERFORM, R_ACKS, R_LEAVES, R_SENDDATA, R_HIT, R_NOEVENT,
- R_NOOWNER) = range(9)
-
-
-@jit_helper
-def _err(m, kind, t, node, addr, st, ev, slot, why):
-    """Record an error at a node; ``slot`` the message being handled (-1: none), ``why``
-    the reason's code (R_*; ``ev`` carries its detail: a state, a message type)."""
-    err = m.log.err
-    set_err(err, kind, t, node if node < m.p[P_CORES] else -1, addr, st, ev, why)
-    err[NE_NODE] = node
-    err[NE_MTYPE] = -1
-    if slot >= 0:
-        f = m.msg.f
-        err[NE_MTYPE] = f[slot, MF_TYPE]
-        err[NE_MSRC] = f[slot, MF_SRC]
-        err[NE_MREQ] = f[slot, MF_REQ]
-
-
-# ------------------------------------------------------------------ sending
 
 @jit_helper
 def _route(p, lfree, links, stats, src, dst, t0, flits):
@@ -298,24 +329,113 @@ def _route(p, lfree, links, stats, src, dst, t0, flits):
     return time + flits - 1
 
 
+# ------------------------------------------------------------------ errors (cold)
+
+#: Why a ``ProtocolError`` (err[E_DETAIL]): the reference model's reasons (net.py words them).
+(R_TABLE, R_DATA, R_PERFORM, R_ACKS, R_LEAVES, R_SENDDATA, R_HIT, R_NOEVENT,
+ R_NOOWNER) = range(9)
+
+
 @jit_helper
-def _send(m, t, src, dst, ty, req, line, acks, dsrc, s, w):
-    """Node src sends a message of type ty for ``line`` to dst (BROADCAST: src's bus queue)
-    at cycle t.  The data (a data message, programs): cache src's frame (s, w) when dsrc is
-    1, the home's memory when 2.  Returns False when the pool is full."""
+def _err(err, f, ncores, kind, t, node, addr, st, ev, slot, why):
+    """Record an error at a node; ``slot`` the message being handled (-1: none), ``why``
+    the reason's code (R_*; ``ev`` carries its detail: a state, a message type)."""
+    set_err(err, kind, t, node if node < ncores else -1, addr, st, ev, why)
+    err[NE_NODE] = node
+    err[NE_MTYPE] = -1
+    if slot >= 0:
+        err[NE_MTYPE] = f[slot, MF_TYPE]
+        err[NE_MSRC] = f[slot, MF_SRC]
+        err[NE_MREQ] = f[slot, MF_REQ]
+
+
+@jit_helper
+def _check_line(p, meaning, l1, golden, err, t, c, line):
+    """check=True, after an entry taken at cache c for ``line``: single writer or many
+    readers and one owner over every cache's state, and every readable copy's data the
+    latest value (programs).  Returns False after recording the violation."""
+    s = line & (p[P_SETS] - 1)
+    ways = p[P_WAYS]
+    writers = 0
+    readers = 0
+    owners = 0
+    addr = line << p[P_LSHIFT]
+    for c2 in range(p[P_CORES]):
+        w2 = find(l1, c2, s, line, ways)
+        if w2 >= 0:
+            st = l1.state[c2, s, w2]
+            writers += meaning[st, M_WRITE]
+            readers += meaning[st, M_READ]
+            owners += meaning[st, M_OWNER]
+    if writers > 1 or (writers == 1 and readers > 1):
+        set_err(err, ERR_SWMR, t, c, addr, writers, readers, 0)
+        err[NE_NODE] = -2
+        return False
+    if owners > 1:
+        set_err(err, ERR_OWNER, t, c, addr, owners, readers, 0)
+        err[NE_NODE] = -2
+        return False
+    if p[P_DATA] == 0:
+        return True
+    wpl = p[P_WPL]
+    base = line * wpl
+    for c2 in range(p[P_CORES]):
+        w2 = find(l1, c2, s, line, ways)
+        if w2 >= 0 and meaning[l1.state[c2, s, w2], M_READ] != 0:
+            for k in range(wpl):
+                if base + k < golden.shape[0] and l1.data[c2, s, w2, k] != golden[base + k]:
+                    set_err(err, ERR_DATA, t, c2, (base + k) << 3, l1.data[c2, s, w2, k],
+                            golden[base + k], 0)
+                    err[NE_NODE] = -2
+                    return False
+    return True
+
+
+@jit_helper
+def _check_soon(m, t, c, line):
+    """check=True after an entry taken at cache c: the line check now, or, while a bus
+    request is being delivered (ns[S_DEFER]), once every node has handled it (each line once,
+    at the first cache that took an entry for it).  A cold path: check=True runs only."""
+    ns = m.net.s
+    if ns[S_DEFER] == 0:
+        return _check_line(m.p, m.pr.cmeaning, m.l1, m.mem.golden, m.log.err, t, c, line)
+    d = m.msg.defer
+    n = ns[S_NDEFER]
+    for i in range(n):
+        if d[i, 0] == line:
+            return True
+    if n >= d.shape[0]:
+        _err(m.log.err, m.msg.f, m.p[P_CORES], ERR_POOL, t, c, line << m.p[P_LSHIFT], 0, 0,
+             -1, R_TABLE)
+        return False
+    d[n, 0] = line
+    d[n, 1] = c
+    ns[S_NDEFER] = n + 1
+    return True
+
+
+# ------------------------------------------------------------------ sending
+
+@jit_inline
+def _send(m, t, src, dst, ty, req, line, h, acks, dsrc, s, w):
+    """Node src sends a message of type ty for ``line`` (home index h) to dst (BROADCAST:
+    src's bus queue) at cycle t.  The data (a data message, programs): cache src's frame
+    (s, w) when dsrc is 1, the home's memory when 2.  Returns False when the pool is full."""
     msg = m.msg
     ns = m.net.s
     p = m.p
-    slot = _alloc(msg, ns)
-    if slot < 0:
-        _err(m, ERR_POOL, t, src, line << p[P_LSHIFT], 0, 0, -1, R_TABLE)
-        return False
     f = msg.f
+    slot = _alloc(msg.free, ns)
+    if slot < 0:
+        _err(m.log.err, f, p[P_CORES], ERR_POOL, t, src, line << p[P_LSHIFT], 0, 0, -1,
+             R_TABLE)
+        return False
     f[slot, MF_TYPE] = ty
     f[slot, MF_SRC] = src
     f[slot, MF_DST] = dst
     f[slot, MF_REQ] = req
     f[slot, MF_LINE] = line
+    f[slot, MF_HL] = h
     f[slot, MF_ACKS] = acks
     f[slot, MF_SHARED] = 0
     data = m.pr.msg_data[ty] != 0
@@ -331,7 +451,7 @@ def _send(m, t, src, dst, ty, req, line, acks, dsrc, s, w):
             for k in range(wpl):
                 msg.data[slot, k] = m.l1.data[src, s, w, k]
         elif dsrc == 2:
-            base = _hline(m.prog.ulines, line) * wpl
+            base = h * wpl
             for k in range(wpl):
                 msg.data[slot, k] = m.mem.words[base + k]
     if dst == BROADCAST:
@@ -339,12 +459,11 @@ def _send(m, t, src, dst, ty, req, line, acks, dsrc, s, w):
         ns[S_QUEUED] += 1
         return True
     ncores = p[P_CORES]
-    jit_ = p[P_JITTER]
     if p[NP_KIND] == KIND_SPLIT:
         # no jitter on the data network: the address bus's grants carry it
         arr = t + (p[P_MEMLAT] if src >= ncores else p[P_C2CLAT])
     else:
-        t0 = t + (p[P_MEMLAT] if (src >= ncores and data) else 0) + rand(m.rng, jit_)
+        t0 = t + (p[P_MEMLAT] if (src >= ncores and data) else 0) + rand(m.rng, p[P_JITTER])
         if p[NP_MESH] != 0:
             flits = (8 + (lsize if data else 0) + 15) // 16
             arr = _route(p, msg.lfree, m.net.links, st, src, dst, t0, flits)
@@ -358,79 +477,13 @@ def _send(m, t, src, dst, ty, req, line, acks, dsrc, s, w):
     f[slot, MF_ARR] = arr
     f[slot, MF_SEQ] = ns[S_SEQ]
     ns[S_SEQ] += 1
-    _heap_push(msg, ns, slot)
-    return True
-
-
-# ------------------------------------------------------------------ the wake list
-
-@jit_helper
-def _wake_add(msg, s, n, line):
-    """(n, line) to the end of the wake list unless it is there already; False: full."""
-    wake = msg.wake
-    for i in range(s[S_WHEAD], s[S_WTAIL]):
-        if wake[i, 0] == n and wake[i, 1] == line:
-            return True
-    i = s[S_WTAIL]
-    if i >= wake.shape[0]:
-        return False
-    wake[i, 0] = n
-    wake[i, 1] = line
-    s[S_WTAIL] = i + 1
-    return True
-
-
-# ------------------------------------------------------------------ the invariants
-
-@jit_helper
-def _check_line(m, t, c, line):
-    """check=True, after an entry taken at cache c for ``line``: single writer or many
-    readers and one owner over every cache's state, and every readable copy's data the
-    latest value (programs).  Returns False after recording the violation."""
-    p = m.p
-    l1 = m.l1
-    meaning = m.pr.cmeaning
-    s = line & (p[P_SETS] - 1)
-    ways = p[P_WAYS]
-    writers = 0
-    readers = 0
-    owners = 0
-    addr = line << p[P_LSHIFT]
-    for c2 in range(p[P_CORES]):
-        w2 = find(l1, c2, s, line, ways)
-        if w2 >= 0:
-            st = l1.state[c2, s, w2]
-            writers += meaning[st, M_WRITE]
-            readers += meaning[st, M_READ]
-            owners += meaning[st, M_OWNER]
-    if writers > 1 or (writers == 1 and readers > 1):
-        set_err(m.log.err, ERR_SWMR, t, c, addr, writers, readers, 0)
-        m.log.err[NE_NODE] = -2
-        return False
-    if owners > 1:
-        set_err(m.log.err, ERR_OWNER, t, c, addr, owners, readers, 0)
-        m.log.err[NE_NODE] = -2
-        return False
-    if p[P_DATA] == 0:
-        return True
-    wpl = p[P_WPL]
-    golden = m.mem.golden
-    base = line * wpl
-    for c2 in range(p[P_CORES]):
-        w2 = find(l1, c2, s, line, ways)
-        if w2 >= 0 and meaning[l1.state[c2, s, w2], M_READ] != 0:
-            for k in range(wpl):
-                if base + k < golden.shape[0] and l1.data[c2, s, w2, k] != golden[base + k]:
-                    set_err(m.log.err, ERR_DATA, t, c2, (base + k) << 3, l1.data[c2, s, w2, k],
-                            golden[base + k], 0)
-                    m.log.err[NE_NODE] = -2
-                    return False
+    _heap_push(msg.heap, f, ns, slot)
     return True
 
 
 # ------------------------------------------------------------------ performing
 
-@jit_helper
+@jit_inline
 def _done(m, p, T, first):
     """Port p's access has been performed at T: release it.  A first attempt's hit: the core
     is ready at T + hit_latency, a drain's next entry at T + hit_latency + rand(drain_delay);
@@ -460,152 +513,41 @@ def _done(m, p, T, first):
 
 # ------------------------------------------------------------------ taking an entry
 
-@jit_helper
-def _take_cache(m, t, c, s, w, line, st, ev, nxt, slot, req, hit_port, first):
-    """Cache c takes its entry (st, ev) for ``line`` (frame (s, w), -1: not present) at
-    cycle t: the message's data (``slot``, -1: a processor event), the actions in order,
-    the next state, the wake list.  ``hit_port``: the port whose access a ``perform`` of a
-    processor entry performs (-1: the frame's ``mport``).  Returns False on an error."""
+@jit_inline
+def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
+    """Node n takes its entry (st, ev) for ``line`` (home index h; at a cache, frame (s, w),
+    w -1: not present) at cycle t: the message's data (``slot``, -1: a processor event), the
+    actions in order, the next state, the wake list, the line check.  ``hit_port``: the port
+    whose access a ``perform`` of a processor entry performs (-1: the frame's ``mport``).
+    Returns False on an error.  Inlined once: every entry of the machine is taken here."""
     p = m.p
     l1 = m.l1
     pr = m.pr
     f = m.msg.f
+    home = m.home
+    rec = home.rec
+    err = m.log.err
+    ncores = p[P_CORES]
+    cache = n < ncores
     addr = line << p[P_LSHIFT]
-    if p[P_FULL] != 0:
-        m.net.ctrans[st, ev] += 1
-    if slot >= 0 and pr.msg_data[f[slot, MF_TYPE]] != 0:
-        if w < 0:
-            _err(m, ERR_ABSENT, t, c, addr, st, ev, slot, R_DATA)
-            return False
-        if p[P_DATA] != 0:
-            for k in range(p[P_WPL]):
-                l1.data[c, s, w, k] = m.msg.data[slot, k]
-    macks = f[slot, MF_ACKS] if slot >= 0 else 0
-    acts = pr.cacts
-    for k in range(MAX_ACTIONS):
-        a = acts[st, ev, k, 0]
-        if a == 0:
-            break
-        if a == A_SEND:
-            ty = acts[st, ev, k, 1]
-            tgt = acts[st, ev, k, 2] & 7
-            ds = 1 if w >= 0 else 0
-            if pr.msg_data[ty] != 0 and w < 0:
-                _err(m, ERR_ABSENT, t, c, addr, st, ty, slot, R_SENDDATA)
-                return False
-            if tgt == T_HOME or tgt == T_REQ_HOME:
-                if tgt == T_REQ_HOME:
-                    if not _send(m, t, c, req, ty, req, line, 0, ds, s, w):
-                        return False
-                if not _send(m, t, c, _home_of(p, line), ty, req, line, 0, ds, s, w):
-                    return False
-            elif tgt == T_REQ:
-                if not _send(m, t, c, req, ty, req, line, 0, ds, s, w):
-                    return False
-            elif tgt == T_BUS:
-                if not _send(m, t, c, BROADCAST, ty, req, line, 0, ds, s, w):
-                    return False
-        elif a == A_PERFORM:
-            q = hit_port
-            if q < 0 and w >= 0:
-                q = l1.mport[c, s, w]
-            if w < 0 or q < 0:
-                _err(m, ERR_ABSENT, t, c, addr, st, ev, slot, R_PERFORM)
-                return False
-            if not _perform(m, q, t, s, w, m.port[q, Q_ADDR]):
-                m.log.err[NE_NODE] = -2
-                return False
-            if hit_port < 0:
-                l1.mport[c, s, w] = -1
-            _done(m, q, t, first)
-        elif a == A_SET_ACKS or a == A_DEC_ACKS:
+    if cache:
+        acts = pr.cacts
+        if p[P_FULL] != 0:
+            m.net.ctrans[st, ev] += 1
+        if slot >= 0 and pr.msg_data[f[slot, MF_TYPE]] != 0:
             if w < 0:
-                _err(m, ERR_ABSENT, t, c, addr, st, ev, slot, R_ACKS)
+                _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, ev, slot, R_DATA)
                 return False
-            if a == A_SET_ACKS:
-                l1.acks[c, s, w] += macks
-            else:
-                l1.acks[c, s, w] -= 1
-        elif a >= A_ADD_REQ:
-            # a home's action in a cache's entry: on the line's home record
-            _home_action(m, a, _hline(m.prog.ulines, line), req, slot)
-    if w >= 0:
-        l1.state[c, s, w] = nxt
-        if nxt == 0:
-            l1.tags[c, s, w] = -1
-    elif nxt != 0:
-        _err(m, ERR_ABSENT, t, c, addr, st, nxt, slot, R_LEAVES)
-        return False
-    if not _wake_add(m.msg, m.net.s, c, line):
-        _err(m, ERR_POOL, t, c, addr, 0, 0, -1, R_TABLE)
-        return False
-    if p[P_CHECK] != 0:
-        return _check_soon(m, t, c, line)
-    return True
-
-
-@jit_helper
-def _check_soon(m, t, c, line):
-    """check=True after an entry taken at cache c: the line check now, or, while a bus
-    request is being delivered (ns[S_DEFER]), once every node has handled it (each line once,
-    at the first cache that took an entry for it)."""
-    ns = m.net.s
-    if ns[S_DEFER] == 0:
-        return _check_line(m, t, c, line)
-    d = m.msg.defer
-    n = ns[S_NDEFER]
-    for i in range(n):
-        if d[i, 0] == line:
-            return True
-    if n >= d.shape[0]:
-        _err(m, ERR_POOL, t, c, line << m.p[P_LSHIFT], 0, 0, -1, R_TABLE)
-        return False
-    d[n, 0] = line
-    d[n, 1] = c
-    ns[S_NDEFER] = n + 1
-    return True
-
-
-@jit_helper
-def _home_action(m, a, h, req, slot):
-    """One of a home's actions on line record h (``req`` the requestor)."""
-    home = m.home
-    sharers = home.sharers
-    if a == A_ADD_REQ:
-        sharers[h, req >> 6] |= _U1 << np.uint64(req & 63)
-    elif a == A_ADD_OWNER:
-        o = home.owner[h]
-        if o >= 0:
-            sharers[h, o >> 6] |= _U1 << np.uint64(o & 63)
-    elif a == A_REMOVE_REQ:
-        sharers[h, req >> 6] &= ~(_U1 << np.uint64(req & 63))
-    elif a == A_CLEAR_SHARERS:
-        for kw in range(sharers.shape[1]):
-            sharers[h, kw] = _U0
-    elif a == A_SET_OWNER:
-        home.owner[h] = req
-    elif a == A_CLEAR_OWNER:
-        home.owner[h] = -1
-    elif a == A_WRITE_MEMORY:
-        if m.p[P_DATA] != 0 and slot >= 0:
-            wpl = m.p[P_WPL]
-            for kk in range(wpl):
-                m.mem.words[h * wpl + kk] = m.msg.data[slot, kk]
-
-
-@jit_helper
-def _take_home(m, t, n, line, h, st, ev, nxt, slot):
-    """Home n takes its entry (st, ev) for ``line`` (index h in the homes' arrays) on the
-    message in ``slot``.  Returns False on an error."""
-    p = m.p
-    home = m.home
-    f = m.msg.f
-    req = f[slot, MF_REQ]
-    acts = m.pr.hacts
-    sharers = home.sharers
-    if p[P_FULL] != 0:
-        m.net.htrans[st, ev] += 1
-    m.net.stats[NS_HOME] += 1
+            if p[P_DATA] != 0:
+                for k in range(p[P_WPL]):
+                    l1.data[n, s, w, k] = m.msg.data[slot, k]
+    else:
+        acts = pr.hacts
+        if p[P_FULL] != 0:
+            m.net.htrans[st, ev] += 1
+        m.net.stats[NS_HOME] += 1
+    macks = f[slot, MF_ACKS] if slot >= 0 else 0
+    dests = m.msg.dests
     for k in range(MAX_ACTIONS):
         a = acts[st, ev, k, 0]
         if a == 0:
@@ -613,333 +555,549 @@ def _take_home(m, t, n, line, h, st, ev, nxt, slot):
         if a == A_SEND:
             ty = acts[st, ev, k, 1]
             tgt = acts[st, ev, k, 2] & 7
-            acks = 0
+            if cache and pr.msg_data[ty] != 0 and w < 0:
+                _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, ty, slot, R_SENDDATA)
+                return False
+            acks = np.int64(0)
             if acts[st, ev, k, 2] & 8:
-                acks = _others(sharers, h, req)
-            if tgt == T_REQ:
-                if not _send(m, t, n, req, ty, req, line, acks, 2, 0, 0):
-                    return False
+                acks = _others(rec, h, req)
+            nd = 0
+            if tgt == T_REQ_HOME:
+                dests[0] = req
+                dests[1] = _home_of(p, line)
+                nd = 2
+            elif tgt == T_HOME:
+                dests[0] = _home_of(p, line)
+                nd = 1
+            elif tgt == T_REQ:
+                dests[0] = req
+                nd = 1
+            elif tgt == T_BUS:
+                dests[0] = BROADCAST
+                nd = 1
             elif tgt == T_OWNER:
-                o = home.owner[h]
+                o = rec[h, HR_OWNER]
                 if o < 0:
-                    _err(m, ERR_NOOWNER, t, n, line << p[P_LSHIFT], st, ty, slot, R_NOOWNER)
+                    _err(err, f, ncores, ERR_NOOWNER, t, n, addr, st, ty, slot, R_NOOWNER)
                     return False
-                if not _send(m, t, n, o, ty, req, line, acks, 2, 0, 0):
-                    return False
+                dests[0] = o
+                nd = 1
             elif tgt == T_SHARERS:
-                for kw in range(sharers.shape[1]):
-                    word = sharers[h, kw]
+                for kw in range(rec.shape[1] - HR_SHARERS):
+                    word = np.uint64(rec[h, HR_SHARERS + kw])
                     while word != _U0:
                         b = _ctz(word)
                         word &= word - _U1
                         c2 = kw * 64 + b
                         if c2 != req:
-                            if not _send(m, t, n, c2, ty, req, line, acks, 2, 0, 0):
-                                return False
-        elif a >= A_ADD_REQ:
-            _home_action(m, a, h, req, slot)
-    home.state[h] = nxt
-    if not _wake_add(m.msg, m.net.s, n, line):
-        _err(m, ERR_POOL, t, n, line << p[P_LSHIFT], 0, 0, -1, R_TABLE)
+                            dests[nd] = c2
+                            nd += 1
+            ds = 2
+            if cache:
+                ds = 1 if w >= 0 else 0
+            for i in range(nd):
+                if not _send(m, t, n, dests[i], ty, req, line, h, acks, ds, s, w):
+                    return False
+        elif a == A_PERFORM:
+            q = hit_port
+            if q < 0 and w >= 0:
+                q = l1.mport[n, s, w]
+            if w < 0 or q < 0:
+                _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, ev, slot, R_PERFORM)
+                return False
+            if not _perform(m, q, t, s, w, m.port[q, Q_ADDR]):
+                err[NE_NODE] = -2
+                return False
+            if hit_port < 0:
+                l1.mport[n, s, w] = -1
+            _done(m, q, t, first)
+        elif a == A_SET_ACKS or a == A_DEC_ACKS:
+            if w < 0:
+                _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, ev, slot, R_ACKS)
+                return False
+            if a == A_SET_ACKS:
+                l1.acks[n, s, w] += macks
+            else:
+                l1.acks[n, s, w] -= 1
+        elif a == A_ADD_REQ:
+            rec[h, HR_SHARERS + (req >> 6)] |= np.int64(1) << (req & 63)
+        elif a == A_ADD_OWNER:
+            o = rec[h, HR_OWNER]
+            if o >= 0:
+                rec[h, HR_SHARERS + (o >> 6)] |= np.int64(1) << (o & 63)
+        elif a == A_REMOVE_REQ:
+            rec[h, HR_SHARERS + (req >> 6)] &= ~(np.int64(1) << (req & 63))
+        elif a == A_CLEAR_SHARERS:
+            for kw in range(HR_SHARERS, rec.shape[1]):
+                rec[h, kw] = 0
+        elif a == A_SET_OWNER:
+            rec[h, HR_OWNER] = req
+        elif a == A_CLEAR_OWNER:
+            rec[h, HR_OWNER] = -1
+        elif a == A_WRITE_MEMORY:
+            if p[P_DATA] != 0 and slot >= 0:
+                wpl = p[P_WPL]
+                for kk in range(wpl):
+                    m.mem.words[h * wpl + kk] = m.msg.data[slot, kk]
+    if not cache:
+        rec[h, HR_STATE] = nxt
+    elif w >= 0:
+        l1.state[n, s, w] = nxt
+        if nxt == 0:
+            l1.tags[n, s, w] = -1
+    elif nxt != 0:
+        _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, nxt, slot, R_LEAVES)
         return False
+    if not _wake_add(m.msg.wake, m.net.s, n, line):
+        _err(err, f, ncores, ERR_POOL, t, n, addr, 0, 0, -1, R_TABLE)
+        return False
+    if cache and p[P_CHECK] != 0:
+        return _check_soon(m, t, n, line)
     return True
 
 
-# ------------------------------------------------------------------ handling a message
+# ------------------------------------------------------------------ looking an entry up
 
-@jit_helper
-def _event(m, n, slot, acks_here):
+@jit_leaf
+def _event(pr, home, f, ncores, n, slot, acks_here):
     """The event of the message in ``slot`` at node n (docs/machine.md, step 2); -1 when
     the controller has none for it.  ``acks_here``: the frame's ack counter (caches)."""
-    f = m.msg.f
-    pr = m.pr
-    ncores = m.p[P_CORES]
     ty = f[slot, MF_TYPE]
     cache = n < ncores
     part = pr.cpart[ty] if cache else pr.hpart[ty]
-    if part < 0:
-        return np.int64(-1)
-    cond = W_ALWAYS
-    if part == PART_OWN:
-        cond = W_OWN if f[slot, MF_REQ] == n else W_OTHER
-    elif part == PART_DATA:
-        if f[slot, MF_SRC] >= ncores:
-            cond = W_DIR_ACK0 if f[slot, MF_ACKS] + acks_here == 0 else W_DIR_ACKS
-        else:
-            cond = W_FROM_CACHE
-    elif part == PART_ACKS:
-        cond = W_LAST_ACK if acks_here == 1 else W_MORE_ACKS
-    elif part == PART_OWNER:
-        o = m.home.owner[_hline(m.prog.ulines, f[slot, MF_LINE])]
-        cond = W_FROM_OWNER if f[slot, MF_SRC] == o else W_FROM_NONOWNER
-    elif part == PART_SHARER:
-        last = _only(m.home.sharers, _hline(m.prog.ulines, f[slot, MF_LINE]), f[slot, MF_SRC])
-        cond = W_LAST_SHARER if last else W_NOT_LAST_SHARER
-    elif part == PART_SHARED:
-        cond = W_SHARED if f[slot, MF_SHARED] != 0 else W_ALONE
-    if cache:
-        return np.int64(pr.cevent[ty, cond])
-    return np.int64(pr.hevent[ty, cond])
+    ev = np.int64(-1)
+    if part >= 0:
+        cond = W_ALWAYS
+        if part == PART_OWN:
+            cond = W_OWN if f[slot, MF_REQ] == n else W_OTHER
+        elif part == PART_DATA:
+            if f[slot, MF_SRC] >= ncores:
+                cond = W_DIR_ACK0 if f[slot, MF_ACKS] + acks_here == 0 else W_DIR_ACKS
+            else:
+                cond = W_FROM_CACHE
+        elif part == PART_ACKS:
+            cond = W_LAST_ACK if acks_here == 1 else W_MORE_ACKS
+        elif part == PART_OWNER:
+            cond = W_FROM_OWNER if f[slot, MF_SRC] == home.rec[f[slot, MF_HL], HR_OWNER] \
+                else W_FROM_NONOWNER
+        elif part == PART_SHARER:
+            last = _only(home.rec, f[slot, MF_HL], f[slot, MF_SRC])
+            cond = W_LAST_SHARER if last else W_NOT_LAST_SHARER
+        elif part == PART_SHARED:
+            cond = W_SHARED if f[slot, MF_SHARED] != 0 else W_ALONE
+        ev = np.int64(pr.cevent[ty, cond]) if cache else np.int64(pr.hevent[ty, cond])
+    return ev
 
 
-#: What handling a message did.
+#: What looking a message's entry up found.
 TAKEN, STALLED, FAILED = 0, 1, 2
 
 
-@jit_helper
+@jit_inline
 def _lookup(m, t, n, slot):
-    """Steps 2-3 of handling at node n: find the entry and take it, or say it stalls.
-    Returns TAKEN, STALLED or FAILED."""
+    """Steps 2-3 of handling at node n: the entry (its state, event and next state, and at
+    a cache the frame) or a stall (counted).  Returns (TAKEN / STALLED / FAILED, st, ev,
+    nxt, s, w): TAKEN means the caller takes it."""
     p = m.p
     f = m.msg.f
+    pr = m.pr
     line = f[slot, MF_LINE]
     ncores = p[P_CORES]
+    s = np.int64(0)
+    w = np.int64(-1)
+    st = np.int64(0)
+    acks = np.int64(0)
     if n < ncores:
         s = line & (p[P_SETS] - 1)
         w = find(m.l1, n, s, line, p[P_WAYS])
-        st = np.int64(0)
-        acks = np.int64(0)
         if w >= 0:
             st = np.int64(m.l1.state[n, s, w])
             acks = m.l1.acks[n, s, w]
-        ev = _event(m, n, slot, acks)
-        if ev < 0:
-            _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot, R_NOEVENT)
-            return FAILED
-        nxt = m.pr.cnext[st, ev]
-        if nxt == NEXT_IMPOSSIBLE:
-            _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot, R_TABLE)
-            return FAILED
-        if nxt == NEXT_STALL:
-            m.net.stats[NS_STALLS] += 1
-            if p[P_FULL] != 0:
-                m.net.ctrans[st, ev] += 1
-            return STALLED
-        if not _take_cache(m, t, n, s, w, line, st, ev, np.int64(nxt), slot,
-                           f[slot, MF_REQ], np.int64(-1), False):
-            return FAILED
-        return TAKEN
-    h = _hline(m.prog.ulines, line)
-    st = np.int64(m.home.state[h])
-    ev = _event(m, n, slot, np.int64(0))
+    else:
+        st = m.home.rec[f[slot, MF_HL], HR_STATE]
+    ev = _event(pr, m.home, f, ncores, n, slot, acks)
     if ev < 0:
-        _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot, R_NOEVENT)
-        return FAILED
-    nxt = m.pr.hnext[st, ev]
+        _err(m.log.err, f, ncores, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, -1, slot,
+             R_NOEVENT)
+        return FAILED, st, ev, np.int64(0), s, w
+    nxt = np.int64(pr.cnext[st, ev] if n < ncores else pr.hnext[st, ev])
     if nxt == NEXT_IMPOSSIBLE:
-        _err(m, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot, R_TABLE)
-        return FAILED
+        _err(m.log.err, f, ncores, ERR_PROTOCOL, t, n, line << p[P_LSHIFT], st, ev, slot,
+             R_TABLE)
+        return FAILED, st, ev, nxt, s, w
     if nxt == NEXT_STALL:
         m.net.stats[NS_STALLS] += 1
         if p[P_FULL] != 0:
-            m.net.htrans[st, ev] += 1
-        return STALLED
-    if not _take_home(m, t, n, line, h, st, ev, np.int64(nxt), slot):
-        return FAILED
-    return TAKEN
+            if n < ncores:
+                m.net.ctrans[st, ev] += 1
+            else:
+                m.net.htrans[st, ev] += 1
+        return STALLED, st, ev, nxt, s, w
+    return TAKEN, st, ev, nxt, s, w
 
 
-@jit_helper
-def _handle(m, t, n, slot, copy):
-    """Node n receives the message in ``slot`` (steps 1-3).  A stalled message joins n's
-    stall list: the slot itself, or a copy of it when ``copy`` (a broadcast, which other
-    nodes still receive).  Returns TAKEN, STALLED or FAILED."""
-    msg = m.msg
-    f = msg.f
-    ns = m.net.s
-    line = f[slot, MF_LINE]
-    r = STALLED
-    if not (msg.stall[n, LS_COUNT] > 0
-            and _stalled_behind(msg, m.pr.msg_vnet, n, line, m.pr.msg_vnet[f[slot, MF_TYPE]])):
-        r = _lookup(m, t, n, slot)
-        if r != STALLED:
-            return r
-    else:
-        m.net.stats[NS_STALLS] += 1
-    keep = slot
-    if copy:
-        keep = _alloc(msg, ns)
-        if keep < 0:
-            _err(m, ERR_POOL, t, n, line << m.p[P_LSHIFT], 0, 0, -1, R_TABLE)
-            return FAILED
-        for k in range(f.shape[1]):
-            f[keep, k] = f[slot, k]
-        if m.p[P_DATA] != 0:
-            for k in range(msg.data.shape[1]):
-                msg.data[keep, k] = msg.data[slot, k]
-    _append(msg.stall, f, n, keep)
-    ns[S_STALLED] += 1
-    return STALLED
+# ------------------------------------------------------------------ handling, attempts, wake
+
+#: The modes of :func:`_react`'s state machine.
+MO_MSG, MO_ATTEMPT, MO_RESCAN, MO_PORTS, MO_NEXT = range(5)
+#: What an attempt's entry was: a hit, a victim's Replacement, the miss.
+AW_HIT, AW_VICTIM, AW_MISS = range(3)
+#: rx[]: the state machine's state (see :func:`_react`).
+RX = ("mode", "q", "first", "back", "astage", "away", "aalloc", "ast", "aev", "anxt", "aw",
+      "wn", "wline", "pi", "prev", "cur", "seen", "ls")
+(RX_MODE, RX_Q, RX_FIRST, RX_BACK, RX_ASTAGE, RX_AWAY, RX_AALLOC, RX_AST, RX_AEV, RX_ANXT,
+ RX_AW, RX_WN, RX_WLINE, RX_PI, RX_PREV, RX_CUR, RX_SEEN, RX_LS) = range(len(RX))
 
 
-# ------------------------------------------------------------------ the processor side
+@jit_inline
+def _react(m, t, node, slot, copy, q):
+    """One piece of work at cycle t and then the wake list until it is empty: node handles
+    the message in ``slot`` (steps 1-3; ``copy``: a broadcast, which other nodes still
+    receive, so a stall keeps a copy) when q == -1, else port q makes its first attempt
+    (docs/machine.md, "an attempt": a hit, a stall, a wait for an MSHR or a victim, or a
+    miss), or (q == -2) only the wake list.  The wake list's pairs rescan the node's stall
+    list and retry its waiting ports.
 
-@jit_leaf
-def _outstanding(port, c):
-    return (np.int64(port[2 * c, Q_STATE] == QS_OUT)
-            + np.int64(port[2 * c + 1, Q_STATE] == QS_OUT))
-
-
-@jit_helper
-def _attempt(m, q, t, first):
-    """Port q attempts its access at cycle t (docs/machine.md, "an attempt"): a hit, a
-    stall, a wait for an MSHR or a victim, or a miss (a frame, the entry taken, the port
-    outstanding).  Returns False on an error."""
+    One state machine, so that the lookup, the attempt and above all the entry taken
+    (:func:`_take`) each appear once.  Its state lives in the small array ``rx`` (``RX_*``),
+    not in local variables: an iteration reads what its mode needs, so the compiler keeps no
+    values alive across iterations (as loop variables, the machine's many array addresses
+    and indices were computed and spilled at every iteration).  Returns False on an
+    error."""
     p = m.p
     l1 = m.l1
     pr = m.pr
-    port = m.port
-    c = q >> 1
-    addr = port[q, Q_ADDR]
-    line = addr >> p[P_LSHIFT]
-    s = line & (p[P_SETS] - 1)
-    ways = p[P_WAYS]
-    w = find(l1, c, s, line, ways)
-    st = np.int64(l1.state[c, s, w]) if w >= 0 else np.int64(0)
-    ev = EVENT_OF_KIND[port[q, Q_KIND]]
-    nxt = np.int64(pr.cnext[st, ev])
-    if nxt == NEXT_IMPOSSIBLE:
-        _err(m, ERR_PROTOCOL, t, c, addr, st, ev, -1, R_TABLE)
-        return False
-    if first and (nxt == NEXT_STALL or (pr.cflags[st, ev] & FL_PERFORM) == 0):
-        # a first attempt that does not hit: a miss, and the core (drain unit) waits
-        m.cpu.stats[c, CS_MISSES] += 1
-        port[q, Q_TIME] = t
-        if q & 1:
-            m.sb.draining[c] = 1
-        else:
-            m.cpu.k[c, K_WAIT] = W_BUS
-            m.cpu.k[c, K_TBLOCK] = t
-    if nxt == NEXT_STALL:
-        m.net.stats[NS_STALLS] += 1
-        if p[P_FULL] != 0:
-            m.net.ctrans[st, ev] += 1
-        port[q, Q_STATE] = QS_WAIT
-        port[q, Q_WLINE] = line
-        return True
-    if pr.cflags[st, ev] & FL_PERFORM:
-        if w < 0:
-            _err(m, ERR_ABSENT, t, c, line << p[P_LSHIFT], st, ev, -1, R_HIT)
-            return False
-        if first:
-            m.cpu.stats[c, CS_HITS] += 1
-        if not _take_cache(m, t, c, s, w, line, st, ev, nxt, np.int64(-1), np.int64(c), q,
-                           first):
-            return False
-        if l1.tags[c, s, w] == line:
-            stamp(l1, c, s, w)
-        return True
-    # a miss
-    if _outstanding(port, c) >= p[NP_MSHRS]:
-        port[q, Q_STATE] = QS_WAIT
-        port[q, Q_WLINE] = -1
-        return True
-    if w < 0:
-        for v in range(ways):
-            if l1.tags[c, s, v] < 0:
-                w = v
-                break
-        if w < 0:
-            meaning = pr.cmeaning
-            v = -1
-            least = INF
-            lru_any = 0
-            least_any = INF
-            for u in range(ways):
-                if l1.lru[c, s, u] < least_any:
-                    least_any = l1.lru[c, s, u]
-                    lru_any = u
-                if meaning[l1.state[c, s, u], M_TRANSIENT] == 0 and l1.lru[c, s, u] < least:
-                    least = l1.lru[c, s, u]
-                    v = u
-            if v < 0:
-                port[q, Q_STATE] = QS_WAIT
-                port[q, Q_WLINE] = l1.tags[c, s, lru_any]
-                return True
-            vline = l1.tags[c, s, v]
-            vst = np.int64(l1.state[c, s, v])
-            vn = np.int64(pr.cnext[vst, EV_REPL])
-            if vn == NEXT_IMPOSSIBLE:
-                _err(m, ERR_PROTOCOL, t, c, vline << p[P_LSHIFT], vst, EV_REPL, -1, R_TABLE)
-                return False
-            if vn == NEXT_STALL:
-                m.net.stats[NS_STALLS] += 1
-                if p[P_FULL] != 0:
-                    m.net.ctrans[vst, EV_REPL] += 1
-                port[q, Q_STATE] = QS_WAIT
-                port[q, Q_WLINE] = vline
-                return True
-            if not _take_cache(m, t, c, s, v, vline, vst, EV_REPL, vn, np.int64(-1),
-                               np.int64(c), np.int64(-1), False):
-                return False
-            if vn != 0:
-                port[q, Q_STATE] = QS_WAIT
-                port[q, Q_WLINE] = vline
-                return True
-            w = v
-        l1.tags[c, s, w] = line
-        l1.otag[c, s, w] = line
-        l1.state[c, s, w] = 0
-        l1.acks[c, s, w] = 0
-    l1.mport[c, s, w] = q
-    stamp(l1, c, s, w)
-    port[q, Q_STATE] = QS_OUT
-    return _take_cache(m, t, c, s, w, line, st, ev, nxt, np.int64(-1), np.int64(c),
-                       np.int64(-1), False)
-
-
-@jit_helper
-def _run_wake(m, t):
-    """Run the wake list until it is empty.  Returns False on an error."""
     msg = m.msg
-    ns = m.net.s
     f = msg.f
-    vnet = m.pr.msg_vnet
-    ncores = m.p[P_CORES]
+    ns = m.net.s
+    stats = m.net.stats
     port = m.port
-    while ns[S_WHEAD] < ns[S_WTAIL]:
-        i = ns[S_WHEAD]
-        n = msg.wake[i, 0]
-        line = msg.wake[i, 1]
-        ns[S_WHEAD] = i + 1
-        again = msg.stall[n, LS_COUNT] > 0
-        while again:
-            again = False
-            seen = _U0
-            prev = np.int64(-1)
-            slot = msg.stall[n, LS_HEAD]
-            while slot >= 0:
-                nxt_slot = f[slot, MF_NEXT]
-                if f[slot, MF_LINE] == line:
-                    bit = _U1 << np.uint64(vnet[f[slot, MF_TYPE]])
-                    if seen & bit == _U0:
-                        seen |= bit
-                        r = _lookup(m, t, n, slot)
-                        if r == FAILED:
-                            return False
-                        if r == TAKEN:
-                            _unlink(msg.stall, f, n, prev, slot)
-                            ns[S_STALLED] -= 1
-                            _release_slot(msg, ns, slot)
-                            again = msg.stall[n, LS_COUNT] > 0
+    err = m.log.err
+    stall = msg.stall
+    vnet = pr.msg_vnet
+    rx = msg.rx
+    ncores = p[P_CORES]
+    lshift = p[P_LSHIFT]
+    smask = p[P_SETS] - 1
+    ways = p[P_WAYS]
+    full = p[P_FULL] != 0
+    rx[RX_MODE] = MO_MSG
+    rx[RX_FIRST] = 0
+    rx[RX_Q] = q
+    if q >= 0:
+        rx[RX_MODE] = MO_ATTEMPT
+        rx[RX_FIRST] = 1
+    elif q == -2:
+        rx[RX_MODE] = MO_NEXT
+    rx[RX_BACK] = MO_NEXT   # where an attempt returns: the wake list, or the next port
+    rx[RX_ASTAGE] = 0       # 1: the attempt allocates way RX_AWAY and takes its miss entry
+    rx[RX_AW] = AW_HIT
+    rx[RX_LS] = slot
+    while True:
+        mode = rx[RX_MODE]
+        if mode == MO_NEXT:
+            # the next pair of the wake list (none: done)
+            i = ns[S_WHEAD]
+            if i >= ns[S_WTAIL]:
+                ns[S_WHEAD] = 0
+                ns[S_WTAIL] = 0
+                return True
+            wn = msg.wake[i, 0]
+            rx[RX_WN] = wn
+            rx[RX_WLINE] = msg.wake[i, 1]
+            ns[S_WHEAD] = i + 1
+            rx[RX_PREV] = -1
+            rx[RX_CUR] = stall[wn, LS_HEAD] if stall[wn, LS_COUNT] > 0 else -1
+            rx[RX_SEEN] = 0
+            rx[RX_PI] = 0
+            rx[RX_MODE] = MO_RESCAN
+            continue
+        if mode == MO_PORTS:
+            # the pair's cache's ports that wait on the line or for an MSHR, in order
+            wn = rx[RX_WN]
+            wline = rx[RX_WLINE]
+            qq = -1
+            if wn < ncores:
+                pi = rx[RX_PI]
+                while pi < 2:
+                    q2 = 2 * wn + pi
+                    pi += 1
+                    if port[q2, Q_STATE] == QS_WAIT and (port[q2, Q_WLINE] == wline
+                                                         or port[q2, Q_WLINE] == -1):
+                        qq = q2
+                        break
+                rx[RX_PI] = pi
+            if qq < 0:
+                rx[RX_MODE] = MO_NEXT
+                continue
+            rx[RX_Q] = qq
+            rx[RX_MODE] = MO_ATTEMPT
+            rx[RX_FIRST] = 0
+            rx[RX_BACK] = MO_PORTS
+            continue
+        if mode == MO_MSG or mode == MO_RESCAN:
+            if mode == MO_MSG:
+                ln = node
+                ls = slot
+                if _held(stall, f, vnet, ln, f[ls, MF_LINE], vnet[f[ls, MF_TYPE]]):
+                    stats[NS_STALLS] += 1
+                    r = STALLED
+                    est = np.int64(0)
+                    eev = np.int64(0)
+                    enxt = np.int64(0)
+                    es = np.int64(0)
+                    ew = np.int64(-1)
+                else:
+                    r, est, eev, enxt, es, ew = _lookup(m, t, ln, ls)
+            else:
+                # the rescan's next candidate: the first stalled message of the line on a
+                # virtual network not seen yet in this scan
+                ln = rx[RX_WN]
+                wline = rx[RX_WLINE]
+                cur = rx[RX_CUR]
+                prev = rx[RX_PREV]
+                seen = rx[RX_SEEN]
+                ls = -1
+                while cur >= 0:
+                    if f[cur, MF_LINE] == wline:
+                        bit = np.int64(1) << vnet[f[cur, MF_TYPE]]
+                        if seen & bit == 0:
+                            seen |= bit
+                            ls = cur
                             break
-                prev = slot
-                slot = nxt_slot
-        if n < ncores:
-            for q in range(2 * n, 2 * n + 2):
-                if port[q, Q_STATE] == QS_WAIT and (port[q, Q_WLINE] == line
-                                                    or port[q, Q_WLINE] == -1):
-                    if not _attempt(m, q, t, False):
+                    prev = cur
+                    cur = f[cur, MF_NEXT]
+                rx[RX_CUR] = cur
+                rx[RX_PREV] = prev
+                rx[RX_SEEN] = seen
+                if ls < 0:
+                    rx[RX_MODE] = MO_PORTS
+                    continue
+                rx[RX_LS] = ls
+                r, est, eev, enxt, es, ew = _lookup(m, t, ln, ls)
+            if r == FAILED:
+                return False
+            if r == STALLED:
+                if mode == MO_MSG:
+                    keep = ls
+                    if copy:
+                        keep = _alloc(msg.free, ns)
+                        if keep < 0:
+                            _err(err, f, ncores, ERR_POOL, t, ln, f[ls, MF_LINE] << lshift, 0,
+                                 0, -1, R_TABLE)
+                            return False
+                        for k in range(f.shape[1]):
+                            f[keep, k] = f[ls, k]
+                        if p[P_DATA] != 0:
+                            for k in range(msg.data.shape[1]):
+                                msg.data[keep, k] = msg.data[ls, k]
+                    _append(stall, f, ln, keep)
+                    ns[S_STALLED] += 1
+                    rx[RX_MODE] = MO_NEXT
+                else:
+                    cur = rx[RX_CUR]
+                    rx[RX_PREV] = cur
+                    rx[RX_CUR] = f[cur, MF_NEXT]
+                continue
+            en = ln
+            eline = f[ls, MF_LINE]
+            eh = f[ls, MF_HL]
+            eslot = ls
+            ereq = f[ls, MF_REQ]
+            ehp = np.int64(-1)
+            efirst = False
+        else:
+            # MO_ATTEMPT: port q's attempt
+            q = rx[RX_Q]
+            first = rx[RX_FIRST] != 0
+            c = q >> 1
+            addr = port[q, Q_ADDR]
+            line = addr >> lshift
+            s = line & smask
+            if rx[RX_ASTAGE] == 0:
+                w = find(l1, c, s, line, ways)
+                st = np.int64(l1.state[c, s, w]) if w >= 0 else np.int64(0)
+                ev = EVENT_OF_KIND[port[q, Q_KIND]]
+                nxt = np.int64(pr.cnext[st, ev])
+                if nxt == NEXT_IMPOSSIBLE:
+                    _err(err, f, ncores, ERR_PROTOCOL, t, c, addr, st, ev, -1, R_TABLE)
+                    return False
+                perf = (pr.cflags[st, ev] & FL_PERFORM) != 0
+                if first and (nxt == NEXT_STALL or not perf):
+                    # a first attempt that does not hit: a miss, and the core (drain unit)
+                    # waits
+                    m.cpu.stats[c, CS_MISSES] += 1
+                    port[q, Q_TIME] = t
+                    if q & 1:
+                        m.sb.draining[c] = 1
+                    else:
+                        m.cpu.k[c, K_WAIT] = W_BUS
+                        m.cpu.k[c, K_TBLOCK] = t
+                if nxt == NEXT_STALL:
+                    stats[NS_STALLS] += 1
+                    if full:
+                        m.net.ctrans[st, ev] += 1
+                    port[q, Q_STATE] = QS_WAIT
+                    port[q, Q_WLINE] = line
+                    rx[RX_MODE] = rx[RX_BACK]
+                    continue
+                if perf:
+                    if w < 0:
+                        _err(err, f, ncores, ERR_ABSENT, t, c, addr, st, ev, -1, R_HIT)
                         return False
-    ns[S_WHEAD] = 0
-    ns[S_WTAIL] = 0
-    return True
+                    if first:
+                        m.cpu.stats[c, CS_HITS] += 1
+                    en = c
+                    eline = line
+                    eh = port[q, Q_HL]
+                    es = s
+                    ew = w
+                    est = st
+                    eev = ev
+                    enxt = nxt
+                    eslot = np.int64(-1)
+                    ereq = c
+                    ehp = q
+                    efirst = first
+                    rx[RX_AW] = AW_HIT
+                else:
+                    # a miss
+                    if _outstanding(port, c) >= p[NP_MSHRS]:
+                        port[q, Q_STATE] = QS_WAIT
+                        port[q, Q_WLINE] = -1
+                        rx[RX_MODE] = rx[RX_BACK]
+                        continue
+                    rx[RX_AST] = st
+                    rx[RX_AEV] = ev
+                    rx[RX_ANXT] = nxt
+                    rx[RX_ASTAGE] = 1
+                    rx[RX_AWAY] = w
+                    rx[RX_AALLOC] = 0
+                    if w >= 0:
+                        continue    # stage 1 takes the miss's entry
+                    rx[RX_AALLOC] = 1
+                    for v in range(ways):
+                        if l1.tags[c, s, v] < 0:
+                            rx[RX_AWAY] = v
+                            break
+                    if rx[RX_AWAY] >= 0:
+                        continue    # stage 1 allocates the free frame
+                    # no free frame: the least recently used stable one is the victim
+                    meaning = pr.cmeaning
+                    v = -1
+                    least = INF
+                    lru_any = 0
+                    least_any = INF
+                    for u in range(ways):
+                        if l1.lru[c, s, u] < least_any:
+                            least_any = l1.lru[c, s, u]
+                            lru_any = u
+                        if (meaning[l1.state[c, s, u], M_TRANSIENT] == 0
+                                and l1.lru[c, s, u] < least):
+                            least = l1.lru[c, s, u]
+                            v = u
+                    if v < 0:
+                        port[q, Q_STATE] = QS_WAIT
+                        port[q, Q_WLINE] = l1.tags[c, s, lru_any]
+                        rx[RX_ASTAGE] = 0
+                        rx[RX_MODE] = rx[RX_BACK]
+                        continue
+                    vline = l1.tags[c, s, v]
+                    vst = np.int64(l1.state[c, s, v])
+                    vn = np.int64(pr.cnext[vst, EV_REPL])
+                    if vn == NEXT_IMPOSSIBLE:
+                        _err(err, f, ncores, ERR_PROTOCOL, t, c, vline << lshift, vst,
+                             EV_REPL, -1, R_TABLE)
+                        return False
+                    if vn == NEXT_STALL:
+                        stats[NS_STALLS] += 1
+                        if full:
+                            m.net.ctrans[vst, EV_REPL] += 1
+                        port[q, Q_STATE] = QS_WAIT
+                        port[q, Q_WLINE] = vline
+                        rx[RX_ASTAGE] = 0
+                        rx[RX_MODE] = rx[RX_BACK]
+                        continue
+                    en = c
+                    eline = vline
+                    eh = l1.fh[c, s, v]
+                    es = s
+                    ew = np.int64(v)
+                    est = vst
+                    eev = np.int64(EV_REPL)
+                    enxt = vn
+                    eslot = np.int64(-1)
+                    ereq = c
+                    ehp = np.int64(-1)
+                    efirst = False
+                    rx[RX_AW] = AW_VICTIM
+                    rx[RX_AWAY] = v
+            else:
+                # stage 1: the miss in way RX_AWAY (allocated if the line was not present)
+                w = rx[RX_AWAY]
+                if rx[RX_AALLOC] != 0:
+                    l1.tags[c, s, w] = line
+                    l1.otag[c, s, w] = line
+                    l1.fh[c, s, w] = port[q, Q_HL]
+                    l1.state[c, s, w] = 0
+                    l1.acks[c, s, w] = 0
+                l1.mport[c, s, w] = q
+                stamp(l1, c, s, w)
+                port[q, Q_STATE] = QS_OUT
+                en = c
+                eline = line
+                eh = port[q, Q_HL]
+                es = s
+                ew = w
+                est = rx[RX_AST]
+                eev = rx[RX_AEV]
+                enxt = rx[RX_ANXT]
+                eslot = np.int64(-1)
+                ereq = c
+                ehp = np.int64(-1)
+                efirst = False
+                rx[RX_AW] = AW_MISS
+                rx[RX_ASTAGE] = 0
+        # the entry: every entry of the machine is taken here
+        if not _take(m, t, en, eline, eh, es, ew, est, eev, enxt, eslot, ereq, ehp, efirst):
+            return False
+        mode = rx[RX_MODE]
+        if mode == MO_MSG:
+            if not copy:
+                _release(msg.free, ns, slot)
+            rx[RX_MODE] = MO_NEXT
+        elif mode == MO_RESCAN:
+            wn = rx[RX_WN]
+            ls = rx[RX_LS]
+            _unlink(stall, f, wn, rx[RX_PREV], ls)
+            ns[S_STALLED] -= 1
+            _release(msg.free, ns, ls)
+            rx[RX_PREV] = -1
+            rx[RX_CUR] = stall[wn, LS_HEAD] if stall[wn, LS_COUNT] > 0 else -1
+            rx[RX_SEEN] = 0
+        else:
+            aw = rx[RX_AW]
+            if aw == AW_HIT:
+                if l1.tags[en, es, ew] == eline:
+                    stamp(l1, en, es, ew)
+                rx[RX_MODE] = rx[RX_BACK]
+            elif aw == AW_VICTIM:
+                rx[RX_AW] = AW_HIT
+                if enxt != 0:
+                    q = rx[RX_Q]
+                    port[q, Q_STATE] = QS_WAIT
+                    port[q, Q_WLINE] = eline
+                    rx[RX_ASTAGE] = 0
+                    rx[RX_MODE] = rx[RX_BACK]
+                # else: stage 1 (RX_ASTAGE is 1) allocates the freed frame
+            else:
+                rx[RX_MODE] = rx[RX_BACK]
 
 
 @jit_inline
 def _access(m, q, t, kind, addr):
-    """A first attempt of port q: the hit of a stable line inline, else :func:`_attempt`;
-    then the wake list.  Returns False on an error."""
+    """A first attempt of port q: the hit of a stable line inline, else :func:`_react`
+    (with the line's home record).  Returns False on an error."""
     port = m.port
     port[q, Q_KIND] = kind
     port[q, Q_ADDR] = addr
@@ -950,93 +1108,110 @@ def _access(m, q, t, kind, addr):
     line = addr >> p[P_LSHIFT]
     s = line & (p[P_SETS] - 1)
     w = find(l1, c, s, line, p[P_WAYS])
-    if w >= 0 and p[P_CHECK] == 0 and p[P_FULL] == 0:
-        st = l1.state[c, s, w]
-        ev = EVENT_OF_KIND[kind]
-        if pr.cflags[st, ev] == FL_PERFORM and pr.cacts[st, ev, 1, 0] == 0:
-            # only `perform`: a plain hit
-            nxt = pr.cnext[st, ev]
-            m.cpu.stats[c, CS_HITS] += 1
-            if not _perform(m, q, t, s, w, addr):
-                m.log.err[NE_NODE] = -2
-                return False
-            _done(m, q, t, True)
-            l1.state[c, s, w] = nxt
-            if nxt == 0:
-                l1.tags[c, s, w] = -1
-            else:
-                stamp(l1, c, s, w)
-            if m.msg.stall[c, LS_COUNT] == 0 and port[2 * c + 1 - (q & 1), Q_STATE] != QS_WAIT:
-                return True  # the wake list would do nothing
-            if not _wake_add(m.msg, m.net.s, c, line):
-                _err(m, ERR_POOL, t, c, addr, 0, 0, -1, R_TABLE)
-                return False
-            return _run_wake(m, t)
-    if not _attempt(m, q, t, True):
-        return False
-    return _run_wake(m, t)
+    work = q
+    if w >= 0 and p[P_CHECK] == 0 and p[P_FULL] == 0 and _plain_hit(pr, l1.state[c, s, w],
+                                                                     EVENT_OF_KIND[kind]):
+        # only `perform`: a plain hit
+        nxt = pr.cnext[l1.state[c, s, w], EVENT_OF_KIND[kind]]
+        m.cpu.stats[c, CS_HITS] += 1
+        if not _perform(m, q, t, s, w, addr):
+            m.log.err[NE_NODE] = -2
+            return False
+        _done(m, q, t, True)
+        l1.state[c, s, w] = nxt
+        if nxt == 0:
+            l1.tags[c, s, w] = -1
+        else:
+            stamp(l1, c, s, w)
+        if m.msg.stall[c, LS_COUNT] == 0 and port[2 * c + 1 - (q & 1), Q_STATE] != QS_WAIT:
+            return True  # the wake list would do nothing
+        if not _wake_add(m.msg.wake, m.net.s, c, line):
+            _err(m.log.err, m.msg.f, p[P_CORES], ERR_POOL, t, c, addr, 0, 0, -1, R_TABLE)
+            return False
+        work = -2        # the wake list only
+    else:
+        port[q, Q_HL] = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line
+    return _react(m, t, np.int64(-1), np.int64(-1), False, work)
+
+
+@jit_leaf
+def _plain_hit(pr, st, ev):
+    """The entry (st, ev) of a processor event only performs (a hit and nothing else)."""
+    return pr.cflags[st, ev] == FL_PERFORM and pr.cacts[st, ev, 1, 0] == 0
 
 
 # ------------------------------------------------------------------ phases
 
-@jit_helper
-def _deliver(m, t, slot):
-    """Phase 1 for one message: a bus request to every cache in node order and then the
-    home (its shared signal computed first), any other to its destination; the wake list
-    after each node.  Returns False on an error."""
+@jit_inline
+def _prepass(m, t, slot):
+    """A bus request's shared signal: some other cache holds it back (queue order), stalls
+    it or asserts shared for it (looked up as ``alone``).  Returns (ok, shared)."""
     p = m.p
     msg = m.msg
     f = msg.f
-    ns = m.net.s
+    pr = m.pr
     ncores = p[P_CORES]
-    dst = f[slot, MF_DST]
-    if dst != BROADCAST:
-        r = _handle(m, t, dst, slot, False)
-        if r == FAILED:
-            return False
-        if r == TAKEN:
-            _release_slot(msg, ns, slot)
-        return _run_wake(m, t)
     line = f[slot, MF_LINE]
     req = f[slot, MF_REQ]
-    v = m.pr.msg_vnet[f[slot, MF_TYPE]]
+    v = pr.msg_vnet[f[slot, MF_TYPE]]
     s = line & (p[P_SETS] - 1)
-    shared = 0
     for c in range(ncores):
         if c == req:
             continue
-        if msg.stall[c, LS_COUNT] > 0 and _stalled_behind(msg, m.pr.msg_vnet, c, line, v):
-            shared = 1
-            break
+        if _held(msg.stall, f, pr.msg_vnet, c, line, v):
+            return True, 1
         w = find(m.l1, c, s, line, p[P_WAYS])
         st = np.int64(0)
         acks = np.int64(0)
         if w >= 0:
             st = np.int64(m.l1.state[c, s, w])
             acks = m.l1.acks[c, s, w]
-        ev = _event(m, c, slot, acks)
+        ev = _event(pr, m.home, f, ncores, c, slot, acks)
         if ev < 0:
-            _err(m, ERR_PROTOCOL, t, c, line << p[P_LSHIFT], st, -1, slot, R_NOEVENT)
+            _err(m.log.err, f, ncores, ERR_PROTOCOL, t, c, line << p[P_LSHIFT], st, -1, slot,
+                 R_NOEVENT)
+            return False, 0
+        nxt = pr.cnext[st, ev]
+        if nxt == NEXT_STALL or (nxt >= 0 and (pr.cflags[st, ev] & FL_SHARED) != 0):
+            return True, 1
+    return True, 0
+
+
+@jit_inline
+def _deliver(m, t, slot):
+    """Phase 1 for one message: a bus request to every cache in node order and then the
+    home (its shared signal computed first; check=True's line checks after the last), any
+    other to its destination; the wake list after each node.  Returns False on an error."""
+    p = m.p
+    msg = m.msg
+    f = msg.f
+    ns = m.net.s
+    ncores = p[P_CORES]
+    dst = f[slot, MF_DST]
+    nrecv = 1
+    bcast = dst == BROADCAST
+    if bcast:
+        ok, shared = _prepass(m, t, slot)
+        if not ok:
             return False
-        nxt = m.pr.cnext[st, ev]
-        if nxt == NEXT_STALL or (nxt >= 0 and (m.pr.cflags[st, ev] & 4) != 0):
-            shared = 1
-            break
-    f[slot, MF_SHARED] = shared
-    ns[S_DEFER] = p[P_CHECK]
-    ns[S_NDEFER] = 0
-    for n in range(ncores + 1):
-        node = n if n < ncores else _home_of(p, line)
-        if _handle(m, t, node, slot, True) == FAILED:
+        f[slot, MF_SHARED] = shared
+        ns[S_DEFER] = p[P_CHECK]
+        ns[S_NDEFER] = 0
+        nrecv = ncores + 1
+    for i in range(nrecv):
+        node = dst
+        if bcast:
+            node = i if i < ncores else _home_of(p, f[slot, MF_LINE])
+        if not _react(m, t, node, slot, bcast, np.int64(-1)):
             return False
-        if not _run_wake(m, t):
-            return False
-    ns[S_DEFER] = 0
-    d = msg.defer
-    for i in range(ns[S_NDEFER]):
-        if not _check_line(m, t, d[i, 1], d[i, 0]):
-            return False
-    _release_slot(msg, ns, slot)
+    if bcast:
+        ns[S_DEFER] = 0
+        d = msg.defer
+        for i in range(ns[S_NDEFER]):
+            if not _check_line(p, m.pr.cmeaning, m.l1, m.mem.golden, m.log.err, t, d[i, 1],
+                               d[i, 0]):
+                return False
+        _release(msg.free, ns, slot)
     return True
 
 
@@ -1085,7 +1260,7 @@ def _address_bus(m, t):
     f[slot, MF_ARR] = arr
     f[slot, MF_SEQ] = ns[S_SEQ]
     ns[S_SEQ] += 1
-    _heap_push(msg, ns, slot)
+    _heap_push(msg.heap, f, ns, slot)
     ns[S_BUSFREE] = arr
     m.net.stats[NS_BUSY] += arr - t
     m.net.stats[NS_GRANTS] += 1
@@ -1093,23 +1268,31 @@ def _address_bus(m, t):
 
 @jit_inline
 def _core_cycle(m, c, t):
-    """Phase 2 for core c: its drain unit, then the core, each if it can act at t; then
-    when it can act next (INF: not until a message or the wake list releases it).
-    Returns (ok, next)."""
+    """Phase 2 for core c: its drain unit, then the core, each if it can act at t (one
+    access site for both); then when it can act next (INF: not until a message or the wake
+    list releases it).  Returns (ok, next)."""
     k = m.cpu.k
     sb = m.sb
     tso = m.p[P_TSO] != 0
-    if tso and sb.count[c] > 0 and sb.draining[c] == 0 and t >= sb.ready[c]:
-        if not _access(m, 2 * c + 1, t, KIND_STORE, sb.addr[c, sb.head[c]]):
-            return False, INF
-    if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE and k[c, K_READY] <= t:
-        kind, addr, pc = decode(m, c, t)
-        if kind == DECODE_ERROR:
-            m.log.err[NE_NODE] = -2
-            return False, INF
-        if kind >= 0:
-            if not _access(m, 2 * c, t, kind, addr):
+    for part in range(2):
+        if part == 0:
+            if not (tso and sb.count[c] > 0 and sb.draining[c] == 0 and t >= sb.ready[c]):
+                continue
+            q = 2 * c + 1
+            kind = np.int64(KIND_STORE)
+            addr = sb.addr[c, sb.head[c]]
+        else:
+            if not (k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE and k[c, K_READY] <= t):
+                continue
+            kind, addr, pc = decode(m, c, t)
+            if kind == DECODE_ERROR:
+                m.log.err[NE_NODE] = -2
                 return False, INF
+            if kind < 0:
+                continue
+            q = 2 * c
+        if not _access(m, q, t, kind, addr):
+            return False, INF
     nt = INF
     if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE:
         nt = k[c, K_READY]
@@ -1139,6 +1322,11 @@ def _run(m):
             _activate(active, c)
         clk[CL_LASTPROG] = 0
         clk[CL_T] = 0
+    home = m.home
+    hashing = p[NP_HASH] != 0
+    if hashing and ns[S_REHASH] != 0:
+        _rehash(home.key, home.val, home.lines, ns[S_NLINES])
+        ns[S_REHASH] = 0
     t = clk[CL_T]
     steps = 0
     slice_ = p[P_SLICE]
@@ -1146,13 +1334,18 @@ def _run(m):
         if tlwin > 0 and t // tlwin >= m.net.timeline.shape[0]:
             clk[CL_T] = t
             return STATUS_TLFULL, t
+        # room for the lines this cycle's first attempts may number (two per core)
+        if hashing and (ns[S_NLINES] + 2 * ncores > home.rec.shape[0]
+                        or 2 * (ns[S_NLINES] + 2 * ncores) > home.key.shape[0]):
+            clk[CL_T] = t
+            return STATUS_HGROW, t
         steps += 1
         if steps > slice_ > 0:
             clk[CL_T] = t
             return STATUS_PAUSED, t
         # Phase 1: deliveries, in seq order.
         while ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] <= t:
-            slot = _heap_pop(msg, ns)
+            slot = _heap_pop(msg.heap, f, ns)
             if not _deliver(m, t, slot):
                 return STATUS_ERROR, t
         # Phase 2: the cores that can act, in order; the earliest next act.

@@ -11,14 +11,20 @@ machine's :data:`~._layout.PARAMS` (same indices), so that the cores' helpers of
 m.pr   the protocol's compiled arrays: cache and home ``next``/``acts``/``event_of``/
        ``partition``, cache ``meaning``, ``msg_vnet``/``msg_data``, and per entry its
        flags (performs, sends, asserts shared; derived from ``acts``)
-m.l1   the L1s: tags, states, LRU stamps and clocks, data, ack counters, ``mport``
-m.home per line: the home's state, owner, sharers (bit-vectors of uint64 words); a trace's
-       lines are numbered densely (``prog.ulines``: its sorted distinct lines)
+m.l1   the L1s: tags, states, LRU stamps and clocks, data, ack counters, ``mport``, the
+       tag an ack counter belongs to (``otag``), the line's home index (``fh``)
+m.home per line a record ``rec[h, HR_*]``: the home's state, owner, sharers (a bit-vector
+       of 64-bit words), in one row so that a home's lookup touches one cache line.  A
+       program's record h is its line; a trace's lines are numbered as they are first used
+       (a hash table ``key`` -> ``val``, and ``lines[h]`` the line of record h): the kernel
+       stops with STATUS_HGROW when it could run out of room, the driver grows the arrays
+       and the kernel rehashes (``S_REHASH``) and resumes
 m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
 m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
        messages in flight by (arrival, seq), stall lists (per node, linked through the
        pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
-       mesh links, the line checks deferred during a bus request's delivery
+       mesh links, the line checks deferred during a bus request's delivery, a send's
+       destinations (``dests``)
 m.net  the network's state (``NS_*``) and counters: messages by type, ``NET_STATS``,
        transitions, links' flits, timeline
 ====== ============================================================================
@@ -36,23 +42,24 @@ Flat = namedtuple("Flat", [
     "params", "rng", "clock",
     "cnext", "cacts", "cevent", "cpart", "cmeaning", "cflags",
     "hnext", "hacts", "hevent", "hpart", "hflags", "msg_vnet", "msg_data", "ord_index",
-    "code", "start", "length", "twrite", "taddr", "ulines",
-    "tags", "cst", "lru", "lruc", "cdata", "acks", "mport", "otag",
-    "hstate", "owner", "sharers",
+    "code", "start", "length", "twrite", "taddr",
+    "tags", "cst", "lru", "lruc", "cdata", "acks", "mport", "otag", "fh",
+    "hrec", "hkey", "hval", "hlines",
     "core", "regs", "cstat", "mlat", "cnoise",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "active",
     "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree", "defer",
+    "dests", "rx",
     "ns", "msgs", "nstat", "ctrans", "htrans", "links", "timeline",
     "mem", "golden", "err",
 ])
 
 NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext hacts hevent "
                               "hpart hflags msg_vnet msg_data ord_index")
-NProg = namedtuple("NProg", "code start length twrite taddr ulines")
-NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag")
-Home = namedtuple("Home", "state owner sharers")
-Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer")
+NProg = namedtuple("NProg", "code start length twrite taddr")
+NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag fh")
+Home = namedtuple("Home", "rec key val lines")
+Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer dests rx")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
 NMemory = namedtuple("NMemory", "words golden")
 NLog = namedtuple("NLog", "err")
@@ -65,15 +72,15 @@ def bundles(f):
                     NProto(f.cnext, f.cacts, f.cevent, f.cpart, f.cmeaning, f.cflags, f.hnext,
                            f.hacts, f.hevent, f.hpart, f.hflags, f.msg_vnet, f.msg_data,
                            f.ord_index),
-                    NProg(f.code, f.start, f.length, f.twrite, f.taddr, f.ulines),
-                    NL1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.acks, f.mport, f.otag),
-                    Home(f.hstate, f.owner, f.sharers),
+                    NProg(f.code, f.start, f.length, f.twrite, f.taddr),
+                    NL1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.acks, f.mport, f.otag, f.fh),
+                    Home(f.hrec, f.hkey, f.hval, f.hlines),
                     Cores(f.core, f.regs, f.cstat, f.mlat, f.cnoise),
                     StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,
                                  f.draining),
                     f.port, f.active,
                     Msgs(f.mf, f.mdata, f.free, f.heap, f.stall, f.busq, f.wake, f.last,
-                         f.lfree, f.defer),
+                         f.lfree, f.defer, f.dests, f.rx),
                     NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
                     NMemory(f.mem, f.golden), NLog(f.err))
 
@@ -81,9 +88,14 @@ def bundles(f):
 #: params[]: the atomic machine's PARAMS (same indices), then the network's.
 NET_PARAMS = PARAMS + ("nodes", "interconnect", "mesh", "cols", "mshrs", "net_latency",
                        "hop_latency", "sharer_words", "line_size", "home_initial",
-                       "capacity", "wake_capacity")
+                       "capacity", "wake_capacity", "hash")
 (NP_NODES, NP_KIND, NP_MESH, NP_COLS, NP_MSHRS, NP_NETLAT, NP_HOPLAT, NP_SWORDS, NP_LSIZE,
- NP_HINIT, NP_CAP, NP_WCAP) = range(len(PARAMS), len(NET_PARAMS))
+ NP_HINIT, NP_CAP, NP_WCAP, NP_HASH) = range(len(PARAMS), len(NET_PARAMS))
+#: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).
+HREC = ("state", "owner", "sharers")
+HR_STATE, HR_OWNER, HR_SHARERS = range(len(HREC))
+#: The kernel's own status besides _layout.STATUSES: the trace's home records need room.
+STATUS_HGROW = 6
 KINDS = ("split-bus", "directory")
 KIND_SPLIT, KIND_DIR = range(len(KINDS))
 
@@ -92,24 +104,27 @@ FL_PERFORM, FL_SEND, FL_SHARED = 1, 2, 4
 
 #: port[p, ...]: a port's request.  Q_STATE: idle, waiting (for the line Q_WLINE's change,
 #: or for an MSHR when it is -1) or outstanding (its miss's entry taken, until performed).
-PORT = ("state", "kind", "addr", "time", "wline")
-Q_STATE, Q_KIND, Q_ADDR, Q_TIME, Q_WLINE = range(len(PORT))
+#: Q_HL: the line's index in the homes' arrays.
+PORT = ("state", "kind", "addr", "time", "wline", "hl")
+Q_STATE, Q_KIND, Q_ADDR, Q_TIME, Q_WLINE, Q_HL = range(len(PORT))
 QS_IDLE, QS_WAIT, QS_OUT = range(3)
 
 #: mf[slot, ...]: a message.  MF_DST -1: a bus request (broadcast to every node); MF_NEXT
-#: links a slot in a stall list or a bus queue.
-MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared")
+#: links a slot in a stall list or a bus queue; MF_HL is the line's index in the homes'
+#: arrays.
+MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared", "hl")
 (MF_TYPE, MF_SRC, MF_DST, MF_REQ, MF_LINE, MF_ACKS, MF_SEQ, MF_ARR, MF_NEXT,
- MF_SHARED) = range(len(MFIELDS))
+ MF_SHARED, MF_HL) = range(len(MFIELDS))
 BROADCAST = -1
 
 #: ns[]: the network's scalars.
 #: S_DEFER: a bus request is being delivered with check=True, its line checks wait in
 #: ``defer`` (line, first cache), S_NDEFER of them.
+#: S_NLINES: home records numbered (traces); S_REHASH: the hash table is to be rebuilt.
 NSTATE = ("seq", "bus_free", "rr", "heap_n", "free_n", "wake_head", "wake_tail", "queued",
-          "stalled", "defer", "ndefer")
+          "stalled", "defer", "ndefer", "nlines", "rehash")
 (S_SEQ, S_BUSFREE, S_RR, S_HEAPN, S_FREEN, S_WHEAD, S_WTAIL, S_QUEUED,
- S_STALLED, S_DEFER, S_NDEFER) = range(len(NSTATE))
+ S_STALLED, S_DEFER, S_NDEFER, S_NLINES, S_REHASH) = range(len(NSTATE))
 #: stall[node, ...] and busq[cache, ...]: linked lists through MF_NEXT.
 LIST = ("head", "tail", "count")
 LS_HEAD, LS_TAIL, LS_COUNT = range(len(LIST))

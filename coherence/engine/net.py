@@ -30,6 +30,8 @@ _ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
 #: The message pool's first size per node; a run that fills it runs again with twice as
 #: many (the run is a pure function of its inputs, so the second run is the same run).
 POOL_PER_NODE = 8
+#: A trace's room for home records at first (doubled whenever the kernel asks).
+HOME_RECORDS = 2048
 
 
 def _flags(acts) -> np.ndarray:
@@ -51,13 +53,11 @@ class NetMachine:
 
     def __init__(self, config: SystemConfig, memory_words: int, track_data: bool,
                  trace: bool, seed: int, check: bool, code=None, start=None, length=None,
-                 twrite=None, taddr=None, ulines=None, capacity: int | None = None):
+                 twrite=None, taddr=None, capacity: int | None = None):
         from . import base_params, splitmix64
         cfg = config
         self.config = cfg
         self.args = (memory_words, track_data, trace, seed, check)
-        self.inputs = dict(code=code, start=start, length=length, twrite=twrite, taddr=taddr,
-                           ulines=ulines)
         comp = cfg.protocol.compiled()
         C, S, W = cfg.cores, cfg.sets, cfg.l1_ways
         H = C if cfg.interconnect == "directory" else 1
@@ -83,10 +83,12 @@ class NetMachine:
         wcap = max(256, 4 * nodes)
         p[NL.NP_WCAP] = wcap
         self.capacity = cap
-        if trace:
-            nlines = max(len(ulines), 1)
-        else:
-            nlines = -(-memory_words // wpl)
+        # Home records: a program's lines are its memory's; a trace's are numbered as they
+        # are first used (a hash table with room for half as many again; the kernel asks for
+        # more, STATUS_HGROW).
+        self.hashing = trace
+        p[NL.NP_HASH] = trace
+        nlines = HOME_RECORDS if trace else -(-memory_words // wpl)
         self.nlines = nlines
         ordered = [v for v in range(len(comp.vnets)) if comp.ordered[v]]
         ord_index = np.full(max(len(comp.vnets), 1), -1, dtype=np.int64)
@@ -124,9 +126,11 @@ class NetMachine:
             ("lru", (C, S, W), i8, 0), ("lruc", (C,), i8, 0),
             ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
             ("acks", (C, S, W), i8, 0), ("mport", (C, S, W), i8, -1),
-            ("otag", (C, S, W), i8, -1),
-            ("hstate", (nlines,), np.int16, 0), ("owner", (nlines,), i8, -1),
-            ("sharers", (nlines, sw), np.uint64, 0),
+            ("otag", (C, S, W), i8, -1), ("fh", (C, S, W), i8, 0),
+            ("hrec", (nlines, NL.HR_SHARERS + sw), i8, 0),
+            ("hkey", (2 * nlines if trace else 1,), i8, -1),
+            ("hval", (2 * nlines if trace else 1,), i8, 0),
+            ("hlines", (nlines if trace else 1,), i8, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
             ("cstat", (C, NCORESTATS), i8, 0), ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0),
             ("sb_addr", (C, cfg.store_buffer), i8, 0), ("sb_val", (C, cfg.store_buffer), i8, 0),
@@ -143,6 +147,7 @@ class NetMachine:
             # a bus request's deferred line checks: at most its own line and, per port, its
             # line and the victims its retries took (grown with the pool, as the wake list)
             ("defer", (max(1 + 2 * C * (W + 1), cap), 2), i8, 0),
+            ("dests", (C + 2,), i8, 0), ("rx", (len(K.RX),), i8, 0),
             ("ns", ns.shape, i8, ns), ("msgs", (ntypes,), i8, 0),
             ("nstat", (NNETSTATS,), i8, 0),
             ("ctrans", cc.next.shape, i8, 0), ("htrans", hc.next.shape, i8, 0),
@@ -151,10 +156,11 @@ class NetMachine:
             ("golden", (max(nlines * wpl, 1) if not trace else 1,), i8, 0),
             ("err", (len(NL.NERR),), i8, 0),
             ("cnoise", noise.shape, i8, noise)])
+        if not trace:
+            self.hrec[:, NL.HR_OWNER] = -1
         self.arrays.update(
             twrite=twrite if twrite is not None else np.zeros(0, np.uint8),
-            taddr=taddr if taddr is not None else np.zeros(0, np.int64),
-            ulines=ulines if ulines is not None else np.zeros(0, np.int64))
+            taddr=taddr if taddr is not None else np.zeros(0, np.int64))
         assert set(self.arrays) == set(NL.Flat._fields)
 
     def __getattr__(self, name):
@@ -183,9 +189,26 @@ class NetMachine:
                 grown[:len(self.timeline)] = self.timeline
                 self.arrays["timeline"] = grown
                 continue
+            if status == NL.STATUS_HGROW:
+                self.grow_homes()
+                continue
             if status == L.STATUS_ERROR and self.err[L.E_KIND] == NL.ERR_POOL:
                 return None
             return int(status), int(cycles)
+
+    def grow_homes(self):
+        """Twice the room for a trace's home records; the kernel rehashes when it resumes."""
+        a = self.arrays
+        n = 2 * len(self.hrec)
+        rec = np.zeros((n, self.hrec.shape[1]), dtype=np.int64)
+        rec[:len(self.hrec)] = self.hrec
+        lines = np.zeros(n, dtype=np.int64)
+        lines[:len(self.hlines)] = self.hlines
+        a["hrec"], a["hlines"] = rec, lines
+        a["hkey"] = np.full(2 * n, -1, dtype=np.int64)
+        a["hval"] = np.zeros(2 * n, dtype=np.int64)
+        self.ns[NL.S_REHASH] = 1
+        self.nlines = n
 
     # ------------------------------------------------------------------ reports
 
@@ -203,12 +226,18 @@ class NetMachine:
         fr = self.frame(c, line)
         return 0 if fr is None else int(self.cst[c, fr[0], fr[1]])
 
+    def home_lines(self) -> np.ndarray:
+        """The line of each home record in use."""
+        if self.hashing:
+            return self.hlines[:int(self.ns[NL.S_NLINES])]
+        return np.arange(len(self.hrec))
+
     def home_index(self, line: int) -> int:
         """The line's record in the homes' arrays (-1: a trace line never used)."""
-        if len(self.ulines) == 0:
+        if not self.hashing:
             return line if line < self.nlines else -1
-        i = int(np.searchsorted(self.ulines, line))
-        return i if i < len(self.ulines) and self.ulines[i] == line else -1
+        hits = np.flatnonzero(self.home_lines() == line)
+        return int(hits[0]) if len(hits) else -1
 
     def line_states(self, addr: int) -> str:
         """Each cache's state of the line holding ``addr`` and its home's:
@@ -217,7 +246,7 @@ class NetMachine:
         names = comp.cache.states
         line = self.line_of(addr)
         h = self.home_index(line)
-        home = comp.home.states[int(self.hstate[h]) if h >= 0 else 0]
+        home = comp.home.states[int(self.hrec[h, NL.HR_STATE]) if h >= 0 else 0]
         return " ".join(f"core{c}={names[self.cache_state(c, line)]}"
                         for c in range(self.config.cores)) + f" home={home}"
 
@@ -359,11 +388,14 @@ class NetMachine:
             fail(int(c), int(self.tags[c, s, w]) * lsize,
                  "the line is in a transient state at the end", int(self.cst[c, s, w]))
         hmeaning = comp.home.meaning
-        for h in np.flatnonzero(hmeaning[self.hstate, M_TRANSIENT] != 0):
-            line = int(self.ulines[h]) if len(self.ulines) else int(h)
+        lines = self.home_lines()
+        states = self.hrec[:len(lines), NL.HR_STATE]
+        for h in sorted(np.flatnonzero(hmeaning[states, M_TRANSIENT] != 0),
+                        key=lambda h: lines[h]):
+            line = int(lines[h])
             home = C + (line % C if cfg.interconnect == "directory" else 0)
             fail(home, line * lsize, "the home's line is in a transient state at the end",
-                 int(self.hstate[h]), comp.home)
+                 int(states[h]), comp.home)
         for c, s, w in np.argwhere(self.acks != 0):
             fail(int(c), int(self.otag[c, s, w]) * lsize,
                  f"the ack counter is {int(self.acks[c, s, w])} at the end",
@@ -431,13 +463,10 @@ def run_net_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: boo
     checks, warnings and result as :func:`coherence.engine.run_trace`."""
     from . import _trace_arrays, _warn_partial
     tw, ta, start, length = _trace_arrays(writes, addrs, config)
-    shift = config.line_size.bit_length() - 1
-    ulines = np.unique(ta >> shift) if len(ta) else np.zeros(0, np.int64)
 
     def make(capacity):
         return NetMachine(config, 1, False, True, seed, check, start=start, length=length,
-                          twrite=tw, taddr=ta, ulines=ulines.astype(np.int64),
-                          capacity=capacity)
+                          twrite=tw, taddr=ta, capacity=capacity)
 
     m, (status, cycles) = _simulate(make)
     if status == L.STATUS_ERROR:
