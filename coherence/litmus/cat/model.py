@@ -949,14 +949,16 @@ class _Loader:
 
     def load(self):
         from .prims import HERD_PRIMITIVE_NAMES, PRELUDE_PATH
-        self.add_file(PRELUDE_PATH)
         std = self.find_stdlib()
         herd = std is not None
         if herd:
+            # herd's own library replaces the project's prelude
             for nm in HERD_PRIMITIVE_NAMES:
                 self.scope.setdefault(nm, nm)
             self.prims |= set(HERD_PRIMITIVE_NAMES)
             self.add_file(std)
+        else:
+            self.add_file(PRELUDE_PATH)
         title, catdep = self.add_file(self.path, main=True)
         name = title or os.path.splitext(os.path.basename(self.path))[0]
         return Model(name, self.path, self.stmts, self.prims, self.enums, herd=herd,
