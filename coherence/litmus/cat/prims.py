@@ -69,7 +69,7 @@ HERD_EMPTY_SETS = (
 )
 HERD_RELATIONS = ("same-instance", "si", "iico_data", "iico_ctrl", "iico_order", "rf-reg",
                   "same-instr", "same-static", "partial_po", "depend", "success",
-                  "control", "same-low-order-bits")
+                  "control", "same-low-order-bits", "PTEtoPA")
 HERD_PRIMITIVE_NAMES = frozenset(("EXEC",) + HERD_EMPTY_SETS + HERD_RELATIONS)
 
 
@@ -120,7 +120,7 @@ def static_env(s, herd=False, catdep=False):
         for nm in HERD_EMPTY_SETS:
             base.setdefault(nm, np.zeros(n, bool))
         for nm in ("iico_data", "iico_ctrl", "iico_order", "rf-reg", "same-static",
-                   "depend", "success", "control"):
+                   "depend", "success", "control", "PTEtoPA"):
             base[nm] = np.zeros((n, n), bool)
     if catdep:
         from .regs import register_layer
