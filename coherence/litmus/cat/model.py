@@ -853,20 +853,29 @@ class Model:
 
     def _chain(self, e, env, n, file):
         """``a ; [S] ; b ; ...``: the ``[S]`` factors mask rows or columns instead of being
-        multiplied (the shape of most model definitions)."""
+        multiplied (the shape of most model definitions), and are evaluated first: an empty
+        one makes the whole sequence empty without computing the products."""
         factors = []
         while e[0] == "op2" and e[1] == ";":
             factors.append(e[2])
             e = e[3]
         factors.append(e)
-        acc, rows = None, None
+        f = factors[0]
         try:
-            for f in factors:
+            masks = {}
+            for j, f in enumerate(factors):
                 if f[0] == "op1" and f[1] == "id":
                     s = self._eval(f[2], env, n, file)
                     if s is EMPTY:
                         return EMPTY
                     s = as_set(s, n)
+                    if not s.any():
+                        return EMPTY
+                    masks[j] = s
+            acc, rows = None, None
+            for j, f in enumerate(factors):
+                s = masks.get(j)
+                if s is not None:
                     if acc is None:
                         rows = s if rows is None else rows & s
                     else:
@@ -880,6 +889,8 @@ class Model:
                     acc = v & rows[:, None] if rows is not None else v
                 else:
                     acc = seq(acc, v)
+                if not acc.any():
+                    return EMPTY
         except EvalError as exc:
             raise CoherenceError(str(exc), file=file, line=f[-1]) from None
         if acc is None:  # only [S] factors
@@ -969,7 +980,10 @@ class _Loader:
         return [os.path.dirname(here)] + self.search_path + [MODELS_DIR]
 
     def find_stdlib(self):
-        """herd's ``stdlib.cat``, when the model's folder or the search path has one."""
+        """herd's ``stdlib.cat``, when the model's folder or the search path has one (never
+        for a shipped model)."""
+        if os.path.dirname(os.path.realpath(self.path)) == os.path.realpath(MODELS_DIR):
+            return None
         for d in [os.path.dirname(os.path.abspath(self.path))] + self.search_path:
             cand = os.path.join(d, "stdlib.cat")
             if os.path.isfile(cand):
