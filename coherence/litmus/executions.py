@@ -508,16 +508,26 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         evs = evs + (TEvent("W", loc, new, wtags, inst, owner[pc], addr=at,
                                             data=st_, ctrl=ctrl, pick=pk),)
                         rmw = rmw + ((ridx, widx, "amo"),)
-                        if k == "cas" and not writeback:
+                    alt = None
+                    if k == "cas" and write and not writeback:
+                        if test.arch == "AArch64":
                             # On success the register gets the old value, which equals the
-                            # expected one; it depends on the read only through the comparison
-                            # (a pick step, herd's iico_ctrl), and not on where the expected
-                            # value came from (herd's CAS-ok-MRs / -RsRs tests).
+                            # expected one: herd builds both event structures, the
+                            # register's data coming from the expected value (and, through
+                            # the comparison, a pick step, from the read) or from the read
+                            # (herd's `DataFromRRs` / `DataFromRx`; its CAS-ok-* tests).
+                            dt = et | _as_pick(rt)
+                            alt = rt
+                        else:
+                            # the old value, through the comparison (a pick step)
                             dt = _as_pick(rt)
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
                     if dst is not None:
+                        if alt is not None:
+                            stack.append((pc + 1, {**regs, dst: (old, alt)}, evs, ctrl, resv,
+                                          rmw, steps, inst, None))
                         regs = {**regs, dst: (old, dt)}
                     pc += 1
                 else:  # pragma: no cover

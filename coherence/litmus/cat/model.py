@@ -304,8 +304,8 @@ def _free(e, bound, out):
         _free(e[2], bound, out)
     elif k == "match":
         _free(e[1], bound, out)
-        for _tag, body in e[2]:
-            _free(body, bound, out)
+        for cl in e[2]:
+            _free(cl[1], bound, out)
         if e[3] is not None:
             _free(e[3], bound, out)
     elif k == "matchset":
@@ -1015,6 +1015,11 @@ class _Loader:
         self.loading.append(real)
         title, catdep, body = parse_cat(self.read(p, from_file, from_line), p,
                                         with_options=True)
+        if main and catdep:
+            from .prims import CATDEP_NAMES
+            for nm in CATDEP_NAMES:
+                self.scope.setdefault(nm, nm)
+            self.prims |= CATDEP_NAMES
         self.top(body, p)
         self.loading.pop()
         return (title, catdep) if main else title
@@ -1093,8 +1098,8 @@ class _Loader:
             return (k, c, self.expr(e[2], scope, file), self.expr(e[3], scope, file), e[4])
         if k == "match":
             return (k, self.expr(e[1], scope, file),
-                    tuple((self.check_tag(t, file, e[4]), self.expr(b, scope, file))
-                          for t, b in e[2]),
+                    tuple((self.check_tag(t, file, tl), self.expr(b, scope, file))
+                          for t, b, tl in e[2]),
                     None if e[3] is None else self.expr(e[3], scope, file), e[4])
         if k == "matchset":
             cl = e[3]
@@ -1257,15 +1262,16 @@ class _Loader:
                 # gets one internal name, bound per candidate
                 _, e, clauses, default, _ = ins
                 pe = self.expr(e, self.scope, file)
-                bodies = [b for _t, b in clauses] + ([default] if default is not None else [])
+                bodies = [b for _t, b, _l in clauses] + ([default] if default is not None
+                                                         else [])
                 names = sorted({nm for b in bodies for i in b if i[0] in ("let", "letrec")
                                 for pat, _x, _l in i[1] for nm in _pat_names(pat)})
                 after = dict(self.scope)
                 for nm in names:
                     self.bind(nm, after)
                 pcl = []
-                for tag, b in clauses:
-                    self.check_tag(tag, file, ln)
+                for tag, b, tl in clauses:
+                    self.check_tag(tag, file, tl)
                     pcl.append((tag, self.block(b, self.scope, file, rename=after)))
                 pdef = None if default is None else self.block(default, self.scope, file,
                                                                rename=after)
@@ -1321,8 +1327,8 @@ class _Loader:
                 out.append(("forall", ins[1], self.expr(ins[2], scope, file),
                             self.block(ins[3], inner, file), file, ln))
             elif k == "insmatch":
-                cl = tuple((self.check_tag(t, file, ln), self.block(b, scope, file, rename))
-                           for t, b in ins[2])
+                cl = tuple((self.check_tag(t, file, tl), self.block(b, scope, file, rename))
+                           for t, b, tl in ins[2])
                 d = None if ins[3] is None else self.block(ins[3], scope, file, rename)
                 out.append(("insmatch", self.expr(ins[1], scope, file), cl, d, file, ln))
             elif k == "procedure":

@@ -16,8 +16,8 @@ AST (every node is a tuple whose last element is its source line):
   ``("tuple", items, ln)``, ``("fun", params, body, ln)``, ``("let", binds, body, ln)``,
   ``("letrec", binds, body, ln)``, ``("try", a, b, ln)``, ``("if", cond, a, b, ln)``,
   ``("set", items, ln)`` (``{a, b}``), ``("tag", name, ln)``,
-  ``("match", e, clauses, default, ln)`` (on a tag: clauses ``(tag, exp)``, default an
-  expression or None), ``("matchset", e, if_empty, clause, ln)`` (on a set: clause
+  ``("match", e, clauses, default, ln)`` (on a tag: clauses ``(tag, exp, line)``, default
+  an expression or None), ``("matchset", e, if_empty, clause, ln)`` (on a set: clause
   ``("eltrem", x, rest, exp)`` for ``x ++ rest -> exp`` or ``("split", before, x, after,
   exp)`` for ``before | x ++ after -> exp``; names may be None for ``_``);
   conditions ``("eq", a, b)``, ``("in", a, b)``, ``("subset", a, b)``, ``("variant", v)``;
@@ -27,7 +27,7 @@ AST (every node is a tuple whose last element is its source line):
   ``("procedure", name, params, body, ln)``, ``("call", name, arg, as, ln)``,
   ``("ifvariant", cond, then, else, ln)``, ``("withfrom", name, exp, ln)``,
   ``("enum", name, tags, ln)``, ``("forall", name, exp, body, ln)``,
-  ``("insmatch", exp, clauses, default, ln)`` (clauses ``(tag, instructions)``),
+  ``("insmatch", exp, clauses, default, ln)`` (clauses ``(tag, instructions, line)``),
   ``("debug", exp, ln)``;
 * a binding is ``(pattern, exp, ln)``; a pattern is a name, ``None`` (``_``) or a tuple of them.
 """
@@ -287,9 +287,9 @@ class Parser:
                     default = self.instructions()
                     self.expect("kw", "end", "`end` after the default clause of `match`")
                     break
-                tag = self.expect("tag", what="a tag ('name) or `_` in a match clause").text
+                t = self.expect("tag", what="a tag ('name) or `_` in a match clause")
                 self.expect("op", "->", "`->`")
-                clauses.append((tag, self.instructions()))
+                clauses.append((t.text, self.instructions(), t.line))
                 if self.accept("kw", "end"):
                     break
                 self.expect("op", "||", "`||` or `end` in a match")
@@ -452,9 +452,9 @@ class Parser:
                     default = self.expr()
                     self.expect("kw", "end", "`end` after the default clause of `match`")
                     return ("match", scrut, tuple(clauses), default, ln)
-                tag = self.expect("tag", what="a tag ('name) or `_` in a match clause").text
+                t = self.expect("tag", what="a tag ('name) or `_` in a match clause")
                 self.expect("op", "->", "`->`")
-                clauses.append((tag, self.expr()))
+                clauses.append((t.text, self.expr(), t.line))
                 if self.accept("kw", "end"):
                     return ("match", scrut, tuple(clauses), default, ln)
                 self.expect("op", "||", "`||` or `end` in a match")

@@ -156,6 +156,7 @@ def register_layer(s, base, ctx, herd):
         "po": po, "id": np.eye(n, dtype=bool), "loc": loc, "int": same_t & (thr >= 0)[:, None],
         "ext": ~same_t, "same-instance": same_inst, "same-instr": same_inst,
         "partial_po": po, "iico_data": ii_d, "iico_ctrl": ii_c,
+        "iico_order": np.zeros((n, n), bool),
         "Rreg": set_of("Rreg"), "Wreg": set_of("Wreg"), "BCC": set_of("BCC"),
         "PRED": set_of("PRED"), "B": set_of("BCC") | set_of("PRED"),
         "ADDR": set_of("Rreg", "ADDR"), "DATA": set_of("Rreg", "DATA"),

@@ -290,17 +290,9 @@ def union(a, b, n):
         for k, v in b.items.items():
             items.setdefault(k, v)
         return ValSet(items, a.enum or b.enum)
-    if isinstance(a, (EventV, PairV)) or isinstance(b, (EventV, PairV)):
-        return union(_widen(a, n), _widen(b, n), n)
-    raise EvalError(f"`|` between {kind(a)} and {kind(b)}")
-
-
-def _widen(v, n):
-    if isinstance(v, EventV):
-        return as_set(v, n)
-    if isinstance(v, PairV):
-        return as_rel(v, n)
-    return v
+    hint = " (`{e}` or `e ++ 0` is a set)" if isinstance(a, (EventV, PairV)) or \
+        isinstance(b, (EventV, PairV)) else ""
+    raise EvalError(f"`|` between {kind(a)} and {kind(b)}{hint}")
 
 
 def inter(a, b, n):
