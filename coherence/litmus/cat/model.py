@@ -1174,9 +1174,6 @@ class _Loader:
                 self.top(ins[2] if _variant_true(ins[1], self.variants) else ins[3], file)
             elif k in ("show", "debug"):
                 pass
-            elif k == "expr_stmt":
-                raise CoherenceError("a `let ... in` expression is not an instruction",
-                                     file=file, line=ln)
             elif k == "enum":
                 _, name, tags, _ = ins
                 for t in tags:

@@ -187,22 +187,17 @@ class Parser:
             return None
         w = t.text
         if w == "let":
+            # herd: an instruction `let ... [in]`, the `in` being optional and meaningless
             self.next()
             if self.accept("kw", "rec"):
                 binds = self.bindings()
                 when = None
                 if self.accept("kw", "when"):
                     when = self.test("check")
-                if self.at("kw", "in"):
-                    self.next()
-                    if when is not None:
-                        raise self.error("`let rec ... when` is an instruction, not an "
-                                         "expression")
-                    return ("expr_stmt", ("letrec", binds, self.expr(), ln), ln)
+                self.accept("kw", "in")
                 return ("letrec", binds, when, ln)
             binds = self.bindings()
-            if self.accept("kw", "in"):
-                return ("expr_stmt", ("let", binds, self.expr(), ln), ln)
+            self.accept("kw", "in")
             return ("let", binds, ln)
         if w in ("acyclic", "irreflexive", "empty"):
             return self.test("check")
