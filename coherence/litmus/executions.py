@@ -15,7 +15,8 @@ herd7's method, for any architecture whose instructions lower to the micro-ops b
    evaluated once per structure.
 3. **Candidates.** Every read takes its value from a write of the same location and
    value (``rf``); every location's writes are ordered after its initial write (``co``).
-   With ``prune`` (the shipped models, which all forbid it), ``co`` follows program order
+   With ``prune`` (the shipped models, which all forbid it, and the models whose own check
+   forbids it: see :meth:`.cat.model._Loader.coherence_check`), ``co`` follows program order
    between a thread's writes to one location and a read never reads a write of its own
    thread that comes later in program order.
 
@@ -807,13 +808,14 @@ def structures(test, traces, domain):
             yield Structure(test, list(combo), cells, init_values)
 
 
-def candidates(s: Structure, prune: bool):
+def candidates(s: Structure, prune: bool, with_rmw: bool = True):
     """Every (rf, co) candidate of structure ``s``.
 
     With ``prune`` the choices are made per location and kept only when that location on
-    its own is coherent (``po-loc | rmw | rf | co | fr`` has no cycle), which every shipped
-    model requires; the candidates are then the product over locations of those choices,
-    far fewer than the product of all rf and co choices.
+    its own is coherent (``po-loc | rmw | rf | co | fr`` has no cycle; without ``with_rmw``,
+    ``po-loc | rf | co | fr``), which every shipped model requires (and herd's x86tso.cat,
+    riscv.cat, sc.cat ... check); the candidates are then the product over locations of those
+    choices, far fewer than the product of all rf and co choices.
     """
     n = s.n
     per_loc = []
@@ -847,7 +849,7 @@ def candidates(s: Structure, prune: bool):
         combos = []
         for rf_pick in itertools.product(*choices):
             for order in perms:
-                if prune and not _coherent(s, ws, reads, rf_pick, order):
+                if prune and not _coherent(s, ws, reads, rf_pick, order, with_rmw):
                     continue
                 combos.append((tuple(zip(reads, rf_pick)), order))
         if not combos:
@@ -862,14 +864,17 @@ def candidates(s: Structure, prune: bool):
         yield Candidate(s, rf_src, orders)
 
 
-def _coherent(s, ws, reads, rf_pick, order) -> bool:
-    """One location's po-loc | rmw | rf | co | fr has no cycle."""
+def _coherent(s, ws, reads, rf_pick, order, with_rmw=True) -> bool:
+    """One location's po-loc | rmw | rf | co | fr (without rmw: po-loc | rf | co | fr) has no
+    cycle."""
     evs = list(order) + list(reads)
     k = len(evs)
     if k <= 1:
         return True
     idx = np.array(evs)
-    rel = (s.po[np.ix_(idx, idx)] | s._static["rmw"][np.ix_(idx, idx)]).copy()
+    rel = s.po[np.ix_(idx, idx)].copy()
+    if with_rmw:
+        rel |= s._static["rmw"][np.ix_(idx, idx)]
     pos = {w: j for j, w in enumerate(order)}
     nw = len(order)
     for a in range(nw):

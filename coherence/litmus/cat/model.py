@@ -25,6 +25,7 @@ Values are those of :mod:`.values`.
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -46,6 +47,7 @@ MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 DYNAMIC_PRIMITIVES = frozenset({"rf", "co", "fr", "rfe", "rfi", "coe", "coi", "fre", "fri",
                                 "FW", "co0"})
 
+_RECURSION = 20_000    # Python frames: a set match recurses once per member
 _FIX_LIMIT = 100_000  # iterations of one `let rec` (a fixpoint over n events needs < n*n)
 
 
@@ -416,6 +418,8 @@ class Model:
         ``all_checks``, else the first) and the names of the ``flag`` tests that fired.
         """
         from .prims import dynamic_env, static_env
+        if sys.getrecursionlimit() < _RECURSION:
+            sys.setrecursionlimit(_RECURSION)  # herd's library recurses over sets
         s = ex.structure
         cache = s.cat_cache.get(id(self))
         if cache is None:
@@ -957,6 +961,8 @@ class _Loader:
         self.enums = {}          # enumeration -> its tags
         self.tag_types = {}      # tag -> its enumeration
         self.counter = 0
+        self.defs = {}           # internal name -> its expression (top-level `let x = e`)
+        self.co_alias = set()    # internal names bound by `with co from generate_cos(...)`
 
     def load(self):
         from .prims import HERD_PRIMITIVE_NAMES, PRELUDE_PATH
@@ -972,8 +978,10 @@ class _Loader:
             self.add_file(PRELUDE_PATH)
         title, catdep = self.add_file(self.path, main=True)
         name = title or os.path.splitext(os.path.basename(self.path))[0]
-        return Model(name, self.path, self.stmts, self.prims, self.enums, herd=herd,
-                     catdep=catdep)
+        model = Model(name, self.path, self.stmts, self.prims, self.enums, herd=herd,
+                      catdep=catdep)
+        model.coherence = self.coherence_check(herd)
+        return model
 
     # -- files
     def dirs(self, here):
@@ -1023,6 +1031,95 @@ class _Loader:
         self.top(body, p)
         self.loading.pop()
         return (title, catdep) if main else title
+
+    # -- what the model's checks imply
+    def coherence_check(self, herd):
+        """Whether a top-level check of the model rejects every candidate that is not
+        coherent location by location: ``acyclic E`` where ``E`` is, syntactically, a union
+        that contains ``rf``, ``co``, ``fr`` and ``po & loc`` (or ``po``), following the
+        names bound at top level (``com``, ``po-loc``, herd's ``cos.cat`` co and fr ...).
+        Returns "rmw" when ``E`` also contains the primitive ``rmw``, "plain" when not,
+        None when no check says so (the candidates are then not pruned: see
+        :func:`..executions.candidates`)."""
+        best = None
+        for kind, payload, _dyn, _file, _line in self.stmts:
+            if kind != "test" or payload[0] != "acyclic" or payload[1] or \
+                    payload[2] != "check":
+                continue
+            got = set()
+            self._leaves(payload[3], got, herd, 0)
+            if {"rf", "co", "fr", "po-loc"} <= got:
+                if "rmw" in got:
+                    return "rmw"
+                best = "plain"
+        return best
+
+    def _leaves(self, e, out, herd, depth):
+        """The basic relations the union ``e`` contains (see :meth:`coherence_check`)."""
+        if depth > 50:
+            return
+        k = e[0]
+        if k == "static":
+            return self._leaves(e[1], out, herd, depth + 1)
+        if k == "op2" and e[1] == "|":
+            self._leaves(e[2], out, herd, depth + 1)
+            self._leaves(e[3], out, herd, depth + 1)
+            return
+        if k == "op2" and e[1] == ";" and herd and e[3] == ("var", "sm", e[3][-1]):
+            # herd's sm relates each memory event to itself: X; sm contains X's memory part
+            return self._leaves(e[2], out, herd, depth + 1)
+        name = self._basic(e, depth)
+        if name is not None:
+            out.add(name)
+        elif k == "var" and e[1] in self.defs:
+            self._leaves(self.defs[e[1]], out, herd, depth + 1)
+
+    def _basic(self, e, depth):
+        """``e`` as one of rf, co, fr, po-loc, rmw (following names), else None."""
+        e = self._deref(e, depth)
+        k = e[0]
+        if k == "var":
+            nm = e[1]
+            if nm in ("rf", "co", "fr", "rmw"):
+                return nm
+            if nm in self.co_alias:
+                return "co"
+            if nm == "po":
+                return "po-loc"
+            return None
+        if k == "op2" and e[1] == "&":
+            a, b = self._deref(e[2], depth), self._deref(e[3], depth)
+            if {a[:2], b[:2]} == {("var", "po"), ("var", "loc")}:
+                return "po-loc"
+            return None
+        if k == "op2" and e[1] == "\\":
+            # (rf^-1; co) \ id, herd's cos.cat fr
+            if self._deref(e[3], depth)[:2] == ("var", "id"):
+                return "fr" if self._is_fr(e[2], depth) else None
+            return None
+        if k == "op2" and e[1] == ";":
+            return "fr" if self._is_fr(e, depth) else None
+        return None
+
+    def _is_fr(self, e, depth):
+        e = self._deref(e, depth)
+        if e[0] != "op2" or e[1] != ";":
+            return False
+        a, b = self._deref(e[2], depth), self._deref(e[3], depth)
+        if a[0] != "op1" or a[1] != "inv" or self._basic(a[2], depth + 1) != "rf":
+            return False
+        return self._basic(b, depth + 1) == "co"
+
+    def _deref(self, e, depth):
+        """Follow top-level names to their definitions (not primitives, not co aliases)."""
+        for _ in range(50):
+            if e[0] == "static":
+                e = e[1]
+            elif e[0] == "var" and e[1] in self.defs:
+                e = self.defs[e[1]]
+            else:
+                return e
+        return e
 
     # -- names
     def bind(self, name, scope=None):
@@ -1190,6 +1287,8 @@ class _Loader:
                     if d:
                         e = self.mark_static(e)
                     ipat = self.bind_pat(pat)
+                    if isinstance(ipat, str):
+                        self.defs[ipat] = e
                     self.emit("let", [(ipat, e, bln)], d, file, bln, _pat_names(ipat))
             elif k == "letrec":
                 binds, when = ins[1], ins[2]
@@ -1233,6 +1332,7 @@ class _Loader:
                         var == "co" and "generate_cos" in self.scope:
                     arg = self.expr(e[2], self.scope, file)
                     internal = self.bind(var)
+                    self.co_alias.add(internal)
                     self.emit("withco", (internal, arg), True, file, ln, [internal])
                 else:
                     pe = self.expr(e, self.scope, file)
