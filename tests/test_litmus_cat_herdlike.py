@@ -224,6 +224,33 @@ acyclic [R]; data | [R]; addr | [R]; ctrl | rf as no-thin-air
     assert cat_verdict(t, str(cat)).observation == "Never"
 
 
+# --------------------------------------------------------------------------- pruning
+
+
+@pytest.mark.parametrize("check,coherence", [
+    ("let com = rf | co | fr\nlet po-loc2 = po & loc\nacyclic po-loc2 | com as uniproc", "plain"),
+    ("let fr2 = (rf^-1; co) \\ id\nacyclic co | rf | fr2 | po | rmw as uniproc", "rmw"),
+    ("acyclic po | ((fr | rf | co); [M]) as sc", None),      # not a union of the four
+    ("acyclic (po & loc) | rf | co as no-fr", None),
+    ("flag ~acyclic (po & loc) | rf | co | fr as only-a-flag", None),
+])
+def test_a_check_that_implies_coherence_prunes_the_candidates(tmp_path, check, coherence):
+    from coherence.litmus.cat.verdict import get_model
+    cat = _cat(tmp_path, "coh.cat", f'"coherence"\n{check}\n'
+               "irreflexive (po | rmw | rf | co | fr)+ as sc\nempty rmw & (fre; coe) as atomic\n")
+    assert load_model(cat).coherence == coherence
+    model = get_model(str(cat))
+    assert model.prune == (coherence is not None)
+    for name in ("SB+xchgs", "IRIW", "CoWR", "2+2W"):
+        t = parse_file(X86 / f"{name}.litmus")
+        model.prune = coherence is not None
+        a = cat_verdict(t, str(cat))
+        model.prune = False
+        b = cat_verdict(t, str(cat))
+        assert _key(a) == _key(b) == _key(cat_verdict(t, "sc")), name
+        assert a.explored <= b.explored
+
+
 # --------------------------------------------------------------------------- errors
 
 
