@@ -575,8 +575,9 @@ class Model:
             ok = not ok
         if ok:
             return None
-        if rel is not None and rel.shape[0] != self._ctx.nmem:
-            rel = rel[:self._ctx.nmem, :self._ctx.nmem]  # herd's register events left out
+        if rel is not None and (rel.shape[0] != self._ctx.nmem or
+                                self._ctx.proj is not None):
+            rel = self._ctx.to_memory(rel)  # on the structure's events
         return Failure(name, kind, neg, rel, file, line,
                        _public(e[1]) if e[0] == "var" else None)
 

@@ -84,7 +84,27 @@ class Ctx:
     pairs (``with co from``)."""
 
     __slots__ = ("n", "nmem", "locs", "values", "fences", "po", "wwloc", "_names",
-                 "_structure")
+                 "_structure", "proj", "intra")
+
+    def to_memory(self, rel):
+        """A relation of the model's events as one on the structure's (the drawings'):
+        herd's register events left out, a RISC-V amo's event split back into its read and
+        write."""
+        if self.proj is not None:
+            p = self.proj.astype(np.float32)
+            return (p @ rel.astype(np.float32) @ p.T) > 0
+        return rel[:self.nmem, :self.nmem]
+
+    def project(self, v, keep_intra=False):
+        """A set or relation of the structure's events as one of the model's (see
+        :func:`_merge_amos`): pairs inside one merged event are dropped, unless
+        ``keep_intra`` (they become a loop)."""
+        p = self.proj.astype(np.float32)
+        if v.ndim == 1:
+            return (p.T @ v.astype(np.float32)) > 0
+        if not keep_intra:
+            v = v & ~self.intra
+        return (p.T @ v.astype(np.float32) @ p) > 0
 
     def loc2events(self, name):
         out = np.zeros(self.n, bool)
@@ -111,6 +131,7 @@ def static_env(s, herd=False, catdep=False):
     ctx.fences = base["F"]
     ctx.po = base["po"]
     ctx._structure = s
+    ctx.proj = None
     if herd:
         M = base["M"]
         same_inst = base["sm"] & ~np.eye(n, dtype=bool) | (np.eye(n, dtype=bool) &
@@ -129,6 +150,8 @@ def static_env(s, herd=False, catdep=False):
     if catdep:
         from .regs import register_layer
         base, ctx = register_layer(s, base, ctx, herd)
+    elif herd and s.test.arch == "RISCV":
+        base, ctx = _merge_amos(s, base, ctx)
     W = base["W"]
     ctx.wwloc = base["loc"] & W[:, None] & W[None, :]
     base.update(BUILTINS)
@@ -136,9 +159,48 @@ def static_env(s, herd=False, catdep=False):
     return base, ctx
 
 
+def _merge_amos(s, base, ctx):
+    """herd's RISC-V amo is one event that reads and writes (both ``R`` and ``W``); here
+    it is a read and a write of one instruction: for herd's own models they are merged back
+    into one event (a relation's pairs between the two are dropped)."""
+    pairs = [(s.first[t] + r, s.first[t] + w) for t, tr in enumerate(s.traces)
+             for r, w, k in tr.rmw if k == "amo"]
+    if not pairs:
+        return base, ctx
+    n = s.n
+    merged = {w: r for r, w in pairs}
+    index, cls = {}, np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        j = index.get(merged.get(i, i))
+        if j is None:
+            j = index[merged.get(i, i)] = len(index)
+        cls[i] = j
+    m = len(index)
+    proj = np.zeros((n, m), bool)
+    proj[np.arange(n), cls] = True
+    ctx.proj = proj
+    ctx.intra = (cls[:, None] == cls[None, :]) & ~np.eye(n, dtype=bool)
+    out = {}
+    for name, v in base.items():
+        out[name] = ctx.project(v) if isinstance(v, np.ndarray) else v
+    ctx.n = m
+    first = {}
+    for i in range(n):
+        first.setdefault(int(cls[i]), i)
+    ctx.locs = np.array([s.locs[first[j]] for j in range(m)], dtype=np.int64)
+    ctx.values = [ctx.values[first[j]] for j in range(m)]
+    ctx.fences = out["F"]
+    ctx.po = out["po"]
+    return out, ctx
+
+
 def dynamic_env(ex, ctx):
-    """The candidate's rf, co, fr ... (padded with herd's register events, if any)."""
+    """The candidate's rf, co, fr ... (padded with herd's register events, or with a
+    RISC-V amo's read and write as one event, for herd's models)."""
     dyn = ex.dynamic_env()
+    if ctx.proj is not None:
+        # an amo that reads its own write reads from itself: a loop in rf
+        return {k: ctx.project(v, k in ("rf", "rfi")) for k, v in dyn.items()}
     if ctx.n == ctx.nmem:
         return dyn
     padded = getattr(ex, "_dyn_padded", None)

@@ -168,6 +168,7 @@ def register_layer(s, base, ctx, herd):
         out["sm"] = same_inst | np.eye(n, dtype=bool)
     del kinds
     ctx.n = n
+    ctx.proj = None
     mloc = ctx.locs.max() + 1 if nm else 0
     ctx.locs = np.where(regs, rlocs + mloc, np.concatenate([ctx.locs, np.full(n - nm, -1)]))
     ctx.values = list(ctx.values) + [None] * (n - nm)
