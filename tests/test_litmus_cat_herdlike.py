@@ -192,6 +192,28 @@ def test_includes_the_file_folder_then_search_path_and_herds_stdlib(tmp_path):
     assert "Observation SB Sometimes 1 3" in r.stdout
 
 
+AMO = """RISCV AMO
+{ 0:x5=x; 0:x7=1; 1:x5=x; }
+ P0                   | P1          ;
+ amoswap.w x6,x7,(x5) | lw x8,0(x5) ;
+exists (0:x6=0 /\\ 1:x8=1)
+"""
+
+
+def test_a_riscv_amo_is_one_event_for_herds_models(tmp_path):
+    # herd makes a RISC-V amo one event that both reads and writes; with herd's library the
+    # amo's read and write are that one event
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "stdlib.cat").write_text('"stdlib"\nlet po-loc = po & loc\n')
+    cat = _cat(tmp_path, "amo.cat", '"amo"\n~empty (R & W) as one-event\n'
+               "empty (R & W) \\ X as only-amos\nacyclic po | rf | co | fr as sc\n")
+    t = parse_text(AMO)
+    herd = cat_verdict(t, str(cat), (str(lib),))
+    assert _key(herd) == _key(cat_verdict(t, "sc")) and herd.observation == "Sometimes"
+    assert cat_verdict(t, str(cat)).states == []      # the project's: a read and a write
+
+
 # --------------------------------------------------------------------------- catdep
 
 
