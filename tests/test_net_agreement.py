@@ -108,6 +108,39 @@ def test_traces_agree_long(trace, config, seed, check):
     agree_trace(trace, config, seed, check)
 
 
+@st.composite
+def runahead_configs(draw, cores=4):
+    """Machines on which the engine runs trace cores ahead (SC, no issue jitter, no check):
+    caches big enough for long runs of hits, short latencies so that messages and runs of
+    hits interleave, the watchdog and cycle limits, the timeline and full stats."""
+    proto = draw(st.sampled_from(PRIMER))
+    directory = proto.interconnect == "directory"
+    line = draw(st.sampled_from([8, 16, 64]))
+    ways = draw(st.sampled_from([1, 2, 4]))
+    return SystemConfig(
+        cores=cores, protocol=proto, interconnect=proto.interconnect,
+        topology=draw(st.sampled_from(["crossbar", "mesh"])) if directory else "crossbar",
+        model="sc", line_size=line, l1_ways=ways,
+        l1_size=line * ways * draw(st.sampled_from([1, 2, 8])),
+        mshrs=draw(st.integers(1, 2)),
+        arbitration=draw(st.sampled_from(["round-robin", "fixed", "random"])),
+        hit_latency=draw(st.integers(1, 3)), bus_latency=draw(st.integers(1, 4)),
+        mem_latency=draw(st.integers(1, 12)), c2c_latency=draw(st.integers(1, 8)),
+        net_latency=draw(st.integers(1, 4)), hop_latency=draw(st.integers(1, 2)),
+        start_skew=draw(st.integers(0, 30)), jitter=draw(st.integers(0, 3)),
+        timeline_window=draw(st.sampled_from([0, 0, 5])),
+        stats=draw(st.sampled_from(["basic", "full"])),
+        max_cycles=draw(st.sampled_from([200_000, 200_000, 150])),
+        progress_window=draw(st.sampled_from([0, 0, 40])))
+
+
+@settings(max_examples=150, **FAST)
+@given(traces(max_len=120, lines=6), runahead_configs(), st.integers(0, 2**32))
+def test_runahead_traces_agree(trace, config, seed):
+    """Traces the engine runs ahead (long runs of hits between messages) agree."""
+    agree_trace(trace, config, seed, False)
+
+
 EXAMPLES = ("spinlock_ttas.s", "spinlock_ticket.s", "producer_consumer.s", "sb.s",
             "false_sharing.s")
 

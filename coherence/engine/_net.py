@@ -42,15 +42,16 @@ from ..protocols.message import (A_ADD_OWNER, A_ADD_REQ, A_CLEAR_OWNER, A_CLEAR_
                                  W_FROM_CACHE, W_FROM_NONOWNER, W_FROM_OWNER, W_LAST_ACK,
                                  W_LAST_SHARER, W_MORE_ACKS, W_NOT_LAST_SHARER, W_OTHER, W_OWN,
                                  W_SHARED)
-from ..stats import CS_HITS, CS_MISSES, CS_STALL, NS_BUSY, NS_BYTES, NS_GRANTS, NS_HOME, \
+from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STALL, CS_STORES, NS_BUSY, NS_BYTES, NS_GRANTS, NS_HOME, \
     NS_HOPS, NS_STALLS
 from ._cache import find, stamp
 from ._core import (DECODE_ERROR, _count_latency, _drain_delay, _issue_jitter, _perform,
                     _pop_drain, _retire, decode)
 from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABSENT,
                       ERR_OWNER, ERR_PROTOCOL, ERR_SWMR, ERR_DATA, EVENT_OF_KIND, INF, K_HALTED,
-                      K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_STORE, P_ARB, P_BUSLAT, P_C2CLAT,
-                      P_CHECK, P_CORES, P_DATA, P_FULL, P_HIT, P_JITTER, P_LSHIFT,
+                      K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT,
+                      LOOK_MISS, LOOK_NONE, LOOK_SCAN, progress, KIND_STORE, P_ARB, P_BUSLAT, P_C2CLAT,
+                      P_CHECK, P_CORES, P_DATA, P_FULL, P_HIT, P_IJIT, P_JITTER, P_LSHIFT,
                       P_MAXCYC, P_MEMLAT, P_SB, P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TRACE,
                       P_TSO, P_WAYS, P_WINDOW, P_WPL, STATUS_ERROR, STATUS_HALTED,
                       STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_BUS,
@@ -532,6 +533,7 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
     addr = line << p[P_LSHIFT]
     if cache:
         acts = pr.cacts
+        m.cpu.k[n, K_LOOK] = LOOK_NONE  # the run-ahead's look-ahead starts anew
         if p[P_FULL] != 0:
             m.net.ctrans[st, ev] += 1
         if slot >= 0 and pr.msg_data[f[slot, MF_TYPE]] != 0:
@@ -1109,11 +1111,13 @@ def _access(m, q, t, kind, addr):
     s = line & (p[P_SETS] - 1)
     w = find(l1, c, s, line, p[P_WAYS])
     work = q
-    if w >= 0 and p[P_CHECK] == 0 and p[P_FULL] == 0 and _plain_hit(pr, l1.state[c, s, w],
-                                                                     EVENT_OF_KIND[kind]):
+    if w >= 0 and p[P_CHECK] == 0 and _plain_hit(pr, l1.state[c, s, w], EVENT_OF_KIND[kind]):
         # only `perform`: a plain hit
-        nxt = pr.cnext[l1.state[c, s, w], EVENT_OF_KIND[kind]]
+        st = l1.state[c, s, w]
+        nxt = pr.cnext[st, EVENT_OF_KIND[kind]]
         m.cpu.stats[c, CS_HITS] += 1
+        if p[P_FULL] != 0:
+            m.net.ctrans[st, EVENT_OF_KIND[kind]] += 1
         if not _perform(m, q, t, s, w, addr):
             m.log.err[NE_NODE] = -2
             return False
@@ -1138,6 +1142,138 @@ def _access(m, q, t, kind, addr):
 def _plain_hit(pr, st, ev):
     """The entry (st, ev) of a processor event only performs (a hit and nothing else)."""
     return pr.cflags[st, ev] == FL_PERFORM and pr.cacts[st, ev, 1, 0] == 0
+
+
+# ------------------------------------------------------------------ run-ahead (traces, SC)
+
+@jit_helper
+def _hits_stable(pr):
+    """True when no plain hit (an entry of Load or Store that only performs) changes which of
+    the core's own later accesses are plain hits, so that a run of them can be foreseen from
+    the tags and states alone (e.g. MESI's silent E -> M keeps both)."""
+    for st in range(pr.cnext.shape[0]):
+        for ev in range(2):
+            if _plain_hit(pr, st, ev):
+                nst = pr.cnext[st, ev]
+                if nst <= 0:
+                    return False
+                for ev2 in range(2):
+                    if _plain_hit(pr, st, ev2) != _plain_hit(pr, nst, ev2):
+                        return False
+    return True
+
+
+@jit_inline
+def _first_nonhit(m, c, lo, limit):
+    """The first cycle in lo .. limit-1 at which trace core c (SC) would make an access
+    that is not a plain hit (or could not run ahead at all), else ``limit``.  Reads the
+    caches only.  The answer holds until cache c takes an entry other than its core's plain
+    hits (which drops the cursor, _take), so the scan resumes where it stopped (K_LOOK*)
+    instead of reading the same accesses again at every window."""
+    k = m.cpu.k
+    if k[c, K_HALTED] != 0 or k[c, K_WAIT] != W_NONE:
+        return limit
+    if m.msg.stall[c, LS_COUNT] > 0 or m.port[2 * c + 1, Q_STATE] == QS_WAIT:
+        # its hits would run the wake list: no run-ahead past its next act
+        return min(max(k[c, K_READY], lo), limit)
+    if k[c, K_LOOKPC] < k[c, K_PC]:
+        k[c, K_LOOK] = LOOK_NONE
+    if k[c, K_LOOK] == LOOK_NONE:
+        k[c, K_LOOK] = LOOK_SCAN
+        k[c, K_LOOKT] = max(k[c, K_READY], lo)
+        k[c, K_LOOKPC] = k[c, K_PC]
+    if k[c, K_LOOK] == LOOK_MISS:
+        return min(k[c, K_LOOKT], limit)
+    l1 = m.l1
+    prog = m.prog
+    pr = m.pr
+    lshift = m.p[P_LSHIFT]
+    smask = m.p[P_SETS] - 1
+    ways = m.p[P_WAYS]
+    lat = m.p[P_HIT]
+    tau = k[c, K_LOOKT]
+    i = prog.start[c] + k[c, K_LOOKPC]
+    end = prog.start[c] + prog.length[c]
+    while tau < limit:
+        if i >= end:
+            tau = INF   # the core halts: nothing it does reaches the network
+            break
+        line = prog.taddr[i] >> lshift
+        s = line & smask
+        w = find(l1, c, s, line, ways)
+        if w < 0 or not _plain_hit(pr, l1.state[c, s, w], np.int64(prog.twrite[i] != 0)):
+            k[c, K_LOOK] = LOOK_MISS
+            break
+        tau += lat
+        i += 1
+    k[c, K_LOOKT] = tau
+    k[c, K_LOOKPC] = i - prog.start[c]
+    if tau == INF:
+        k[c, K_LOOK] = LOOK_MISS
+    return min(tau, limit)
+
+
+@jit_inline
+def _run_hits(m, c, lo, hi):
+    """Trace core c (SC) in the cycles lo .. hi-1: its plain hits (what phase 2 does for each
+    of them: counted, performed, retired, the state and LRU stamp), or its halt at the
+    trace's end.  Returns the last cycle in which it acted (lo - 1: none)."""
+    k = m.cpu.k
+    acted = lo - 1
+    if k[c, K_HALTED] != 0 or k[c, K_WAIT] != W_NONE:
+        return acted
+    tau = max(k[c, K_READY], lo)
+    if tau >= hi:
+        return acted
+    l1 = m.l1
+    prog = m.prog
+    pr = m.pr
+    stats = m.cpu.stats
+    lshift = m.p[P_LSHIFT]
+    smask = m.p[P_SETS] - 1
+    ways = m.p[P_WAYS]
+    lat = m.p[P_HIT]
+    full = m.p[P_FULL] != 0
+    i0 = prog.start[c] + k[c, K_PC]
+    i = i0
+    end = prog.start[c] + prog.length[c]
+    stores = 0
+    lasthit = tau
+    while tau < hi:
+        if i >= end:
+            k[c, K_HALTED] = 1
+            progress(m.clk, tau)
+            acted = tau
+            break
+        line = prog.taddr[i] >> lshift
+        s = line & smask
+        w = find(l1, c, s, line, ways)
+        wr = np.int64(prog.twrite[i] != 0)
+        if w < 0:
+            break
+        st = l1.state[c, s, w]
+        if not _plain_hit(pr, st, wr):
+            break
+        nst = pr.cnext[st, wr]
+        if full:
+            m.net.ctrans[st, wr] += 1
+        l1.state[c, s, w] = nst
+        stamp(l1, c, s, w)
+        stores += wr
+        acted = tau
+        lasthit = tau
+        tau += lat
+        i += 1
+    n = i - i0
+    if n > 0:
+        k[c, K_PC] += n
+        k[c, K_READY] = lasthit + lat
+        stats[c, CS_INSTR] += n
+        stats[c, CS_HITS] += n
+        stats[c, CS_STORES] += stores
+        stats[c, CS_LOADS] += n - stores
+        progress(m.clk, acted)
+    return acted
 
 
 # ------------------------------------------------------------------ phases
@@ -1327,6 +1463,8 @@ def _run(m):
     if hashing and ns[S_REHASH] != 0:
         _rehash(home.key, home.val, home.lines, ns[S_NLINES])
         ns[S_REHASH] = 0
+    ahead = (p[P_TRACE] != 0 and p[P_TSO] == 0 and p[P_IJIT] == 0 and p[P_CHECK] == 0
+             and _hits_stable(m.pr))
     t = clk[CL_T]
     steps = 0
     slice_ = p[P_SLICE]
@@ -1365,7 +1503,47 @@ def _run(m):
                     nxt = nt
         # Phase 3: the address bus.
         _address_bus(m, t)
-        # The next cycle at which anything can happen.
+        # Run-ahead (traces on SC cores): until the next message arrives or the bus can
+        # grant, the cores do not interact, except through a core's first access that is not
+        # a plain hit (it sends, draws jitter, books links).  So every core's hits up to the
+        # first such access of any core (foreseen: _first_nonhit) run now, one core after
+        # another, instead of one visited cycle at a time: exact, since they touch only
+        # their own core and cache and draw nothing.  `last`: the last cycle a core acted.
+        last = t
+        if ahead:
+            limit = INF
+            if ns[S_HEAPN] > 0:
+                limit = f[msg.heap[0], MF_ARR]
+            if ns[S_QUEUED] > 0:
+                limit = min(limit, max(ns[S_BUSFREE], t + 1))
+            limit = min(limit, maxcyc)
+            if window > 0:
+                limit = min(limit, clk[CL_LASTPROG] + window)
+            if limit > t + 1 and nxt < limit:
+                for wi in range(active.shape[0]):
+                    word = active[wi]
+                    while word != _U0:
+                        b = _ctz(word)
+                        word &= word - _U1
+                        limit = _first_nonhit(m, wi * 64 + b, t + 1, limit)
+                if limit > t + 1:
+                    nxt = INF
+                    for wi in range(active.shape[0]):
+                        word = active[wi]
+                        while word != _U0:
+                            b = _ctz(word)
+                            word &= word - _U1
+                            c = wi * 64 + b
+                            acted = _run_hits(m, c, t + 1, limit)
+                            if acted > last:
+                                last = acted
+                            if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE:
+                                if k[c, K_READY] < nxt:
+                                    nxt = k[c, K_READY]
+                            else:
+                                active[wi] &= ~(_U1 << np.uint64(b))
+        # The next cycle at which anything can happen (after a run-ahead, from the last cycle
+        # in which a core acted, as if the loop had visited each of them).
         if ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] < nxt:
             nxt = f[msg.heap[0], MF_ARR]
         if ns[S_QUEUED] > 0:
@@ -1373,12 +1551,12 @@ def _run(m):
         if nxt == INF:
             for c in range(ncores):
                 if k[c, K_HALTED] == 0 or m.sb.count[c] > 0:
-                    set_err(m.log.err, ERR_DEADLOCK, t, -1, 0, 0, 0, 0)
+                    set_err(m.log.err, ERR_DEADLOCK, last, -1, 0, 0, 0, 0)
                     m.log.err[NE_NODE] = -1
-                    return STATUS_ERROR, t
-            return STATUS_HALTED, t + 1
-        if nxt <= t:
-            nxt = t + 1
+                    return STATUS_ERROR, last
+            return STATUS_HALTED, last + 1
+        if nxt <= last:
+            nxt = last + 1
         lastp = clk[CL_LASTPROG]
         if window > 0 and nxt - lastp > window and lastp + window < maxcyc:
             return STATUS_NOPROG, lastp + window

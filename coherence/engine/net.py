@@ -420,10 +420,19 @@ def _simulate(make):
 def _result(m: NetMachine, status: int, cycles: int, seed: int, memory, addresses, symbols,
             with_registers: bool):
     cfg = m.config
+    timeline = None
+    if cfg.timeline_window:
+        # the kernel grows the timeline at the cycles it visits; a run-ahead's last cycles
+        # (which send nothing) may end past its rows
+        timeline = m.timeline
+        rows = -(-cycles // cfg.timeline_window)
+        if rows > len(timeline):
+            timeline = np.concatenate([timeline, np.zeros((rows - len(timeline),
+                                                           timeline.shape[1]), np.int64)])
     return build_net_result(
         status=L.STATUSES[status], cycles=cycles, regs=m.regs, memory_words=memory,
         addresses=addresses, symbols=symbols, cstat=m.cstat, msgs=m.msgs, nstat=m.nstat,
-        seed=seed, config=cfg, timeline=m.timeline if cfg.timeline_window else None,
+        seed=seed, config=cfg, timeline=timeline,
         with_registers=with_registers,
         cache_transitions=m.ctrans if with_registers else None,
         home_transitions=m.htrans if with_registers else None,
