@@ -143,7 +143,7 @@ def run_set(name, rows, herd_models, lib, timeout, verbose, extra=None):
              "ours-counts": 0, "same-as-ours": 0, "herd-time": 0.0, "ours-time": 0.0,
              "herd-skip": 0, "ours-skip": 0}
     if extra:
-        tally["extra-agree"] = tally["extra-time"] = 0
+        tally["extra-agree"] = tally["extra-counts"] = tally["extra-time"] = 0
     differ = []
     for r in rows:
         try:
@@ -181,6 +181,7 @@ def run_set(name, rows, herd_models, lib, timeout, verbose, extra=None):
             xv, xt, _ = _verdict(test, extra, [lib], timeout)
             tally["extra-time"] += xt
             tally["extra-agree"] += xv is not None and (_states(xv), xv.observation) == want
+            tally["extra-counts"] += xv is not None and (xv.positive, xv.negative) == counts
         if verbose:
             print(f"  {r['key']}: herd file {ht:.3f}s "
                   f"{'ok' if hv is not None and (_states(hv), hv.observation) == want else 'DIFF'}"
@@ -228,6 +229,7 @@ def main(argv=None) -> int:
                   f"{tally['same-as-ours']}/{t}")
             if extra:
                 print(f"   sc-amo variant of herd's sc.cat: agree {tally['extra-agree']}/{t}, "
+                      f"counts {tally['extra-counts']}/{t}, "
                       f"{tally['extra-time'] / max(t, 1):.4f} s/test")
             for key, why in differ[:40]:
                 print(f"   differs: {key}: {why}")

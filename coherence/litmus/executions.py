@@ -14,7 +14,9 @@ herd7's method, for any architecture whose instructions lower to the micro-ops b
    Everything but ``rf`` and ``co`` is fixed here; a cat model's *static* bindings are
    evaluated once per structure.
 3. **Candidates.** Every read takes its value from a write of the same location and
-   value (``rf``); every location's writes are ordered after its initial write (``co``).
+   value (``rf``), but not from the write of its own instruction (an atomic's write comes
+   after its read, herd's intra-instruction causality); every location's writes are
+   ordered after its initial write (``co``).
    With ``prune`` (the shipped models, which all forbid it, and the models whose own check
    forbids it: see :meth:`.cat.model._Loader.coherence_check`), ``co`` follows program order
    between a thread's writes to one location and a read never reads a write of its own
@@ -525,10 +527,11 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
+                    if alt is not None:
+                        # (herd has both even without a register: the same execution twice)
+                        aregs = {**regs, dst: (old, alt)} if dst is not None else regs
+                        stack.append((pc + 1, aregs, evs, ctrl, resv, rmw, steps, inst, None))
                     if dst is not None:
-                        if alt is not None:
-                            stack.append((pc + 1, {**regs, dst: (old, alt)}, evs, ctrl, resv,
-                                          rmw, steps, inst, None))
                         regs = {**regs, dst: (old, dt)}
                     pc += 1
                 else:  # pragma: no cover
@@ -820,6 +823,9 @@ def candidates(s: Structure, prune: bool, with_rmw: bool = True):
     n = s.n
     per_loc = []
     reads_of = {}
+    # herd: a read never reads the write of its own instruction (an atomic's write comes
+    # after its read inside the instruction: herd's iico, which rf may not go against)
+    own = s._static["sm"]
     for r in range(n):
         if s.R[r]:
             reads_of.setdefault(s.locs[r], []).append(r)
@@ -834,6 +840,8 @@ def candidates(s: Structure, prune: bool, with_rmw: bool = True):
                 if not _same(s.event(w).value, er.value):
                     continue
                 if prune and s.thr[w] == s.thr[r] and (s.po[r, w] or w == r):
+                    continue
+                if own[r, w] and w != r:
                     continue
                 opts.append(w)
             if not opts:
