@@ -56,7 +56,7 @@ from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABS
                       P_TSO, P_WAYS, P_WINDOW, P_WPL, STATUS_ERROR, STATUS_HALTED,
                       STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_BUS,
                       W_NONE, next_random, rand, set_err)
-from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_HASH, S_NLINES, S_REHASH,
+from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_FILTER, NP_HASH, NP_HBASE, S_NLINES, S_REHASH,
                          STATUS_HGROW, BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM,
                          FL_SHARED, KIND_SPLIT, LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR,
                          MF_DST, MF_HL, MF_LINE, MF_NEXT, MF_REQ, MF_SEQ, MF_SHARED, MF_SRC,
@@ -253,6 +253,9 @@ def _hfind(home, ns, line):
     rec[h, HR_OWNER] = -1
     for k in range(HR_SHARERS, rec.shape[1]):
         rec[h, k] = 0
+    if h < home.hold.shape[0]:
+        for k in range(home.hold.shape[1]):
+            home.hold[h, k] = _U0
     return h
 
 
@@ -267,6 +270,26 @@ def _rehash(key, val, lines, n):
             i = (i + 1) & mask
         key[i] = line
         val[i] = h
+
+
+@jit_leaf
+def _setbit(v, c, on):
+    """Bit c of the bit-vector v (uint64 words) set (on) or cleared."""
+    if on:
+        v[c >> 6] |= _U1 << np.uint64(c & 63)
+    else:
+        v[c >> 6] &= ~(_U1 << np.uint64(c & 63))
+
+
+@jit_leaf
+def _has_bit(v, c):
+    return (v[c >> 6] >> np.uint64(c & 63)) & _U1 != _U0
+
+
+@jit_leaf
+def _wait_bit(v, port, c):
+    """The split bus's filter: cache c has a port that waits (or not)."""
+    _setbit(v, c, port[2 * c, Q_STATE] == QS_WAIT or port[2 * c + 1, Q_STATE] == QS_WAIT)
 
 
 @jit_leaf
@@ -493,6 +516,8 @@ def _done(m, p, T, first):
     params = m.p
     port = m.port
     port[p, Q_STATE] = QS_IDLE
+    if params[NP_FILTER] != 0:
+        _wait_bit(m.msg.waitv, port, c)
     lat = np.int64(1)
     if first:
         lat = params[P_HIT]
@@ -647,6 +672,8 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
         l1.state[n, s, w] = nxt
         if nxt == 0:
             l1.tags[n, s, w] = -1
+            if p[NP_FILTER] != 0:
+                _setbit(home.hold[h], n, False)
     elif nxt != 0:
         _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, nxt, slot, R_LEAVES)
         return False
@@ -783,6 +810,7 @@ def _react(m, t, node, slot, copy, q):
     smask = p[P_SETS] - 1
     ways = p[P_WAYS]
     full = p[P_FULL] != 0
+    filt = p[NP_FILTER] != 0
     rx[RX_MODE] = MO_MSG
     rx[RX_FIRST] = 0
     rx[RX_Q] = q
@@ -798,16 +826,25 @@ def _react(m, t, node, slot, copy, q):
     while True:
         mode = rx[RX_MODE]
         if mode == MO_NEXT:
-            # the next pair of the wake list (none: done)
-            i = ns[S_WHEAD]
-            if i >= ns[S_WTAIL]:
+            # the next pair of the wake list (none: done) whose node has something to do:
+            # a stalled message, or (a cache) a waiting port
+            wn = np.int64(-1)
+            while True:
+                i = ns[S_WHEAD]
+                if i >= ns[S_WTAIL]:
+                    break
+                ns[S_WHEAD] = i + 1
+                n2 = msg.wake[i, 0]
+                if stall[n2, LS_COUNT] > 0 or (n2 < ncores and (
+                        port[2 * n2, Q_STATE] == QS_WAIT or port[2 * n2 + 1, Q_STATE] == QS_WAIT)):
+                    wn = n2
+                    break
+            if wn < 0:
                 ns[S_WHEAD] = 0
                 ns[S_WTAIL] = 0
                 return True
-            wn = msg.wake[i, 0]
             rx[RX_WN] = wn
             rx[RX_WLINE] = msg.wake[i, 1]
-            ns[S_WHEAD] = i + 1
             rx[RX_PREV] = -1
             rx[RX_CUR] = stall[wn, LS_HEAD] if stall[wn, LS_COUNT] > 0 else -1
             rx[RX_SEEN] = 0
@@ -895,6 +932,8 @@ def _react(m, t, node, slot, copy, q):
                                 msg.data[keep, k] = msg.data[ls, k]
                     _append(stall, f, ln, keep)
                     ns[S_STALLED] += 1
+                    if filt and ln < ncores:
+                        _setbit(msg.stallv, ln, True)
                     rx[RX_MODE] = MO_NEXT
                 else:
                     cur = rx[RX_CUR]
@@ -940,6 +979,8 @@ def _react(m, t, node, slot, copy, q):
                     if full:
                         m.net.ctrans[st, ev] += 1
                     port[q, Q_STATE] = QS_WAIT
+                    if filt:
+                        _setbit(msg.waitv, q >> 1, True)
                     port[q, Q_WLINE] = line
                     rx[RX_MODE] = rx[RX_BACK]
                     continue
@@ -966,6 +1007,8 @@ def _react(m, t, node, slot, copy, q):
                     # a miss
                     if _outstanding(port, c) >= p[NP_MSHRS]:
                         port[q, Q_STATE] = QS_WAIT
+                        if filt:
+                            _setbit(msg.waitv, q >> 1, True)
                         port[q, Q_WLINE] = -1
                         rx[RX_MODE] = rx[RX_BACK]
                         continue
@@ -1000,6 +1043,8 @@ def _react(m, t, node, slot, copy, q):
                             v = u
                     if v < 0:
                         port[q, Q_STATE] = QS_WAIT
+                        if filt:
+                            _setbit(msg.waitv, q >> 1, True)
                         port[q, Q_WLINE] = l1.tags[c, s, lru_any]
                         rx[RX_ASTAGE] = 0
                         rx[RX_MODE] = rx[RX_BACK]
@@ -1016,6 +1061,8 @@ def _react(m, t, node, slot, copy, q):
                         if full:
                             m.net.ctrans[vst, EV_REPL] += 1
                         port[q, Q_STATE] = QS_WAIT
+                        if filt:
+                            _setbit(msg.waitv, q >> 1, True)
                         port[q, Q_WLINE] = vline
                         rx[RX_ASTAGE] = 0
                         rx[RX_MODE] = rx[RX_BACK]
@@ -1043,9 +1090,13 @@ def _react(m, t, node, slot, copy, q):
                     l1.fh[c, s, w] = port[q, Q_HL]
                     l1.state[c, s, w] = 0
                     l1.acks[c, s, w] = 0
+                    if filt:
+                        _setbit(m.home.hold[port[q, Q_HL]], c, True)
                 l1.mport[c, s, w] = q
                 stamp(l1, c, s, w)
                 port[q, Q_STATE] = QS_OUT
+                if filt:
+                    _wait_bit(msg.waitv, port, c)
                 en = c
                 eline = line
                 eh = port[q, Q_HL]
@@ -1073,6 +1124,8 @@ def _react(m, t, node, slot, copy, q):
             ls = rx[RX_LS]
             _unlink(stall, f, wn, rx[RX_PREV], ls)
             ns[S_STALLED] -= 1
+            if filt and wn < ncores and stall[wn, LS_COUNT] == 0:
+                _setbit(msg.stallv, wn, False)
             _release(msg.free, ns, ls)
             rx[RX_PREV] = -1
             rx[RX_CUR] = stall[wn, LS_HEAD] if stall[wn, LS_COUNT] > 0 else -1
@@ -1088,6 +1141,8 @@ def _react(m, t, node, slot, copy, q):
                 if enxt != 0:
                     q = rx[RX_Q]
                     port[q, Q_STATE] = QS_WAIT
+                    if filt:
+                        _setbit(msg.waitv, q >> 1, True)
                     port[q, Q_WLINE] = eline
                     rx[RX_ASTAGE] = 0
                     rx[RX_MODE] = rx[RX_BACK]
@@ -1125,6 +1180,8 @@ def _access(m, q, t, kind, addr):
         l1.state[c, s, w] = nxt
         if nxt == 0:
             l1.tags[c, s, w] = -1
+            if p[NP_FILTER] != 0:
+                _setbit(m.home.hold[l1.fh[c, s, w]], c, False)
         else:
             stamp(l1, c, s, w)
         if m.msg.stall[c, LS_COUNT] == 0 and port[2 * c + 1 - (q & 1), Q_STATE] != QS_WAIT:
@@ -1134,7 +1191,7 @@ def _access(m, q, t, kind, addr):
             return False
         work = -2        # the wake list only
     else:
-        port[q, Q_HL] = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line
+        port[q, Q_HL] = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line - p[NP_HBASE]
     return _react(m, t, np.int64(-1), np.int64(-1), False, work)
 
 
@@ -1279,9 +1336,10 @@ def _run_hits(m, c, lo, hi):
 # ------------------------------------------------------------------ phases
 
 @jit_inline
-def _prepass(m, t, slot):
-    """A bus request's shared signal: some other cache holds it back (queue order), stalls
-    it or asserts shared for it (looked up as ``alone``).  Returns (ok, shared)."""
+def _prepass(m, t, slot, vis):
+    """A bus request's shared signal: some other cache of ``vis`` (a bit-vector of caches)
+    holds it back (queue order), stalls it or asserts shared for it (looked up as
+    ``alone``).  Returns (ok, shared)."""
     p = m.p
     msg = m.msg
     f = msg.f
@@ -1291,25 +1349,30 @@ def _prepass(m, t, slot):
     req = f[slot, MF_REQ]
     v = pr.msg_vnet[f[slot, MF_TYPE]]
     s = line & (p[P_SETS] - 1)
-    for c in range(ncores):
-        if c == req:
-            continue
-        if _held(msg.stall, f, pr.msg_vnet, c, line, v):
-            return True, 1
-        w = find(m.l1, c, s, line, p[P_WAYS])
-        st = np.int64(0)
-        acks = np.int64(0)
-        if w >= 0:
-            st = np.int64(m.l1.state[c, s, w])
-            acks = m.l1.acks[c, s, w]
-        ev = _event(pr, m.home, f, ncores, c, slot, acks)
-        if ev < 0:
-            _err(m.log.err, f, ncores, ERR_PROTOCOL, t, c, line << p[P_LSHIFT], st, -1, slot,
-                 R_NOEVENT)
-            return False, 0
-        nxt = pr.cnext[st, ev]
-        if nxt == NEXT_STALL or (nxt >= 0 and (pr.cflags[st, ev] & FL_SHARED) != 0):
-            return True, 1
+    for kw in range(vis.shape[0]):
+        word = vis[kw]
+        while word != _U0:
+            b = _ctz(word)
+            word &= word - _U1
+            c = kw * 64 + b
+            if c == req:
+                continue
+            if _held(msg.stall, f, pr.msg_vnet, c, line, v):
+                return True, 1
+            w = find(m.l1, c, s, line, p[P_WAYS])
+            st = np.int64(0)
+            acks = np.int64(0)
+            if w >= 0:
+                st = np.int64(m.l1.state[c, s, w])
+                acks = m.l1.acks[c, s, w]
+            ev = _event(pr, m.home, f, ncores, c, slot, acks)
+            if ev < 0:
+                _err(m.log.err, f, ncores, ERR_PROTOCOL, t, c, line << p[P_LSHIFT], st, -1,
+                     slot, R_NOEVENT)
+                return False, 0
+            nxt = pr.cnext[st, ev]
+            if nxt == NEXT_STALL or (nxt >= 0 and (pr.cflags[st, ev] & FL_SHARED) != 0):
+                return True, 1
     return True, 0
 
 
@@ -1317,29 +1380,70 @@ def _prepass(m, t, slot):
 def _deliver(m, t, slot):
     """Phase 1 for one message: a bus request to every cache in node order and then the
     home (its shared signal computed first; check=True's line checks after the last), any
-    other to its destination; the wake list after each node.  Returns False on an error."""
+    other to its destination; the wake list after each node.  Returns False on an error.
+
+    The split bus's filter (``NP_FILTER``): a bus request visits only the caches that hold
+    its line, have something stalled or a waiting port, and its requestor.  For any other
+    cache the table's entry is the I state's, which the driver checked does nothing (no
+    action, next state I) for every event the message can be there, so handling it would
+    only count the transition (counted here, all at once) and run an empty wake list."""
     p = m.p
     msg = m.msg
     f = msg.f
     ns = m.net.s
     ncores = p[P_CORES]
     dst = f[slot, MF_DST]
-    nrecv = 1
     bcast = dst == BROADCAST
+    vis = msg.vis
     if bcast:
-        ok, shared = _prepass(m, t, slot)
+        req = f[slot, MF_REQ]
+        if p[NP_FILTER] != 0 and m.pr.skip[f[slot, MF_TYPE]] != 0:
+            hold = m.home.hold[f[slot, MF_HL]]
+            nvis = 0
+            for kw in range(vis.shape[0]):
+                vis[kw] = hold[kw] | msg.stallv[kw] | msg.waitv[kw]
+            _setbit(vis, req, True)
+            for kw in range(vis.shape[0]):
+                nvis += _popcount(vis[kw])
+            if p[P_FULL] != 0 and nvis < ncores:
+                # the I state's entry at the caches not visited (all of them take the same
+                # event: the message is not theirs, the frame absent)
+                other = 0
+                while other < ncores and _has_bit(vis, other):
+                    other += 1
+                ev = _event(m.pr, m.home, f, ncores, other, slot, np.int64(0))
+                m.net.ctrans[0, ev] += ncores - nvis
+        else:
+            for kw in range(vis.shape[0]):
+                vis[kw] = msg.allv[kw]
+        ok, shared = _prepass(m, t, slot, vis)
         if not ok:
             return False
         f[slot, MF_SHARED] = shared
         ns[S_DEFER] = p[P_CHECK]
         ns[S_NDEFER] = 0
-        nrecv = ncores + 1
-    for i in range(nrecv):
+    kw = 0
+    word = vis[0]
+    homedone = False
+    while True:
         node = dst
         if bcast:
-            node = i if i < ncores else _home_of(p, f[slot, MF_LINE])
+            while word == _U0 and kw + 1 < vis.shape[0]:
+                kw += 1
+                word = vis[kw]
+            if word != _U0:
+                b = _ctz(word)
+                word &= word - _U1
+                node = kw * 64 + b
+            elif not homedone:
+                node = _home_of(p, f[slot, MF_LINE])
+                homedone = True
+            else:
+                break
         if not _react(m, t, node, slot, bcast, np.int64(-1)):
             return False
+        if not bcast:
+            break
     if bcast:
         ns[S_DEFER] = 0
         d = msg.defer

@@ -15,16 +15,21 @@ m.l1   the L1s: tags, states, LRU stamps and clocks, data, ack counters, ``mport
        tag an ack counter belongs to (``otag``), the line's home index (``fh``)
 m.home per line a record ``rec[h, HR_*]``: the home's state, owner, sharers (a bit-vector
        of 64-bit words), in one row so that a home's lookup touches one cache line.  A
-       program's record h is its line; a trace's lines are numbered as they are first used
+       program's record h is its line, a trace's whose lines span few records (at most
+       DIRECT_SPAN or four per access) ``line - home_base``; other traces' lines are
+       numbered as they are first used
        (a hash table ``key`` -> ``val``, and ``lines[h]`` the line of record h): the kernel
        stops with STATUS_HGROW when it could run out of room, the driver grows the arrays
-       and the kernel rehashes (``S_REHASH``) and resumes
+       and the kernel rehashes (``S_REHASH``) and resumes.  ``hold[h]`` (the split bus's
+       filter): the caches whose frames hold the line
 m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
 m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
        messages in flight by (arrival, seq), stall lists (per node, linked through the
        pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
        mesh links, the line checks deferred during a bus request's delivery, a send's
-       destinations (``dests``)
+       destinations (``dests``); the split bus's filter: the caches with a stalled message
+       (``stallv``), with a waiting port (``waitv``), all caches (``allv``), a bus request's
+       caches to visit (``vis``)
 m.net  the network's state (``NS_*``) and counters: messages by type, ``NET_STATS``,
        transitions, links' flits, timeline
 ====== ============================================================================
@@ -41,25 +46,26 @@ from ._layout import PARAMS, Cores, StoreBuffers
 Flat = namedtuple("Flat", [
     "params", "rng", "clock",
     "cnext", "cacts", "cevent", "cpart", "cmeaning", "cflags",
-    "hnext", "hacts", "hevent", "hpart", "hflags", "msg_vnet", "msg_data", "ord_index",
+    "hnext", "hacts", "hevent", "hpart", "hflags", "msg_vnet", "msg_data", "ord_index", "skip",
     "code", "start", "length", "twrite", "taddr",
     "tags", "cst", "lru", "lruc", "cdata", "acks", "mport", "otag", "fh",
-    "hrec", "hkey", "hval", "hlines",
+    "hrec", "hkey", "hval", "hlines", "hold",
     "core", "regs", "cstat", "mlat", "cnoise",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "active",
     "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree", "defer",
-    "dests", "rx",
+    "dests", "rx", "vis", "allv", "stallv", "waitv",
     "ns", "msgs", "nstat", "ctrans", "htrans", "links", "timeline",
     "mem", "golden", "err",
 ])
 
 NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext hacts hevent "
-                              "hpart hflags msg_vnet msg_data ord_index")
+                              "hpart hflags msg_vnet msg_data ord_index skip")
 NProg = namedtuple("NProg", "code start length twrite taddr")
 NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag fh")
-Home = namedtuple("Home", "rec key val lines")
-Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer dests rx")
+Home = namedtuple("Home", "rec key val lines hold")
+Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer dests rx vis "
+                           "allv stallv waitv")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
 NMemory = namedtuple("NMemory", "words golden")
 NLog = namedtuple("NLog", "err")
@@ -71,16 +77,16 @@ def bundles(f):
     return NMachine(f.params, f.rng, f.clock,
                     NProto(f.cnext, f.cacts, f.cevent, f.cpart, f.cmeaning, f.cflags, f.hnext,
                            f.hacts, f.hevent, f.hpart, f.hflags, f.msg_vnet, f.msg_data,
-                           f.ord_index),
+                           f.ord_index, f.skip),
                     NProg(f.code, f.start, f.length, f.twrite, f.taddr),
                     NL1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.acks, f.mport, f.otag, f.fh),
-                    Home(f.hrec, f.hkey, f.hval, f.hlines),
+                    Home(f.hrec, f.hkey, f.hval, f.hlines, f.hold),
                     Cores(f.core, f.regs, f.cstat, f.mlat, f.cnoise),
                     StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,
                                  f.draining),
                     f.port, f.active,
                     Msgs(f.mf, f.mdata, f.free, f.heap, f.stall, f.busq, f.wake, f.last,
-                         f.lfree, f.defer, f.dests, f.rx),
+                         f.lfree, f.defer, f.dests, f.rx, f.vis, f.allv, f.stallv, f.waitv),
                     NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
                     NMemory(f.mem, f.golden), NLog(f.err))
 
@@ -88,9 +94,9 @@ def bundles(f):
 #: params[]: the atomic machine's PARAMS (same indices), then the network's.
 NET_PARAMS = PARAMS + ("nodes", "interconnect", "mesh", "cols", "mshrs", "net_latency",
                        "hop_latency", "sharer_words", "line_size", "home_initial",
-                       "capacity", "wake_capacity", "hash")
+                       "capacity", "wake_capacity", "hash", "home_base", "filter")
 (NP_NODES, NP_KIND, NP_MESH, NP_COLS, NP_MSHRS, NP_NETLAT, NP_HOPLAT, NP_SWORDS, NP_LSIZE,
- NP_HINIT, NP_CAP, NP_WCAP, NP_HASH) = range(len(PARAMS), len(NET_PARAMS))
+ NP_HINIT, NP_CAP, NP_WCAP, NP_HASH, NP_HBASE, NP_FILTER) = range(len(PARAMS), len(NET_PARAMS))
 #: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).
 HREC = ("state", "owner", "sharers")
 HR_STATE, HR_OWNER, HR_SHARERS = range(len(HREC))

@@ -14,7 +14,8 @@ from .._jit import ensure_compiled
 from ..config import SystemConfig
 from ..errors import (CoherenceError, InvariantViolation, ProtocolError, check_final_memory)
 from ..isa import NFIELDS, NREGS
-from ..protocols.message import A_ASSERT_SHARED, A_PERFORM, A_SEND, M_DIRTY, M_TRANSIENT
+from ..protocols.message import (A_ASSERT_SHARED, A_NOP, A_PERFORM, A_SEND, CONDITIONS,
+                                 M_DIRTY, M_TRANSIENT, PARTITIONS)
 from ..stats import NCORESTATS, NNETSTATS, build_net_result
 import importlib
 
@@ -32,6 +33,9 @@ _ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
 POOL_PER_NODE = 8
 #: A trace's room for home records at first (doubled whenever the kernel asks).
 HOME_RECORDS = 2048
+#: A trace whose lines span at most this many (or four per access) gets a home record per
+#: line of the span (no hash table).
+DIRECT_SPAN = 1 << 16
 
 
 def _flags(acts) -> np.ndarray:
@@ -41,6 +45,23 @@ def _flags(acts) -> np.ndarray:
           + np.any(a == A_SEND, axis=-1) * NL.FL_SEND
           + np.any(a == A_ASSERT_SHARED, axis=-1) * NL.FL_SHARED)
     return fl.astype(np.int8)
+
+
+def skippable(comp) -> np.ndarray:
+    """Per message type: a cache that neither holds its line nor sent it takes the I state's
+    entry for it and that entry does nothing (no action, next state I), whatever event the
+    message is there.  The split bus's filter visits no such cache (``_net._deliver``)."""
+    cc = comp.cache
+    out = np.zeros(max(len(comp.messages), 1), dtype=np.int8)
+    for ty in range(len(comp.messages)):
+        part = int(cc.partition[ty])
+        if part < 0:
+            continue
+        conds = [CONDITIONS.index(c) for c in PARTITIONS[part] if c != "own"]
+        evs = [int(cc.event_of[ty, w]) for w in conds]
+        out[ty] = all(e >= 0 and cc.next[0, e] == 0 and cc.acts[0, e, 0, 0] == A_NOP
+                      for e in evs)
+    return out
 
 
 def node_name(n: int, cores: int) -> str:
@@ -86,10 +107,27 @@ class NetMachine:
         # Home records: a program's lines are its memory's; a trace's are numbered as they
         # are first used (a hash table with room for half as many again; the kernel asks for
         # more, STATUS_HGROW).
-        self.hashing = trace
-        p[NL.NP_HASH] = trace
-        nlines = HOME_RECORDS if trace else -(-memory_words // wpl)
+        self.hashing = False
+        self.hbase = 0
+        nlines = -(-memory_words // wpl)
+        if trace:
+            shift = cfg.line_size.bit_length() - 1
+            lo = int(taddr.min()) >> shift if len(taddr) else 0
+            span = (int(taddr.max()) >> shift) - lo + 1 if len(taddr) else 1
+            if span <= max(DIRECT_SPAN, 4 * len(taddr)):
+                self.hbase, nlines = lo, span      # a record per line of the span
+            else:
+                self.hashing, nlines = True, HOME_RECORDS
+        p[NL.NP_HASH] = self.hashing
+        p[NL.NP_HBASE] = self.hbase
         self.nlines = nlines
+        # the split bus's filter of a bus request's caches (off with check=True: its line
+        # checks are reported at the first cache that took an entry, visited or not)
+        self.filter = cfg.interconnect == "split-bus" and not check
+        p[NL.NP_FILTER] = self.filter
+        allv = np.zeros(sw, dtype=np.uint64)
+        for c in range(C):
+            allv[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
         ordered = [v for v in range(len(comp.vnets)) if comp.ordered[v]]
         ord_index = np.full(max(len(comp.vnets), 1), -1, dtype=np.int64)
         for i, v in enumerate(ordered):
@@ -120,6 +158,7 @@ class NetMachine:
             ("msg_vnet", comp.msg_vnet.shape, np.int8, comp.msg_vnet),
             ("msg_data", comp.msg_data.shape, np.int8, comp.msg_data),
             ("ord_index", ord_index.shape, i8, ord_index),
+            ("skip", (max(ntypes, 1),), np.int8, skippable(comp)),
             ("code", code.shape if code is not None else (0, NFIELDS), i8, code),
             ("start", (C,), i8, start), ("length", (C,), i8, length),
             ("tags", (C, S, W), i8, -1), ("cst", (C, S, W), np.int16, 0),
@@ -128,9 +167,10 @@ class NetMachine:
             ("acks", (C, S, W), i8, 0), ("mport", (C, S, W), i8, -1),
             ("otag", (C, S, W), i8, -1), ("fh", (C, S, W), i8, 0),
             ("hrec", (nlines, NL.HR_SHARERS + sw), i8, 0),
-            ("hkey", (2 * nlines if trace else 1,), i8, -1),
-            ("hval", (2 * nlines if trace else 1,), i8, 0),
-            ("hlines", (nlines if trace else 1,), i8, 0),
+            ("hkey", (2 * nlines if self.hashing else 1,), i8, -1),
+            ("hval", (2 * nlines if self.hashing else 1,), i8, 0),
+            ("hlines", (nlines if self.hashing else 1,), i8, 0),
+            ("hold", (nlines if self.filter else 1, sw), np.uint64, 0),
             ("core", (C, len(L.CORE)), i8, 0), ("regs", (C, NREGS), i8, 0),
             ("cstat", (C, NCORESTATS), i8, 0), ("mlat", (C, L.LAT_BUCKETS + 1), i8, 0),
             ("sb_addr", (C, cfg.store_buffer), i8, 0), ("sb_val", (C, cfg.store_buffer), i8, 0),
@@ -148,6 +188,8 @@ class NetMachine:
             # line and the victims its retries took (grown with the pool, as the wake list)
             ("defer", (max(1 + 2 * C * (W + 1), cap), 2), i8, 0),
             ("dests", (C + 2,), i8, 0), ("rx", (len(K.RX),), i8, 0),
+            ("vis", (sw,), np.uint64, 0), ("allv", (sw,), np.uint64, allv),
+            ("stallv", (sw,), np.uint64, 0), ("waitv", (sw,), np.uint64, 0),
             ("ns", ns.shape, i8, ns), ("msgs", (ntypes,), i8, 0),
             ("nstat", (NNETSTATS,), i8, 0),
             ("ctrans", cc.next.shape, i8, 0), ("htrans", hc.next.shape, i8, 0),
@@ -156,7 +198,7 @@ class NetMachine:
             ("golden", (max(nlines * wpl, 1) if not trace else 1,), i8, 0),
             ("err", (len(NL.NERR),), i8, 0),
             ("cnoise", noise.shape, i8, noise)])
-        if not trace:
+        if not self.hashing:
             self.hrec[:, NL.HR_OWNER] = -1
         self.arrays.update(
             twrite=twrite if twrite is not None else np.zeros(0, np.uint8),
@@ -205,6 +247,10 @@ class NetMachine:
         lines = np.zeros(n, dtype=np.int64)
         lines[:len(self.hlines)] = self.hlines
         a["hrec"], a["hlines"] = rec, lines
+        if self.filter:
+            hold = np.zeros((n, self.hold.shape[1]), dtype=np.uint64)
+            hold[:len(self.hold)] = self.hold
+            a["hold"] = hold
         a["hkey"] = np.full(2 * n, -1, dtype=np.int64)
         a["hval"] = np.zeros(2 * n, dtype=np.int64)
         self.ns[NL.S_REHASH] = 1
@@ -230,12 +276,12 @@ class NetMachine:
         """The line of each home record in use."""
         if self.hashing:
             return self.hlines[:int(self.ns[NL.S_NLINES])]
-        return np.arange(len(self.hrec))
+        return np.arange(len(self.hrec)) + self.hbase
 
     def home_index(self, line: int) -> int:
         """The line's record in the homes' arrays (-1: a trace line never used)."""
         if not self.hashing:
-            return line if line < self.nlines else -1
+            return line - self.hbase if 0 <= line - self.hbase < self.nlines else -1
         hits = np.flatnonzero(self.home_lines() == line)
         return int(hits[0]) if len(hits) else -1
 
