@@ -36,7 +36,7 @@ from .program import Program, Symbol
 
 __all__ = ["assemble", "load_program", "MNEMONICS", "MAX_CORES", "MAX_SYMBOL_WORDS"]
 
-MAX_CORES = 64                 # the machine's limit (SystemConfig.cores is 1..64)
+MAX_CORES = 256                # the machine's limit (the directory; the buses take 1..64)
 MAX_SYMBOL_WORDS = 1 << 20     # 8 MiB per symbol: a typo like `.zero 0xffffffff` is an error
 MAX_DATA_WORDS = 1 << 22       # 32 MiB in all: the engine and the reference copy the image
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1

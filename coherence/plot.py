@@ -1110,8 +1110,10 @@ def interconnect_scaling(program, cores_list, config=None, seed: int = 0, throug
                          interconnects=("bus", "split-bus", "directory"), **config_changes
                          ) -> dict:
     """:func:`scaling_data` of one program on each interconnect (same protocol family, same
-    everything else): ``{interconnect: data}``.  Core counts past what an interconnect takes
-    (64 on the buses) are left out of its series."""
+    everything else; the directory on ``config``'s topology, so pass
+    ``SystemConfig(interconnect="directory", topology="mesh")`` for a mesh):
+    ``{interconnect: data}``.  Core counts past what an interconnect takes (64 on the buses)
+    are left out of its series."""
     from .config import MAX_CORES, SystemConfig
     base = config if config is not None else SystemConfig()
     if config_changes:

@@ -191,7 +191,9 @@ def cmd_sequence(args) -> int:
 def cmd_scaling(args) -> int:
     from . import plot
     cores_list = parse_cores_list(args.cores_list)
-    values, base = resolve_machine(args, 1)
+    # comparing interconnects, --topology is the directory's: the base machine is one
+    values, base = resolve_machine(args, 1, **({"interconnect": "directory"}
+                                                if args.interconnects else {}))
     proto = base.protocol
     note_seed(values)
     _save(args, base, values.seed, values)

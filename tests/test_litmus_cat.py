@@ -35,8 +35,6 @@ EXT_ORACLE = _oracle("herd-ext")
 
 # Tests where the cat path and herd7 7.58 disagree, and why (docs/litmus.md).
 KNOWN_DIFFERENCES = {
-    # CAS register dependencies on success (herd's CAS-ok-*Rs* tests)
-    "aarch64/herdtools7/catalogue/aarch64/tests/MP+rel+CAS-ok-bothRs-addr.litmus",
     # a W register reading half of a 64-bit location (mixed sizes are not modelled)
     "aarch64/herdtools7/herd/tests/instructions/AArch64/A176.litmus",
 }

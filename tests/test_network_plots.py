@@ -71,3 +71,25 @@ def test_cli_sequence_on_a_message_interconnect(tmp_path, net):
     assert r.returncode == 0, r.stderr
     assert "messages in" in r.stdout and f"wrote {out}" in r.stdout
     check_png(out)
+
+
+def test_interconnect_scaling_python_and_cli(tmp_path):
+    series = plot.interconnect_scaling("examples/spinlock_ttas.s", [1, 2, 4],
+                                       SystemConfig(protocol="mesi"))
+    assert list(series) == ["bus", "split-bus", "directory (crossbar)"]
+    for net, data in series.items():
+        assert [d["cores"] for d in data] == [1, 2, 4]
+        assert all(d["status"] == "halted" and d["miss_latency"] > 0 for d in data), net
+    # the directory's messages are counted; more cores, more contention for the lock's line
+    assert series["directory (crossbar)"][2]["transactions"] > series["directory (crossbar)"][0][
+        "transactions"]
+    check_png(plot.save_figure(plot.plot_interconnect_scaling(series), tmp_path / "s.png"))
+    out = tmp_path / "scaling.png"
+    r = run_cli("plot", "scaling", "examples/spinlock_ttas.s", "--cores-list", "1,2",
+                "--interconnects", "bus,directory", "--protocol", "msi", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "directory (crossbar)" in r.stdout and "miss lat" in r.stdout
+    check_png(out)
+    bad = run_cli("plot", "scaling", "examples/spinlock_ttas.s", "--cores-list", "1,2",
+                  "--interconnects", "bus,ring", "--out", str(out))
+    assert bad.returncode == 2 and "unknown interconnect 'ring'" in bad.stderr

@@ -16,7 +16,7 @@ from conftest import ROOT
 
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
 EXPECTED = ["01_quick_start", "02_false_sharing", "03_spinlocks", "04_litmus",
-            "05_schedulers", "06_property_testing"]
+            "05_schedulers", "06_property_testing", "07_interconnects"]
 
 
 def test_every_notebook_of_the_issue_is_there():

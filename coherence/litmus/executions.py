@@ -14,8 +14,11 @@ herd7's method, for any architecture whose instructions lower to the micro-ops b
    Everything but ``rf`` and ``co`` is fixed here; a cat model's *static* bindings are
    evaluated once per structure.
 3. **Candidates.** Every read takes its value from a write of the same location and
-   value (``rf``); every location's writes are ordered after its initial write (``co``).
-   With ``prune`` (the shipped models, which all forbid it), ``co`` follows program order
+   value (``rf``), but not from the write of its own instruction (an atomic's write comes
+   after its read, herd's intra-instruction causality); every location's writes are
+   ordered after its initial write (``co``).
+   With ``prune`` (the shipped models, which all forbid it, and the models whose own check
+   forbids it: see :meth:`.cat.model._Loader.coherence_check`), ``co`` follows program order
    between a thread's writes to one location and a read never reads a write of its own
    thread that comes later in program order.
 
@@ -508,15 +511,26 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         evs = evs + (TEvent("W", loc, new, wtags, inst, owner[pc], addr=at,
                                             data=st_, ctrl=ctrl, pick=pk),)
                         rmw = rmw + ((ridx, widx, "amo"),)
-                        if k == "cas" and not writeback:
+                    alt = None
+                    if k == "cas" and write and not writeback:
+                        if test.arch == "AArch64":
                             # On success the register gets the old value, which equals the
-                            # expected one; it depends on the read only through the comparison
-                            # (a pick step, herd's iico_ctrl), and not on where the expected
-                            # value came from (herd's CAS-ok-MRs / -RsRs tests).
+                            # expected one: herd builds both event structures, the
+                            # register's data coming from the expected value (and, through
+                            # the comparison, a pick step, from the read) or from the read
+                            # (herd's `DataFromRRs` / `DataFromRx`; its CAS-ok-* tests).
+                            dt = et | _as_pick(rt)
+                            alt = rt
+                        else:
+                            # the old value, through the comparison (a pick step)
                             dt = _as_pick(rt)
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
+                    if alt is not None:
+                        # (herd has both even without a register: the same execution twice)
+                        aregs = {**regs, dst: (old, alt)} if dst is not None else regs
+                        stack.append((pc + 1, aregs, evs, ctrl, resv, rmw, steps, inst, None))
                     if dst is not None:
                         regs = {**regs, dst: (old, dt)}
                     pc += 1
@@ -797,17 +811,21 @@ def structures(test, traces, domain):
             yield Structure(test, list(combo), cells, init_values)
 
 
-def candidates(s: Structure, prune: bool):
+def candidates(s: Structure, prune: bool, with_rmw: bool = True):
     """Every (rf, co) candidate of structure ``s``.
 
     With ``prune`` the choices are made per location and kept only when that location on
-    its own is coherent (``po-loc | rmw | rf | co | fr`` has no cycle), which every shipped
-    model requires; the candidates are then the product over locations of those choices,
-    far fewer than the product of all rf and co choices.
+    its own is coherent (``po-loc | rmw | rf | co | fr`` has no cycle; without ``with_rmw``,
+    ``po-loc | rf | co | fr``), which every shipped model requires (and herd's x86tso.cat,
+    riscv.cat, sc.cat ... check); the candidates are then the product over locations of those
+    choices, far fewer than the product of all rf and co choices.
     """
     n = s.n
     per_loc = []
     reads_of = {}
+    # herd: a read never reads the write of its own instruction (an atomic's write comes
+    # after its read inside the instruction: herd's iico, which rf may not go against)
+    own = s._static["sm"]
     for r in range(n):
         if s.R[r]:
             reads_of.setdefault(s.locs[r], []).append(r)
@@ -823,6 +841,8 @@ def candidates(s: Structure, prune: bool):
                     continue
                 if prune and s.thr[w] == s.thr[r] and (s.po[r, w] or w == r):
                     continue
+                if own[r, w] and w != r:
+                    continue
                 opts.append(w)
             if not opts:
                 return
@@ -837,7 +857,7 @@ def candidates(s: Structure, prune: bool):
         combos = []
         for rf_pick in itertools.product(*choices):
             for order in perms:
-                if prune and not _coherent(s, ws, reads, rf_pick, order):
+                if prune and not _coherent(s, ws, reads, rf_pick, order, with_rmw):
                     continue
                 combos.append((tuple(zip(reads, rf_pick)), order))
         if not combos:
@@ -852,14 +872,17 @@ def candidates(s: Structure, prune: bool):
         yield Candidate(s, rf_src, orders)
 
 
-def _coherent(s, ws, reads, rf_pick, order) -> bool:
-    """One location's po-loc | rmw | rf | co | fr has no cycle."""
+def _coherent(s, ws, reads, rf_pick, order, with_rmw=True) -> bool:
+    """One location's po-loc | rmw | rf | co | fr (without rmw: po-loc | rf | co | fr) has no
+    cycle."""
     evs = list(order) + list(reads)
     k = len(evs)
     if k <= 1:
         return True
     idx = np.array(evs)
-    rel = (s.po[np.ix_(idx, idx)] | s._static["rmw"][np.ix_(idx, idx)]).copy()
+    rel = s.po[np.ix_(idx, idx)].copy()
+    if with_rmw:
+        rel |= s._static["rmw"][np.ix_(idx, idx)]
     pos = {w: j for j, w in enumerate(order)}
     nw = len(order)
     for a in range(nw):

@@ -15,12 +15,20 @@ AST (every node is a tuple whose last element is its source line):
   with op in ``+ * ? ~ inv id`` (``id``: ``[S]``), ``("app", f, arg, ln)``,
   ``("tuple", items, ln)``, ``("fun", params, body, ln)``, ``("let", binds, body, ln)``,
   ``("letrec", binds, body, ln)``, ``("try", a, b, ln)``, ``("if", cond, a, b, ln)``,
-  ``("set", items, ln)`` (``{a, b}``), ``("tag", name, ln)``, ``("match", e, clauses, ln)``
-  (parsed, not evaluated);
-* instructions: ``("let", binds, ln)``, ``("letrec", binds, ln)``,
-  ``("test", kind, negated, flag, exp, name, ln)``, ``("include", file, ln)``,
-  ``("show", ln)``, ``("procedure", name, params, body, ln)``, ``("call", name, arg, as, ln)``,
-  ``("ifvariant", cond, then, else, ln)``, ``("withfrom", name, exp, ln)``;
+  ``("set", items, ln)`` (``{a, b}``), ``("tag", name, ln)``,
+  ``("match", e, clauses, default, ln)`` (on a tag: clauses ``(tag, exp, line)``, default
+  an expression or None), ``("matchset", e, if_empty, clause, ln)`` (on a set: clause
+  ``("eltrem", x, rest, exp)`` for ``x ++ rest -> exp`` or ``("split", before, x, after,
+  exp)`` for ``before | x ++ after -> exp``; names may be None for ``_``);
+  conditions ``("eq", a, b)``, ``("in", a, b)``, ``("subset", a, b)``, ``("variant", v)``;
+* instructions: ``("let", binds, ln)``, ``("letrec", binds, when, ln)`` (``when``: a test
+  or None), ``("test", kind, negated, ttype, exp, name, ln)`` (``ttype``: check, flag,
+  requires, assert), ``("include", file, ln)``, ``("show", ln)``,
+  ``("procedure", name, params, body, ln)``, ``("call", name, arg, as, ln)``,
+  ``("ifvariant", cond, then, else, ln)``, ``("withfrom", name, exp, ln)``,
+  ``("enum", name, tags, ln)``, ``("forall", name, exp, body, ln)``,
+  ``("insmatch", exp, clauses, default, ln)`` (clauses ``(tag, instructions, line)``),
+  ``("debug", exp, ln)``;
 * a binding is ``(pattern, exp, ln)``; a pattern is a name, ``None`` (``_``) or a tuple of them.
 """
 
@@ -34,7 +42,7 @@ KEYWORDS = {
     "let", "rec", "and", "in", "acyclic", "irreflexive", "empty", "as", "show", "unshow",
     "include", "fun", "procedure", "call", "end", "flag", "try", "with", "if", "then",
     "else", "match", "forall", "do", "from", "requires", "assert", "when", "instructions",
-    "default", "enum", "debug", "variant", "catdep", "begin",
+    "default", "enum", "debug", "variant", "catdep", "begin", "undefined_unless", "subset",
 }
 
 _TOKEN_RE = re.compile(r"""
@@ -155,11 +163,11 @@ class Parser:
             title = self.next().text
             if self.at("name") or self.at("string"):
                 title += " " + self.next().text
-        self.accept("kw", "catdep")
+        catdep = bool(self.accept("kw", "catdep"))
         body = self.instructions(top=True)
         if not self.at("eof"):
             raise self.error("expected an instruction (let, include, acyclic, ...)")
-        return title, body
+        return title, catdep, body
 
     def instructions(self, top=False):
         out = []
@@ -174,29 +182,28 @@ class Parser:
         ln = t.line
         if t.kind == "op" and t.text == "~" and self.peek().kind == "kw" and \
                 self.peek().text in ("acyclic", "irreflexive", "empty"):
-            return self.test(False)
+            return self.test("check")
         if t.kind != "kw":
             return None
         w = t.text
         if w == "let":
+            # herd: an instruction `let ... [in]`, the `in` being optional and meaningless
             self.next()
             if self.accept("kw", "rec"):
                 binds = self.bindings()
+                when = None
                 if self.accept("kw", "when"):
-                    raise self.error("`let rec ... when` is not supported")
-                if self.at("kw", "in"):
-                    self.next()
-                    return ("expr_stmt", ("letrec", binds, self.expr(), ln), ln)
-                return ("letrec", binds, ln)
+                    when = self.test("check")
+                self.accept("kw", "in")
+                return ("letrec", binds, when, ln)
             binds = self.bindings()
-            if self.accept("kw", "in"):
-                return ("expr_stmt", ("let", binds, self.expr(), ln), ln)
+            self.accept("kw", "in")
             return ("let", binds, ln)
         if w in ("acyclic", "irreflexive", "empty"):
-            return self.test(False)
-        if w in ("flag", "requires", "assert"):
+            return self.test("check")
+        if w in ("flag", "requires", "undefined_unless", "assert"):
             self.next()
-            return self.test(w == "flag")
+            return self.test({"undefined_unless": "requires"}.get(w, w))
         if w in ("show", "unshow"):
             self.next()
             e = self.expr()
@@ -211,7 +218,7 @@ class Parser:
             return ("include", f.text, ln)
         if w == "procedure":
             self.next()
-            self.accept("kw", "rec")
+            self.accept("kw", "rec")  # herd's `procedure rec`: a procedure sees itself anyway
             name = self.expect("name", what="a procedure name").text
             if self.accept("op", "("):
                 params = self.formals()
@@ -244,12 +251,61 @@ class Parser:
             var = self.expect("name", what="a name after `with`").text
             self.expect("kw", "from", "`from`")
             return ("withfrom", var, self.expr(), ln)
-        if w in ("match", "forall", "instructions", "default", "enum", "debug"):
-            raise CoherenceError(f"the cat instruction `{w}` is not supported", file=self.path,
-                                 line=ln)
+        if w == "enum":
+            self.next()
+            name = self.expect("name", what="an enumeration name after `enum`").text
+            self.expect("op", "=", "`=`")
+            self.accept("op", "||")
+            tags = [self.expect("tag", what="a tag ('name)").text]
+            while self.accept("op", "||"):
+                tags.append(self.expect("tag", what="a tag ('name) after `||`").text)
+            return ("enum", name, tuple(tags), ln)
+        if w == "forall":
+            self.next()
+            var = self.expect("name", what="a name after `forall`").text
+            self.expect("kw", "in", "`in`")
+            e = self.expr()
+            self.expect("kw", "do", "`do`")
+            body = self.instructions()
+            self.expect("kw", "end", "`end` closing `forall`")
+            return ("forall", var, e, body, ln)
+        if w == "match":
+            # the instruction form: match on a tag, each clause a list of instructions
+            self.next()
+            e = self.expr()
+            self.expect("kw", "with", "`with`")
+            self.accept("op", "||")
+            clauses, default = [], None
+            while True:
+                if self.accept("op", "_"):
+                    self.expect("op", "->", "`->`")
+                    default = self.instructions()
+                    self.expect("kw", "end", "`end` after the default clause of `match`")
+                    break
+                t = self.expect("tag", what="a tag ('name) or `_` in a match clause")
+                self.expect("op", "->", "`->`")
+                clauses.append((t.text, self.instructions(), t.line))
+                if self.accept("kw", "end"):
+                    break
+                self.expect("op", "||", "`||` or `end` in a match")
+            return ("insmatch", e, tuple(clauses), default, ln)
+        if w == "debug":
+            self.next()
+            return ("debug", self.expr(), ln)
+        if w in ("instructions", "default"):
+            # bell files' event declarations: herd ignores them when it runs a model
+            self.next()
+            self.expect("name", what="an event type")
+            self.expect("op", "[", "`[`")
+            if not self.at("op", "]"):
+                self.binary(0)
+                while self.accept("op", ","):
+                    self.binary(0)
+            self.expect("op", "]", "`]`")
+            return ("show", ln)
         return None
 
-    def test(self, flag):
+    def test(self, ttype):
         ln = self.cur.line
         neg = bool(self.accept("op", "~"))
         t = self.next()
@@ -259,7 +315,7 @@ class Parser:
         name = None
         if self.accept("kw", "as"):
             name = self.expect("name", what="a name after `as`").text
-        return ("test", t.text, neg, flag, e, name, ln)
+        return ("test", t.text, neg, ttype, e, name, ln)
 
     def variant(self):
         # variant := "str" | ~variant | variant && variant | variant || variant | (variant)
@@ -376,38 +432,69 @@ class Parser:
         return e
 
     def match(self):
-        """``match e with || pattern -> e ... end``: parsed (herd's set-recursion
-        library uses it), never evaluated: see the module docstring of .model."""
+        """``match e with || 'tag -> e ... || _ -> e end`` (on a tag) or
+        ``match e with {} -> e || x ++ rest -> e end`` (on a set; the element clause may
+        also be ``before | x ++ after -> e``, and come first)."""
         ln = self.next().line
         scrut = self.expr()
         self.expect("kw", "with", "`with`")
         self.accept("op", "||")
-        clauses = []
-        while True:
-            names = []
-            while not self.at("op", "->"):
-                t = self.next()
-                if t.kind == "eof":
-                    raise self.error("expected `->` in a match clause")
-                if t.kind == "name":
-                    names.append(t.text)
-            self.next()
-            clauses.append((tuple(names), self.expr()))
-            if self.accept("kw", "end"):
-                return ("match", scrut, tuple(clauses), ln)
-            self.expect("op", "||", "`||` or `end` in a match")
+        if self.at("tag") or self.at("op", "_") and self.peek().text == "->":
+            clauses, default = [], None
+            while True:
+                if self.accept("op", "_"):
+                    self.expect("op", "->", "`->`")
+                    default = self.expr()
+                    self.expect("kw", "end", "`end` after the default clause of `match`")
+                    return ("match", scrut, tuple(clauses), default, ln)
+                t = self.expect("tag", what="a tag ('name) or `_` in a match clause")
+                self.expect("op", "->", "`->`")
+                clauses.append((t.text, self.expr(), t.line))
+                if self.accept("kw", "end"):
+                    return ("match", scrut, tuple(clauses), default, ln)
+                self.expect("op", "||", "`||` or `end` in a match")
+        if_empty = clause = None
+        for _ in range(2):
+            if self.at("op", "{"):
+                if if_empty is not None:
+                    raise self.error("a second `{}` clause in a set match")
+                self.next()
+                self.expect("op", "}", "`}` (a set match's first clause is `{} -> ...`)")
+                self.expect("op", "->", "`->`")
+                if_empty = self.expr()
+            else:
+                if clause is not None:
+                    raise self.error("a set match has one `{}` clause and one element clause")
+                a = self.pat0()
+                if self.accept("op", "|"):
+                    x = self.pat0()
+                    self.expect("op", "++", "`++`")
+                    b = self.pat0()
+                    self.expect("op", "->", "`->`")
+                    clause = ("split", a, x, b, self.expr())
+                else:
+                    self.expect("op", "++", "`++` (element clause `x ++ rest -> ...`)")
+                    b = self.pat0()
+                    self.expect("op", "->", "`->`")
+                    clause = ("eltrem", a, b, self.expr())
+            if _ == 0:
+                self.expect("op", "||", "`||` between the two clauses of a set match")
+        self.expect("kw", "end", "`end` closing `match`")
+        return ("matchset", scrut, if_empty, clause, ln)
 
     def cond(self):
         if self.at("string") or self.at("kw", "variant") or \
                 ((self.at("op", "~") or self.at("name", "not")) and
                  self.peek().kind == "string"):
             return ("variant", self.variant())
-        a = self.binary(0)
+        a = self.expr()
         if self.accept("op", "="):
-            return ("eq", a, self.binary(0))
+            return ("eq", a, self.expr())
         if self.accept("kw", "in"):
-            return ("in", a, self.binary(0))
-        raise self.error("expected `=` or `in` in a condition")
+            return ("in", a, self.expr())
+        if self.accept("kw", "subset"):
+            return ("subset", a, self.expr())
+        raise self.error("expected `=`, `in` or `subset` in a condition")
 
     def binary(self, level):
         if level == len(_BINARY):
@@ -520,6 +607,9 @@ class Parser:
         raise self.error("expected an expression")
 
 
-def parse_cat(src: str, path: str):
-    """Parse cat source; returns ``(title, instructions)``."""
-    return Parser(src, path).parse_file()
+def parse_cat(src: str, path: str, with_options=False):
+    """Parse cat source; returns ``(title, instructions)`` (``(title, catdep,
+    instructions)`` with ``with_options``: ``catdep`` says the file starts with herd's
+    ``catdep`` option)."""
+    title, catdep, body = Parser(src, path).parse_file()
+    return (title, catdep, body) if with_options else (title, body)
