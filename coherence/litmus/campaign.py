@@ -19,6 +19,10 @@ vanishingly rare, yet SC allows them and real machines show them (a thread is in
 misses in the TLB, is descheduled).  So the random batches also put ``delay`` instructions
 of random lengths between some of each thread's instructions, a different pattern per batch:
 timing only, the test's accesses and values are untouched.
+
+Why directed batches first: some allowed states need several rare timings at once and stay
+unseen by random timing for millions of iterations, yet the enumerator knows an execution
+of each; :mod:`.directed` turns it into pauses and drain delays (:func:`directed_plan`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from ..engine import STATUS_NAMES, run_batch
 from ..errors import CoherenceError, PartialResultWarning
 from ..noise import CAMPAIGN, PROFILES as NOISE_PROFILES
 from ..protocols import get_protocol
+from . import directed
 from .compile import to_asm
+from .directed import directed_schedules
 from .enumerate import condition_validated, enumerate_states, observation_of
 from .ir import LitmusTest
 
@@ -108,6 +114,23 @@ def batch_plan(test_shape, iterations: int, rng) -> list:
     return batches
 
 
+def directed_plan(test: LitmusTest, model: str, text: str, iterations: int) -> list:
+    """The directed batches of a chunk of ``iterations`` (:mod:`.directed`): one per state
+    the model allows (at most ``MAX_STATES``), each of ``PER_STATE`` iterations, together
+    at most ``SHARE`` of the chunk; fast latencies, a jitter of one cycle, the schedule's
+    pauses and drain delays."""
+    schedules = directed_schedules(test, model, text)[:directed.MAX_STATES]
+    if not schedules:
+        return []
+    budget = int(iterations * directed.SHARE)
+    want = [min(directed.MAX_PER_STATE, max(directed.PER_STATE, int(np.ceil(4 / chance))))
+            for _p, _d, chance in schedules]
+    scale = min(1.0, budget / sum(want))
+    batches = [Batch((0, 1, drains, 0), FAST_LATENCIES, pauses, int(w * scale))
+               for (pauses, drains, _c), w in zip(schedules, want)]
+    return [b for b in batches if b.iterations > 0]
+
+
 def fixed_plan(profiles, iterations: int) -> list:
     """A campaign over the given profiles only (``run_campaign(profiles=...)``): the
     iterations split evenly over them, in order, no random batches."""
@@ -126,7 +149,8 @@ def fixed_plan(profiles, iterations: int) -> list:
 def with_pauses(text: str, pauses: dict) -> str:
     """The emulator assembly of :func:`~.compile.to_asm` with ``delay`` instructions after
     the instructions ``pauses`` names (``(thread, index)``: index counts the thread's
-    instruction lines from 0; labels are not instructions)."""
+    instruction lines from 0, -1 puts the delay before the first; labels are not
+    instructions)."""
     if not pauses:
         return text
     out, core, k = [], -1, 0
@@ -135,6 +159,9 @@ def with_pauses(text: str, pauses: dict) -> str:
         s = line.strip()
         if s.startswith(".core"):
             core, k = int(s.split()[1]), 0
+            d = pauses.get((core, -1))
+            if d:
+                out.append(f"    delay {d}")
         elif core >= 0 and line.startswith(" ") and s and not s.startswith(";"):
             d = pauses.get((core, k))
             if d:
@@ -269,8 +296,12 @@ def run_chunk(test: LitmusTest, model: str, protocol, index: int, iterations: in
     statuses: Counter = Counter()
     rng = np.random.default_rng(chunk_seed(seed, test.name, index))
     halted = STATUS_NAMES.index("halted")
-    plan = (batch_plan(_shape(text), iterations, rng) if profiles is None
-            else fixed_plan(tuple(profiles), iterations))
+    if profiles is None:
+        plan = directed_plan(test, model, text, iterations)
+        rest = iterations - sum(b.iterations for b in plan)
+        plan += batch_plan(_shape(text), rest, rng) if rest > 0 else []
+    else:
+        plan = fixed_plan(tuple(profiles), iterations)
     for batch in plan:
         prog = assemble(with_pauses(text, batch.pauses), test.path) if batch.pauses else program
         cfg = campaign_config(len(test.threads), model, protocol, batch.profile,

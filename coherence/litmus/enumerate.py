@@ -601,9 +601,10 @@ class _Program:
             regs = regs[:dst] + (old,) + regs[dst + 1:]
         return regs, rf, mem, co
 
-    def successors(self, state):
+    def successors(self, state, labels=None):
         """Every state one global step away (each followed by the stepping thread's eager
-        steps)."""
+        steps).  ``labels``, a list, receives each step's ``(thread, pc)``: the micro-op it
+        executes, pc -1 for the drain of the thread's oldest buffered store."""
         threads, mem, bufs, co = state
         out = []
         tso, track = self.tso, self.track
@@ -615,6 +616,8 @@ class _Program:
                 c2 = co[:s] + (co[s] + (wid,),) + co[s + 1:] if track else co
                 b2 = bufs[:t] + (buf[1:],) + bufs[t + 1:]
                 out.append(self._local(t, (threads, m2, b2, c2)))
+                if labels is not None:
+                    labels.append((t, -1))
             pc, regs, rf = threads[t]
             code = self.code[t]
             if pc >= len(code):
@@ -630,6 +633,8 @@ class _Program:
                     th = (pc + 1, r2, rf + (wid,) if track else rf)
                     out.append(self._local(t, (threads[:t] + (th,) + threads[t + 1:],
                                                 mem, bufs, co)))
+                    if labels is not None:
+                        labels.append((t, pc))
                 elif k == _STORE:  # SC only: TSO stores are always eager
                     s = self.slot(op[1], regs)
                     isreg, x = op[2]
@@ -640,6 +645,8 @@ class _Program:
                     th = (pc + 1, regs, rf)
                     out.append(self._local(t, (threads[:t] + (th,) + threads[t + 1:],
                                                 m2, bufs, c2)))
+                    if labels is not None:
+                        labels.append((t, pc))
                 elif k == _RMW:
                     if buf and tso:
                         continue  # waits for the drains above
@@ -648,6 +655,8 @@ class _Program:
                     th = (pc + 1, r2, rf2)
                     out.append(self._local(t, (threads[:t] + (th,) + threads[t + 1:],
                                                 m2, bufs, c2)))
+                    if labels is not None:
+                        labels.append((t, pc))
                 # _MFENCE with a non-empty buffer: blocked until the drains above.
             except _Error as exc:
                 raise _Fault(t, pc, str(exc)) from None
@@ -759,3 +768,51 @@ def enumerate_states(test: LitmusTest, model: str) -> Verdict:
         elapsed=time.perf_counter() - start,
         _holds=[pred(states[k]) for k in keys],
         _prop=test.condition.prop, _shown=list(shown))
+
+
+def witness_paths(test: LitmusTest, model: str, max_states: int = 100_000):
+    """One execution of each final state of ``test`` under ``model``, as the global steps
+    that reach it: ``{shown values: [(thread, pc), ...]}`` (pc: the micro-op the step runs,
+    -1: a drain of the thread's oldest buffered store; each step is followed by the thread's
+    eager steps), with the compiled program (``_Program``: its ``code`` says which micro-ops
+    access memory).  Breadth first, so each path is a shortest one.  None when the test has
+    more than ``max_states`` machine states (the caller then goes without) or faults.
+
+    For the directed batches of emulator campaigns (:mod:`.directed`), which turn a path
+    into timing (pauses and drain delays) that makes the machine likely to produce it."""
+    from collections import deque
+    prog = _Program(test, model)
+    getters = [prog.getter(l) for l in test.observed]
+    try:
+        init = prog.init_state()
+        parent = {init: None}
+        queue = deque([init])
+        paths = {}
+        while queue:
+            st = queue.popleft()
+            labels: list = []
+            succ = prog.successors(st, labels)
+            if not succ:
+                if prog.is_final(st):
+                    key = tuple(g(st) for g in getters)
+                    if key not in paths:
+                        path = []
+                        cur = st
+                        while parent[cur] is not None:
+                            cur, step = parent[cur]
+                            path.append(step)
+                        paths[key] = path[::-1]
+                continue
+            for s2, step in zip(succ, labels):
+                if s2 not in parent:
+                    parent[s2] = (st, step)
+                    queue.append(s2)
+            if len(parent) > max_states:
+                return None
+    except _Fault:
+        return None
+    return prog, paths
+
+
+#: The micro-op kinds that access memory (a load, a store, a read-modify-write).
+MEMORY_KINDS = (_LOAD, _STORE, _RMW)
