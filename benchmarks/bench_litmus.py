@@ -282,6 +282,9 @@ def main(argv=None) -> int:
     ap.add_argument("--coverage", type=int, default=150, metavar="N",
                     help="tests per sampled set in the coverage figures (0: skip them)")
     ap.add_argument("--only-coverage", action="store_true", help="print only the coverage")
+    ap.add_argument("--held-out", default="", metavar="all",
+                    help="'all': every held-out test of herd-ext's @timely index in the coverage "
+                         "(about an hour) instead of a sample of N 4-thread tests")
     ap.add_argument("--cat-only", action="store_true", help="only the cat path's figures")
     ap.add_argument("--cat-sample", type=int, default=300,
                     help="oracle tests per architecture for the cat figures (0: all)")
@@ -290,7 +293,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.sb_threads.split(",") if x]
     if args.only_coverage:
-        bench_coverage(args.coverage)
+        bench_coverage(args.coverage, args.held_out)
         return 0
     if args.cat_only:
         bench_many_threads(sizes)
@@ -308,7 +311,7 @@ def main(argv=None) -> int:
     bench_cat_x86()
     bench_cat_oracle(args.cat_sample)
     if args.coverage:
-        bench_coverage(args.coverage)
+        bench_coverage(args.coverage, args.held_out)
     return 0
 
 
@@ -342,7 +345,7 @@ def _coverage(tests, label: str) -> None:
         print(f"      unseen in: {', '.join(worst[:8])}{' ...' if len(worst) > 8 else ''}")
 
 
-def bench_coverage(n: int) -> None:
+def bench_coverage(n: int, held_out: str = "") -> None:
     from coherence.litmus.cycles import cycle_test, random_cycles
     print("== campaign coverage (default iterations) ==")
     if ORACLE.is_dir():
@@ -351,7 +354,13 @@ def bench_coverage(n: int) -> None:
     _coverage([t for _, t in load_suite([ROOT / "litmus" / "x86"]) if not isinstance(t, str)],
               "litmus/x86")
     ext = ROOT.parent / "shared" / "oracle" / "herd-ext" / "tests"
-    if ext.is_dir():
+    if ext.is_dir() and held_out == "all":
+        timely = ROOT.parent / "shared" / "oracle" / "herd-ext" / "@timely"
+        files = [ext.parent / line.strip() for line in timely.read_text().splitlines()
+                 if line.strip()]
+        tests = [t for _p, t in load_suite(files) if not isinstance(t, str)]
+        _coverage(tests, f"held-out tests (all {len(tests)} of herd-ext's @timely)")
+    elif ext.is_dir():
         four = [t for _p, t in load_suite([ext]) if not isinstance(t, str)
                 and len(t.threads) == 4]
         random.Random(0).shuffle(four)
