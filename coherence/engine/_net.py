@@ -30,11 +30,12 @@ The protocol is read only through its compiled arrays, so any user MessageProtoc
 from __future__ import annotations
 
 import numpy as np
+from numba import literal_unroll
 
 from .._jit import jit, jit_helper, jit_inline, jit_leaf
 from ..protocols.message import (A_ADD_OWNER, A_ADD_REQ, A_CLEAR_OWNER, A_CLEAR_SHARERS,
                                  A_DEC_ACKS, A_PERFORM, A_REMOVE_REQ, A_SEND, A_SET_ACKS,
-                                 A_SET_OWNER, A_WRITE_MEMORY, EV_REPL, M_OWNER, M_READ,
+                                 A_SET_OWNER, A_WRITE_MEMORY, EV_REPL, M_DIRTY, M_OWNER, M_READ,
                                  M_TRANSIENT, M_WRITE, MAX_ACTIONS, NEXT_IMPOSSIBLE, NEXT_STALL,
                                  PART_ACKS, PART_DATA, PART_OWN, PART_OWNER, PART_SHARED,
                                  PART_SHARER, T_BUS, T_HOME, T_OWNER, T_REQ, T_REQ_HOME,
@@ -1699,3 +1700,57 @@ def _run(m):
 def _simulate_net(*flat):
     """Run a program or trace on a message interconnect: (status, cycles)."""
     return _run(bundles(Flat(*flat)))
+
+
+# ------------------------------------------------------------------ batches (campaigns)
+
+@jit_leaf
+def _restore(dst, src):
+    """Copy a pristine array into a live one of the same shape (C order)."""
+    d = dst.reshape(dst.size)
+    s = src.reshape(src.size)
+    for i in range(d.size):
+        d[i] = s[i]
+
+
+@jit_leaf
+def _coherent_word(m, a):
+    """Word ``a`` as the coherent system sees it: the data of a dirty copy (the last core's,
+    as the driver's ``coherent_memory`` overwrites in core order), else memory's."""
+    p = m.p
+    wpl = p[P_WPL]
+    line = a // wpl
+    s = line & (p[P_SETS] - 1)
+    v = m.mem.words[a]
+    for c in range(p[P_CORES]):
+        w = find(m.l1, c, s, line, p[P_WAYS])
+        if w >= 0 and m.pr.cmeaning[m.l1.state[c, s, w], M_DIRTY] != 0:
+            v = m.l1.data[c, s, w, a - line * wpl]
+    return v
+
+
+@jit
+def _batch_net(first, end, resume, obs_kind, obs_a, obs_b, out, statuses, rngs, pairs,
+               *flat):
+    """Runs ``first .. end-1`` of a batch on a message interconnect, each from the pristine
+    machine (``pairs``: every array a run changes, with its pristine copy); one RNG stream
+    for all, ``rngs[it]`` its state as run ``it`` starts (so a run whose message pool filled
+    up runs again, bigger, as the same run).  Observations as ``_kernel._batch``'s.  Returns
+    ``end``, or the first run not finished: an error or a pause (``statuses`` says which),
+    which the next call continues with ``resume`` set."""
+    m = bundles(Flat(*flat))
+    for it in range(first, end):
+        if not (resume and it == first):
+            for pair in literal_unroll(pairs):
+                _restore(pair[0], pair[1])
+            rngs[it] = m.rng[0]
+        status, cycles = _run(m)
+        statuses[it] = status
+        if status == STATUS_ERROR or status == STATUS_PAUSED:
+            return it
+        for j in range(obs_kind.shape[0]):
+            if obs_kind[j] == 0:
+                out[it, j] = m.cpu.regs[obs_a[j], obs_b[j]]
+            else:
+                out[it, j] = _coherent_word(m, obs_a[j])
+    return end

@@ -7,6 +7,7 @@ those interconnects."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -31,6 +32,7 @@ _ERROR_KINDS = {L.ERR_SWMR: "swmr", L.ERR_OWNER: "owner", L.ERR_DATA: "data",
 #: The message pool's first size per node; a run that fills it runs again with twice as
 #: many (the run is a pure function of its inputs, so the second run is the same run).
 POOL_PER_NODE = 8
+MIN_POOL = 256
 #: A trace's room for home records at first (doubled whenever the kernel asks).
 HOME_RECORDS = 2048
 #: A trace whose lines span at most this many (or four per access) gets a home record per
@@ -101,7 +103,7 @@ class NetMachine:
         sw = -(-C // 64)
         p[NL.NP_SWORDS] = sw
         p[NL.NP_LSIZE] = cfg.line_size
-        cap = capacity or max(256, POOL_PER_NODE * nodes)
+        cap = capacity or max(MIN_POOL, POOL_PER_NODE * nodes)
         p[NL.NP_CAP] = cap
         wcap = max(256, 4 * nodes)
         p[NL.NP_WCAP] = wcap
@@ -594,12 +596,75 @@ def run_net_trace(writes, addrs, config: SystemConfig, seed: int = 0, check: boo
 
 
 
+#: The arrays a run never writes (the inputs, the protocol's tables) and the RNG (one stream
+#: for a batch): a batch's runs restore every other array of the machine from its pristine
+#: copy (so a field added to the machine is restored unless it is named here).
+BATCH_KEPT = ("rng", "code", "start", "length", "twrite", "taddr", "cnext", "cacts",
+              "cevent", "cpart", "cmeaning", "cflags", "hnext", "hacts", "hevent", "hpart",
+              "hflags", "msg_vnet", "msg_data", "ord_index", "skip", "allv", "cnoise",
+              "wlines")
+
+
 def run_net_batch(program, config: SystemConfig, iterations: int, seed: int, kinds, obs_a,
                   obs_b, check: bool = False):
-    """``engine.run_batch`` on a message interconnect: the runs one after another through
-    the kernel, each from a clean machine, one RNG stream for all (each run starts from the
-    generator's state the previous one left, as the atomic bus's batch kernel does).
-    Returns (values, status codes)."""
+    """``engine.run_batch`` on a message interconnect: the runs one after another in the
+    kernel (``_batch_net``), each from the pristine machine, one RNG stream for all (each
+    run starts from the generator's state the previous one left, as the atomic bus's batch
+    kernel does).  A run that fills the message pool runs again with a bigger one from the
+    same generator state, so it is the same run.  ``check=True`` runs them one at a time
+    (:func:`run_net_batch_each`: its end-of-run checks are the driver's).  Returns (values,
+    status codes)."""
+    if check:
+        return run_net_batch_each(program, config, iterations, seed, kinds, obs_a, obs_b, True)
+    from . import BATCH_CALL_SECONDS, BATCH_FIRST_CALL, _layout, _where
+    linked, start, length = _layout(program, config)
+    nwords = len(linked.memory)
+    out = np.zeros((iterations, len(kinds)), dtype=np.int64)
+    statuses = np.zeros(iterations, dtype=np.int64)
+    rngs = np.zeros(max(iterations, 1), dtype=np.uint64)
+    obs = (np.array(kinds, np.int64), np.array(obs_a, np.int64), np.array(obs_b, np.int64))
+
+    def make(capacity):
+        m = NetMachine(config, nwords, True, False, seed, False, code=linked.code,
+                       start=start, length=length, capacity=capacity)
+        m.params[NL.NP_HINIT] = 0
+        m.params[L.P_TLWIN] = 0
+        m.mem[:nwords] = linked.memory
+        m.golden[:nwords] = linked.memory
+        pairs = tuple((m.arrays[f], m.arrays[f].copy()) for f in NL.Flat._fields
+                      if f not in BATCH_KEPT)
+        return m, pairs
+
+    m, pairs = make(None)
+    done, resume, chunk = 0, False, BATCH_FIRST_CALL
+    while done < iterations:
+        end = min(iterations, done + chunk)
+        args = (done, end, resume) + obs + (out, statuses, rngs, pairs) + m.flat()
+        ensure_compiled(K._batch_net, args, "the message interconnects' batch kernel")
+        t0 = time.perf_counter()
+        stop = K._batch_net(*args)
+        if stop < end:
+            if statuses[stop] == L.STATUS_PAUSED:
+                done, resume = stop, True
+                continue
+            if m.err[L.E_KIND] == NL.ERR_POOL:
+                # the same run again (its generator state), with twice the pool
+                state = rngs[stop]
+                m, pairs = make(2 * m.capacity)
+                m.rng[0] = state
+                done, resume = stop, False
+                continue
+            m.raise_error(_where(program))
+        if time.perf_counter() - t0 < BATCH_CALL_SECONDS:
+            chunk *= 4
+        done, resume = end, False
+    return out, statuses
+
+
+def run_net_batch_each(program, config: SystemConfig, iterations: int, seed: int, kinds,
+                       obs_a, obs_b, check: bool = False):
+    """The runs of :func:`run_net_batch` one kernel call each, from a machine built anew
+    (the definition the batch kernel is tested against; ``check=True`` batches)."""
     from . import _layout, _where
     linked, start, length = _layout(program, config)
     nwords = len(linked.memory)
