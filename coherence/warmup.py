@@ -16,6 +16,7 @@ import time
 GROUPS = {
     # the longest first, so that two at a time finish together
     "network": "the split bus's and the directory's kernel",
+    "network-batch": "the split bus's and the directory's batch kernel (their campaigns)",
     "program": "the program kernel (coherence run)",
     "trace": "the trace kernel (run_trace on SC cores)",
     "batch": "the batch kernel (litmus campaigns)",
@@ -44,6 +45,9 @@ def compile_group(group: str) -> None:
     elif group == "network":
         # one kernel serves programs and traces on both interconnects
         coherence.run(prog, SystemConfig(cores=2, protocol="msi", interconnect="directory"))
+    elif group == "network-batch":
+        coherence.run_batch(prog, SystemConfig(cores=2, protocol="msi", interconnect="directory"),
+                            2, observe=[("reg", 0, 1)])
     elif group == "sched":
         from coherence import sched
         sc = sched.loads('[scenario]\nname = "warm"\n[[thread]]\nname = "A"\n'
