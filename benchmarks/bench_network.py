@@ -11,7 +11,10 @@ every figure with its ratio against the atomic bus on the same input in the same
    lines of its own: the cost of a miss should follow the sharers involved, not the cores);
    the atomic bus runs at most 64 cores;
 4. simulated throughput (accesses per simulated cycle) from 1 to 64 cores on the bus and
-   the split bus, and to 256 on the directory.
+   the split bus, and to 256 on the directory;
+5. campaigns: ``run_batch`` of litmus SB and IRIW under a campaign's noise (runs/s), and on
+   the message interconnects also the runs one at a time (the batch kernel's definition,
+   which is what a campaign cost before the batch kernel).
 
 Run: ``python benchmarks/bench_network.py`` (``--quick``: smaller inputs; ``--cold``: also
 the compile times, about a minute).  Prints figures only; no thresholds (timings are not
@@ -195,6 +198,49 @@ def main():
             row.append(f"{x:9.3f}" if ic == "bus" else
                        f"{x:9.3f} ({x / base:5.2f} x)" if cores <= 64 else f"{x:9.3f}         ")
         print(f"   {cores:5d} " + "  ".join(row))
+    bench_batches()
+
+
+def bench_batches():
+    """5. run_batch on litmus programs: the atomic bus, then each message interconnect batched
+    and one run at a time."""
+    import warnings
+    from coherence import run_batch
+    from coherence.engine import _layout
+    from coherence.engine.net import run_net_batch_each
+    from coherence.litmus import parse_file
+    from coherence.litmus.campaign import campaign_config, campaign_program
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "litmus", "x86")
+    runs = 2000 if QUICK else 20000
+    print(f"5. campaigns: run_batch of {runs:,} runs under the 'mild' noise, TSO cores (runs/s; "
+          "ratio to the atomic bus)")
+    for name in ("SB", "IRIW"):
+        test = parse_file(os.path.join(root, f"{name}.litmus"))
+        program, _names, spec, _text = campaign_program(test)
+        base = None
+        for ic in ("bus", "split-bus", "directory"):
+            cfg = campaign_config(len(test.threads), "tso", "mesi", (20, 4, 120, 8),
+                                  interconnect=ic)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run_batch(program, cfg, 10, observe=spec)
+                t0 = time.perf_counter()
+                run_batch(program, cfg, runs, seed=1, observe=spec, status_codes=True)
+                x = runs / (time.perf_counter() - t0)
+                base = base or x
+                line = f"   {name:5s} {ic:10s}: {x:10,.0f} runs/s  ({x / base:5.2f} x bus)"
+                if ic != "bus":
+                    linked = _layout(program, cfg)[0]
+                    kinds = [0 if o[0] == "reg" else 1 for o in spec]
+                    a = [o[1] if o[0] == "reg" else linked.addresses[o[1]] // 8 for o in spec]
+                    b = [o[2] if o[0] == "reg" else 0 for o in spec]
+                    each = max(runs // 20, 50)
+                    run_net_batch_each(program, cfg, 2, 1, kinds, a, b)   # warm
+                    t0 = time.perf_counter()
+                    run_net_batch_each(program, cfg, each, 1, kinds, a, b)
+                    y = each / (time.perf_counter() - t0)
+                    line += f"; one at a time {y:8,.0f} runs/s (batch {x / y:5.1f} x)"
+            print(line)
 
 
 if __name__ == "__main__":
