@@ -116,14 +116,17 @@ def batch_plan(test_shape, iterations: int, rng) -> list:
 
 def directed_plan(test: LitmusTest, model: str, text: str, iterations: int) -> list:
     """The directed batches of a chunk of ``iterations`` (:mod:`.directed`): one per state
-    the model allows (at most ``MAX_STATES``), each of ``PER_STATE`` iterations, together
-    at most ``SHARE`` of the chunk; fast latencies, a jitter of one cycle, the schedule's
-    pauses and drain delays."""
+    the model allows (at most ``MAX_STATES``), each of ``PER_STATE`` iterations or
+    ``MARGIN / chance`` when the schedule's holds make one iteration unlikely to follow it
+    (at most ``MAX_PER_STATE``), together at most ``SHARE`` of the chunk (scaled down
+    evenly past it); fast latencies, a jitter of one cycle, the schedule's pauses and drain
+    delays."""
     schedules = directed_schedules(test, model, text)[:directed.MAX_STATES]
     if not schedules:
         return []
     budget = int(iterations * directed.SHARE)
-    want = [min(directed.MAX_PER_STATE, max(directed.PER_STATE, int(np.ceil(4 / chance))))
+    want = [min(directed.MAX_PER_STATE,
+                max(directed.PER_STATE, int(np.ceil(directed.MARGIN / chance))))
             for _p, _d, chance in schedules]
     scale = min(1.0, budget / sum(want))
     batches = [Batch((0, 1, drains, 0), FAST_LATENCIES, pauses, int(w * scale))

@@ -30,8 +30,9 @@ GAP = 40               # cycles between two steps of a witness
 ACCESS = 4             # cycles an access takes on the directed batches' fast latencies
 PER_STATE = 24         # iterations of a state's batch at least ...
 MAX_PER_STATE = 400    # ... and at most (a schedule that rarely works gets more)
-MAX_STATES = 256       # directed states per campaign chunk at most (the first in order)
-SHARE = 0.2            # of a chunk's iterations at most
+MAX_STATES = 2048      # directed states per campaign chunk at most (the first in order)
+SHARE = 0.5            # of a chunk's iterations at most (a test with many states)
+MARGIN = 12            # a batch's iterations times its chance of following the schedule
 MAX_MACHINE_STATES = 100_000   # larger tests go without directed batches
 
 _CACHE: dict = {}
