@@ -524,6 +524,13 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         else:
                             # the old value, through the comparison (a pick step)
                             dt = _as_pick(rt)
+                    elif k == "cas" and not write and test.arch == "AArch64":
+                        # A failed CAS that does not write: herd builds two event
+                        # structures as well (its `aarch64_cas_no`, with and without
+                        # `add_ctrl`): the register's value comes from the read, and in
+                        # the second also, through the comparison (a pick step), from the
+                        # expected value.  (The failure that writes back is one.)
+                        alt = rt | _as_pick(et)
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
