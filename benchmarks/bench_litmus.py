@@ -21,6 +21,16 @@
    with 10 events per thread (target < 1 s); store buffering over 6 to 16 threads
    (`--sb-threads`), cat path and enumerator.  `--cat-only` runs just this part, on a
    deterministic sample of `--cat-sample` tests per architecture (0: the whole oracle).
+6. The diy-generated golden set (tests/data/diy, herd7 7.58's verdicts in verdicts.tsv): per
+   architecture and model, tests, agreement (final states and observation, and the
+   execution counts), and the CPU time against herd7's on the same files.  `--diy-only`
+   runs just this part.
+
+herd7 is found through `$HERD7` (a path) or on `PATH` (e.g. PREFIX/bin of a herdtools7
+build, see tests/data/diy/README.md); its libdir is `$HERD_LIBDIR` or
+PREFIX/share/herdtools7/herd.  When it is there, the times against herd7 are measured (CPU
+of one herd7 process over the same files, and of one process per file as the oracle's
+verdicts were made); without it, the oracle's README figure stands in.
 """
 
 from __future__ import annotations
@@ -129,6 +139,56 @@ def bench_throughput(count: int, nthreads: int, per_thread: int, seed: int = 1,
 ARM_ORACLE = ROOT.parent / "shared" / "oracle" / "herd-arm-riscv"
 # herd7 7.58 on herd-arm-riscv: 19,286 calls, about 1,410 s of CPU (the oracle's README).
 HERD_ARM_SECONDS_PER_CALL = 1410 / 19286
+DIY = ROOT / "tests" / "data" / "diy"
+
+
+def find_herd7():
+    """(herd7, its libdir) from $HERD7 / PATH and $HERD_LIBDIR, or (None, None)."""
+    import os
+    import shutil
+    herd = os.environ.get("HERD7") or shutil.which("herd7")
+    if not herd or not Path(herd).is_file():
+        return None, None
+    lib = os.environ.get("HERD_LIBDIR")
+    lib = Path(lib) if lib else Path(herd).resolve().parent.parent / "share" / "herdtools7" / "herd"
+    return herd, (lib if (lib / "sc.cat").is_file() else None)
+
+
+def _children_cpu():
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def herd7_cpu(herd, lib, cat, files, per_file=False):
+    """CPU seconds herd7 takes on ``files`` under ``cat``: one process for all of them (in
+    chunks of 200 files), or one per file (``per_file``, as the oracle's verdicts were
+    produced).  None when herd7 fails."""
+    import subprocess
+    base = [herd] + (["-I", str(lib)] if lib else []) + ["-model", str(cat)]
+    groups = [[f] for f in files] if per_file else \
+        [files[i:i + 200] for i in range(0, len(files), 200)]
+    c0 = _children_cpu()
+    for g in groups:
+        p = subprocess.run(base + [str(f) for f in g], capture_output=True, text=True)
+        if p.returncode != 0:
+            return None
+    return _children_cpu() - c0
+
+
+def _herd_line(ours, herd, lib, cat, files, per_file=True):
+    """``herd7 X s (one process), Y s (one per test); ours/herd ...`` or the reason."""
+    one = herd7_cpu(herd, lib, cat, files)
+    if one is None:
+        return f"herd7 failed on {cat}"
+    line = f"herd7 {one:.1f} s in one process"
+    if per_file:
+        each = herd7_cpu(herd, lib, cat, files, per_file=True)
+        line += f", {each:.1f} s as one process per test"
+    line += f"; ours/herd7 (one process) {ours / max(one, 1e-9):.2f}"
+    if per_file:
+        line += f", ours/herd7 (per test) {ours / max(each, 1e-9):.2f}"
+    return line
 
 
 def _oracle_dir(name):
@@ -169,7 +229,6 @@ def bench_cat_oracle(sample: int) -> None:
     import collections
     import csv
     import hashlib
-    import shutil
     from coherence.errors import CoherenceError
     from coherence.litmus import parse_file
     from coherence.litmus.cat.verdict import cat_verdict
@@ -180,7 +239,7 @@ def bench_cat_oracle(sample: int) -> None:
         return
     with open(oracle / "verdicts.tsv", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    herd = shutil.which("herd7")
+    herd, lib = find_herd7()
     for arch, model in (("AArch64", "aarch64"), ("RISCV", "riscv")):
         sel = [r for r in rows if r["arch"] == arch and r["model"] == model]
         sel.sort(key=lambda r: hashlib.sha1(r["path"].encode()).hexdigest())
@@ -188,7 +247,7 @@ def bench_cat_oracle(sample: int) -> None:
             sel = sel[:sample]
         agree = counts = 0
         differ, skipped = [], collections.Counter()
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for r in sel:
             try:
                 v = cat_verdict(parse_file(oracle / "tests" / r["path"]), model)
@@ -204,20 +263,22 @@ def bench_cat_oracle(sample: int) -> None:
                                                        int(r["negative"]))
             else:
                 differ.append(r["path"])
-        dt = time.perf_counter() - t0
+        dt = time.process_time() - t0
         supported = len(sel) - sum(skipped.values())
         print(f"   {arch:7} {model:8}: {len(sel)} tests, {supported} supported, {agree} agree "
               f"(execution counts too: {counts}), {len(differ)} differ, "
-              f"{sum(skipped.values())} skipped; {dt:.1f} s")
+              f"{sum(skipped.values())} skipped; {dt:.1f} s of CPU")
         for reason, k in skipped.most_common():
             print(f"      skipped {k}: {reason}")
         for p in differ:
             print(f"      differs: {p}")
         if herd:
-            print(f"      (herd7 found at {herd}: time it with the same tests for a ratio)")
+            files = [oracle / "tests" / r["path"] for r in sel]
+            print(f"      {herd}: " + _herd_line(dt, herd, lib, f"{model}.cat", files,
+                                                  per_file=len(files) <= 400))
         herd_s = HERD_ARM_SECONDS_PER_CALL * len(sel)
-        print(f"      herd7 7.58, from the oracle's README average: ~{herd_s:.0f} s for these; "
-              f"ratio ours/herd ~{dt / herd_s:.2f}")
+        print(f"      herd7 7.58, from the oracle's README average (one process per test): "
+              f"~{herd_s:.0f} s for these; ratio ours/herd ~{dt / herd_s:.2f}")
 
 
 def _wide_aarch64_test() -> str:
@@ -276,6 +337,67 @@ def bench_cat_wide() -> None:
           f"{cpu:.3f} s of CPU ({dt:.3f} s wall)  target < 1 s: {ok}")
 
 
+def bench_diy() -> None:
+    """Agreement with herd7 on the diy-generated golden set, and the time against herd7's."""
+    import collections
+    import csv
+    import tempfile
+    from coherence.litmus import parse_file
+    from coherence.litmus.cat.verdict import cat_verdict
+    print("== diy-generated tests (tests/data/diy) against herd7 7.58's verdicts ==")
+    if not (DIY / "verdicts.tsv").is_file():
+        print(f"   skipped: {DIY / 'verdicts.tsv'} not found")
+        return
+    with open(DIY / "verdicts.tsv", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    herd, lib = find_herd7()
+    tmp = tempfile.TemporaryDirectory()
+    cats = {}
+    if herd and lib:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from make_diy_golden import oracle_cats
+        cats = oracle_cats(lib, Path(tmp.name))
+    elif herd:
+        print(f"   {herd}: no libdir found (set HERD_LIBDIR): herd7's sc / tso rows not timed")
+    herd_cat = {"aarch64": "aarch64.cat", "riscv": "riscv.cat",
+                "tso": cats.get("x86tso-amo.cat"), "sc": cats.get("sc-amo.cat")}
+    ours = {("X86", "tso"): ("enum", "tso"), ("X86", "sc"): ("enum", "sc")}
+    groups = collections.defaultdict(list)
+    for r in rows:
+        groups[(r["arch"], r["model"])].append(r)
+    total = collections.Counter()
+    for (arch, model), sel in sorted(groups.items()):
+        how, m = ours.get((arch, model), ("cat", model))
+        tests = [parse_file(DIY / r["path"]) for r in sel]
+        agree = counts = 0
+        differ = []
+        c0 = time.process_time()
+        for t, r in zip(tests, sel):
+            v = enumerate_states(t, m) if how == "enum" else cat_verdict(t, m)
+            want = set(r["states"].split(" | ")) if r["states"] else set()
+            got = {" ".join(f"{k}={x};" for k, x in st.items()) for st in v.states} - {""}
+            if got == want and v.observation == r["observation"]:
+                agree += 1
+                counts += (v.positive, v.negative) == (int(r["positive"]), int(r["negative"]))
+            else:
+                differ.append(r["path"])
+        dt = time.process_time() - c0
+        total.update(tests=len(sel), agree=agree, counts=counts)
+        label = f"{m} ({'enumerator' if how == 'enum' else 'cat'})"
+        print(f"   {arch:7} {label:17}: {len(sel)} tests, {agree} agree (counts too: {counts}), "
+              f"{len(differ)} differ; {dt:.2f} s of CPU")
+        for p in differ[:10]:
+            print(f"      differs: {p}")
+        if herd and herd_cat.get(model):
+            files = [DIY / r["path"] for r in sel]
+            print(f"      herd7 `{model}`: " + _herd_line(dt, herd, lib, herd_cat[model], files))
+    if not herd:
+        print("   herd7 not found ($HERD7 or PATH): no time against herd7")
+    print(f"   all: {total['tests']} verdicts, {total['agree']} agree, "
+          f"{total['counts']} with the execution counts")
+    tmp.cleanup()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="best of N for the oracle set")
@@ -286,6 +408,8 @@ def main(argv=None) -> int:
                     help="'all': every held-out test of herd-ext's @timely index in the coverage "
                          "(about an hour) instead of a sample of N 4-thread tests")
     ap.add_argument("--cat-only", action="store_true", help="only the cat path's figures")
+    ap.add_argument("--diy-only", action="store_true",
+                    help="only the diy-generated set's figures (agreement, time vs herd7)")
     ap.add_argument("--cat-sample", type=int, default=300,
                     help="oracle tests per architecture for the cat figures (0: all)")
     ap.add_argument("--sb-threads", default="6,7,8,12",
@@ -295,11 +419,15 @@ def main(argv=None) -> int:
     if args.only_coverage:
         bench_coverage(args.coverage, args.held_out)
         return 0
+    if args.diy_only:
+        bench_diy()
+        return 0
     if args.cat_only:
         bench_many_threads(sizes)
         bench_cat_wide()
         bench_cat_x86()
         bench_cat_oracle(args.cat_sample)
+        bench_diy()
         return 0
     bench_oracle(args.repeat)
     bench_throughput(200, 4, 2, target=True)  # 4 threads, 8 instructions: the target figure
@@ -310,6 +438,7 @@ def main(argv=None) -> int:
     bench_cat_wide()
     bench_cat_x86()
     bench_cat_oracle(args.cat_sample)
+    bench_diy()
     if args.coverage:
         bench_coverage(args.coverage, args.held_out)
     return 0

@@ -488,3 +488,35 @@ def test_explanations_expand_composite_steps_and_name_empty_checks():
     assert "forbidden by: acyclic coherence: Fre Amo Fre Amo\n" in r.stdout
     # an `empty` check names the pair it should not contain
     assert "forbidden by: empty atomic: REX[x]=0 -> WEX[x]=1\n" in r.stdout
+
+
+# herd7 7.58 builds five event structures for an AArch64 CAS: two for a success (the
+# register's value from the expected value or from the read), one for a failure that writes
+# the value back, and two for a failure without a write (its `aarch64_cas_no`, with and
+# without a control edge from the comparison to the register).  Its counts below.
+CAS_FAILS = """AArch64 cas-may-fail
+{ 0:X1=x; 1:X1=x; }
+ P0          | P1             ;
+ MOV W0,#1   | MOV W2,#1      ;
+ STR W0,[X1] | MOV W3,#2      ;
+             | CAS W2,W3,[X1] ;
+exists (1:X2=0)
+"""
+CAS_EXPECTS_A_READ = """AArch64 cas-expects-a-read
+{ 0:X1=x; 0:X3=y; 1:X1=y; 1:X3=x; 1:X5=z; }
+ P0          | P1                  ;
+ MOV W0,#1   | LDR W2,[X5]         ;
+ STR W0,[X1] | CAS W2,W4,[X1]      ;
+ DMB ISH     | EOR W6,W2,W2        ;
+ MOV W2,#1   | LDR W7,[X3,W6,SXTW] ;
+ STR W2,[X3] |                     ;
+exists (1:X2=1 /\\ 1:X7=0)
+"""
+
+
+@pytest.mark.parametrize("src,want", [(CAS_FAILS, ("Sometimes", 3, 2)),
+                                      (CAS_EXPECTS_A_READ, ("Never", 0, 7))])
+@pytest.mark.parametrize("model", ["aarch64", "sc"])
+def test_a_failed_cas_without_a_write_counts_twice_as_in_herd(src, want, model):
+    v = cat_verdict(parse_text(src), model)
+    assert (v.observation, v.positive, v.negative) == want

@@ -16,7 +16,9 @@ herd7's method, for any architecture whose instructions lower to the micro-ops b
 3. **Candidates.** Every read takes its value from a write of the same location and
    value (``rf``), but not from the write of its own instruction (an atomic's write comes
    after its read, herd's intra-instruction causality); every location's writes are
-   ordered after its initial write (``co``).
+   ordered after its initial write (``co``); a candidate where atomics' written values,
+   computed from their reads, justify each other through ``rf`` in a cycle is dropped, as
+   herd drops a candidate whose value equations it cannot solve.
    With ``prune`` (the shipped models, which all forbid it, and the models whose own check
    forbids it: see :meth:`.cat.model._Loader.coherence_check`), ``co`` follows program order
    between a thread's writes to one location and a read never reads a write of its own
@@ -217,6 +219,7 @@ class TEvent:
     data: frozenset = frozenset()
     ctrl: frozenset = frozenset()
     pick: frozenset = frozenset()
+    own: bool = False      # a write whose value is computed from its instruction's read
 
 
 @dataclass
@@ -508,8 +511,12 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         # value's reads are a "pick" dependency of the write (herd's
                         # iico_ctrl), not a data one.
                         pk = _as_pick(et) if k == "cas" else frozenset()
+                        # the value written is computed from the value read (an atomic
+                        # operation but a swap, a failed CAS's write-back): herd's
+                        # equation for it has the read's value in it
+                        own = writeback if k == "cas" else aop != "swp"
                         evs = evs + (TEvent("W", loc, new, wtags, inst, owner[pc], addr=at,
-                                            data=st_, ctrl=ctrl, pick=pk),)
+                                            data=st_, ctrl=ctrl, pick=pk, own=own),)
                         rmw = rmw + ((ridx, widx, "amo"),)
                     alt = None
                     if k == "cas" and write and not writeback:
@@ -524,6 +531,13 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         else:
                             # the old value, through the comparison (a pick step)
                             dt = _as_pick(rt)
+                    elif k == "cas" and not write and test.arch == "AArch64":
+                        # A failed CAS that does not write: herd builds two event
+                        # structures as well (its `aarch64_cas_no`, with and without
+                        # `add_ctrl`): the register's value comes from the read, and in
+                        # the second also, through the comparison (a pick step), from the
+                        # expected value.  (The failure that writes back is one.)
+                        alt = rt | _as_pick(et)
                     inst += 1
                     if flags is not None:
                         regs = {**regs, ".fa": (flags[0], rt), ".fb": (flags[1], rt)}
@@ -596,11 +610,15 @@ class Structure:
         pick = np.zeros((n, n), bool)
         pick_addr = np.zeros((n, n), bool)  # the pick dependencies that reach an address
         pick_ctrl = np.zeros((n, n), bool)  # ... or a branch
+        # an atomic's read -> its write, when the write's value is computed from the read
+        self.own_flow = {}
         for t, tr in enumerate(traces):
             b = self.first[t]
             for r, w, k in tr.rmw:
                 rmw[b + r, b + w] = True
                 (amo if k == "amo" else lxsx)[b + r, b + w] = True
+                if tr.events[w].own:
+                    self.own_flow[b + w] = b + r
             for i, e in enumerate(tr.events):
                 for rel, taint in ((addr, e.addr), (data, e.data), (ctrl, e.ctrl),
                                    (pick, e.pick)):
@@ -863,13 +881,37 @@ def candidates(s: Structure, prune: bool, with_rmw: bool = True):
         if not combos:
             return
         per_loc.append(combos)
+    flow = s.own_flow
     for pick in itertools.product(*per_loc):
         rf_src = {}
         orders = []
         for pairs, order in pick:
             rf_src.update(pairs)
             orders.append(order)
+        if flow and _cyclic_values(flow, rf_src):
+            continue
         yield Candidate(s, rf_src, orders)
+
+
+def _cyclic_values(flow, rf_src) -> bool:
+    """Whether atomics' values are justified only by each other: a cycle of reads-from and
+    read-to-write flows inside atomic instructions (``flow``: write -> its instruction's
+    read).  herd solves the values of a candidate from the constants and drops one whose
+    equations stay unsolved ("this occurs with cyclic rfmaps", its ``when_unsolved``); the
+    models that order an atomic's read before its write reject those anyway, not herd
+    7.58's plain ``sc.cat``, which leaves them out of ``po``."""
+    reads = set(flow.values())
+    for start in reads:
+        r, seen = start, set()
+        while r in reads and r not in seen:
+            seen.add(r)
+            w = rf_src.get(r)
+            if w not in flow:
+                break
+            r = flow[w]
+            if r == start:
+                return True
+    return False
 
 
 def _coherent(s, ws, reads, rf_pick, order, with_rmw=True) -> bool:

@@ -209,8 +209,22 @@ def _different_values(r, ctx):
 
 def _no_pairs(r, ctx):
     """``same-oa``, ``at-least-one-writable``: page-table entry values, which no event of
-    ours carries."""
+    ours carries.  herd 7.58's ``at-least-one-writable(S, r)`` (a set and a relation) is
+    ``_pte_stores``."""
+    if isinstance(r, tuple):
+        return _pte_stores(r, ctx)
     as_rel(r, ctx.n)
+    return EMPTY
+
+
+def _pte_stores(arg, ctx):
+    """herd 7.58's ``oa-changes(S, r)`` and ``at-least-one-writable(S, r)`` (its
+    aarch64bbm.cat): the page-table stores of ``S`` whose one ``r``-successor has another
+    output address (or one of the two is writable); no event of ours is a page-table
+    entry, so the empty set."""
+    if not (isinstance(arg, tuple) and len(arg) == 2):
+        raise EvalError("takes (a set of events, a relation)")
+    as_set(arg[0], ctx.n), as_rel(arg[1], ctx.n)
     return EMPTY
 
 
@@ -245,7 +259,7 @@ BUILTINS = {nm: Builtin(nm, fn) for nm, fn in {
     "classes-loc": _classes_loc, "classes": _classes,
     "linearisations": _linearisations, "fromto": _fromto,
     "different-values": _different_values, "same-oa": _no_pairs,
-    "at-least-one-writable": _no_pairs, "fail": _fail, "loc2events": _loc2events,
+    "at-least-one-writable": _no_pairs, "oa-changes": _pte_stores, "fail": _fail, "loc2events": _loc2events,
     "tag2scope": _no_scopes("tag2scope"), "tag2level": _no_scopes("tag2level"),
     "tag2events": _no_scopes("tag2events"), "tag2fenced": _no_scopes("tag2fenced"),
     "lift": _unsupported("lift", "relations over classes of events"),

@@ -73,7 +73,7 @@ HERD_RELATIONS = ("same-instance", "si", "iico_data", "iico_ctrl", "iico_order",
 HERD_PRIMITIVE_NAMES = frozenset(("EXEC",) + HERD_EMPTY_SETS + HERD_RELATIONS)
 # What a `catdep` model gets in either flavour: herd's register events (see .regs).
 CATDEP_NAMES = frozenset(("Rreg", "Wreg", "B", "BCC", "PRED", "ADDR", "DATA", "iico_data",
-                          "iico_ctrl", "iico_order", "same-instance", "same-instr",
+                          "iico_ctrl", "iico_order", "rf-reg", "same-instance", "same-instr",
                           "partial_po", "EXEC"))
 
 

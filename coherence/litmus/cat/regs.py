@@ -9,6 +9,9 @@ register, through ``loc``), the causality inside one instruction (``iico_data``,
     data = [Exp & R]; dtrm & po; [Rreg]; iico_data & ii_data; [Exp & W]
     ctrl = [Exp & R]; dtrm & po; [Rreg]; iico_data; [BCC]; po       (and addr, pick-*)
 
+(herd 7.58's ``aarch64deps.cat`` has ``rf-reg``, the register reads-from, instead of
+``lrrs``, and ``ADDR = Rreg \ DATA``; both work on the events below.)
+
 The candidate executions here carry dependencies as *taints* instead (each event knows the
 reads its address, data and control depend on, see :mod:`..executions`), the ones the
 shipped ``aarch64.cat`` reads as ``addr``, ``data``, ``ctrl``, ``pick``.  For a catdep model
@@ -152,12 +155,18 @@ def register_layer(s, base, ctx, herd):
     for a, c in iico_ctrl:
         ii_c[a, c] = True
     M = out["M"]
+    Wr, Rr = set_of("Wreg"), set_of("Rreg")
+    # herd's register rf (herd 7.58's aarch64deps.cat reads it, its `rf-reg`; later ones
+    # compute `lrrs` from same-register po): each register has one write, read by the
+    # register reads of the events that depend on it
+    rf_reg = Wr[:, None] & Rr[None, :] & (rlocs[:, None] == rlocs[None, :]) & po
     out.update({
+        "rf-reg": rf_reg,
         "po": po, "id": np.eye(n, dtype=bool), "loc": loc, "int": same_t & (thr >= 0)[:, None],
         "ext": ~same_t, "same-instance": same_inst, "same-instr": same_inst,
         "partial_po": po, "iico_data": ii_d, "iico_ctrl": ii_c,
         "iico_order": np.zeros((n, n), bool),
-        "Rreg": set_of("Rreg"), "Wreg": set_of("Wreg"), "BCC": set_of("BCC"),
+        "Rreg": Rr, "Wreg": Wr, "BCC": set_of("BCC"),
         "PRED": set_of("PRED"), "B": set_of("BCC") | set_of("PRED"),
         "ADDR": set_of("Rreg", "ADDR"), "DATA": set_of("Rreg", "DATA"),
         "EXEC": np.ones(n, bool),
