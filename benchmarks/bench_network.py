@@ -206,7 +206,7 @@ def bench_batches():
     and one run at a time."""
     import warnings
     from coherence import run_batch
-    from coherence.engine import _layout
+    from coherence.engine import _layout, observation_arrays
     from coherence.engine.net import run_net_batch_each
     from coherence.litmus import parse_file
     from coherence.litmus.campaign import campaign_config, campaign_program
@@ -230,10 +230,7 @@ def bench_batches():
                 base = base or x
                 line = f"   {name:5s} {ic:10s}: {x:10,.0f} runs/s  ({x / base:5.2f} x bus)"
                 if ic != "bus":
-                    linked = _layout(program, cfg)[0]
-                    kinds = [0 if o[0] == "reg" else 1 for o in spec]
-                    a = [o[1] if o[0] == "reg" else linked.addresses[o[1]] // 8 for o in spec]
-                    b = [o[2] if o[0] == "reg" else 0 for o in spec]
+                    kinds, a, b = observation_arrays(spec, _layout(program, cfg)[0], cfg)
                     each = max(runs // 20, 50)
                     run_net_batch_each(program, cfg, 2, 1, kinds, a, b)   # warm
                     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import coherence
 from coherence import SystemConfig, assemble
-from coherence.engine import _layout
+from coherence.engine import _layout, observation_arrays
 from coherence.engine import net as netmod
 from coherence.testing import programs
 
@@ -36,10 +36,7 @@ def both(program, config, iterations, seed):
         warnings.simplefilter("ignore")
         fast = coherence.run_batch(program, config, iterations, seed=seed, observe=obs,
                                    status_codes=True)
-        linked = _layout(program, config)[0]
-        kinds = [0 if o[0] == "reg" else 1 for o in obs]
-        a = [o[1] if o[0] == "reg" else linked.addresses[o[1]] // 8 for o in obs]
-        b = [o[2] if o[0] == "reg" else 0 for o in obs]
+        kinds, a, b = observation_arrays(obs, _layout(program, config)[0], config)
         each = netmod.run_net_batch_each(program, config, iterations, seed, kinds, a, b)
     return fast, each
 

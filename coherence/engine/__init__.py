@@ -398,6 +398,25 @@ def run_trace(writes, addrs, config: SystemConfig, seed: int = 0,
                         with_registers=False)
 
 
+def observation_arrays(observe, linked, config: SystemConfig):
+    """``run_batch``'s ``observe`` as the batch kernels take it: (kinds, a, b) lists, kind 0
+    register b of core a, kind 1 memory word a (a symbol's first word)."""
+    kinds, a, b = [], [], []
+    for ob in observe:
+        if ob[0] == "reg":
+            _, core, reg = ob
+            if not (0 <= core < config.cores and 0 <= reg < NREGS):
+                raise CoherenceError(f"cannot observe register r{reg} of core {core}")
+            kinds.append(0), a.append(core), b.append(reg)
+        elif ob[0] == "mem":
+            if ob[1] not in linked.addresses:
+                raise CoherenceError(f"cannot observe {ob[1]!r}: no such symbol")
+            kinds.append(1), a.append(linked.addresses[ob[1]] // 8), b.append(0)
+        else:
+            raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
+    return kinds, a, b
+
+
 def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int = 0,
               observe=(), check: bool = False, status_codes: bool = False):
     """Run ``program`` ``iterations`` times from a clean machine in one kernel call.
@@ -413,19 +432,7 @@ def run_batch(program: Program, config: SystemConfig, iterations: int, seed: int
     if iterations < 0:
         raise CoherenceError(f"iterations must be >= 0, got {iterations}")
     linked, start, length = _layout(program, config)
-    kinds, a, b = [], [], []
-    for ob in observe:
-        if ob[0] == "reg":
-            _, core, reg = ob
-            if not (0 <= core < config.cores and 0 <= reg < NREGS):
-                raise CoherenceError(f"cannot observe register r{reg} of core {core}")
-            kinds.append(0), a.append(core), b.append(reg)
-        elif ob[0] == "mem":
-            if ob[1] not in linked.addresses:
-                raise CoherenceError(f"cannot observe {ob[1]!r}: no such symbol")
-            kinds.append(1), a.append(linked.addresses[ob[1]] // 8), b.append(0)
-        else:
-            raise CoherenceError(f"observation {ob!r} must be ('reg', core, n) or ('mem', sym)")
+    kinds, a, b = observation_arrays(observe, linked, config)
     if config.interconnect != "bus":
         from .net import run_net_batch
         out, statuses = run_net_batch(program, config, iterations, seed, kinds, a, b, check)

@@ -605,6 +605,19 @@ BATCH_KEPT = ("rng", "code", "start", "length", "twrite", "taddr", "cnext", "cac
               "wlines")
 
 
+def _batch_machine(config, linked, start, length, seed, check, capacity):
+    """A clean machine for a batch's runs: the program's memory, no home-initial pass, no
+    timeline."""
+    nwords = len(linked.memory)
+    m = NetMachine(config, nwords, True, False, seed, check, code=linked.code, start=start,
+                   length=length, capacity=capacity)
+    m.params[NL.NP_HINIT] = 0
+    m.params[L.P_TLWIN] = 0
+    m.mem[:nwords] = linked.memory
+    m.golden[:nwords] = linked.memory
+    return m
+
+
 def run_net_batch(program, config: SystemConfig, iterations: int, seed: int, kinds, obs_a,
                   obs_b, check: bool = False):
     """``engine.run_batch`` on a message interconnect: the runs one after another in the
@@ -618,19 +631,13 @@ def run_net_batch(program, config: SystemConfig, iterations: int, seed: int, kin
         return run_net_batch_each(program, config, iterations, seed, kinds, obs_a, obs_b, True)
     from . import BATCH_CALL_SECONDS, BATCH_FIRST_CALL, _layout, _where
     linked, start, length = _layout(program, config)
-    nwords = len(linked.memory)
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
     rngs = np.zeros(max(iterations, 1), dtype=np.uint64)
     obs = (np.array(kinds, np.int64), np.array(obs_a, np.int64), np.array(obs_b, np.int64))
 
     def make(capacity):
-        m = NetMachine(config, nwords, True, False, seed, False, code=linked.code,
-                       start=start, length=length, capacity=capacity)
-        m.params[NL.NP_HINIT] = 0
-        m.params[L.P_TLWIN] = 0
-        m.mem[:nwords] = linked.memory
-        m.golden[:nwords] = linked.memory
+        m = _batch_machine(config, linked, start, length, seed, False, capacity)
         pairs = tuple((m.arrays[f], m.arrays[f].copy()) for f in NL.Flat._fields
                       if f not in BATCH_KEPT)
         return m, pairs
@@ -667,18 +674,12 @@ def run_net_batch_each(program, config: SystemConfig, iterations: int, seed: int
     (the definition the batch kernel is tested against; ``check=True`` batches)."""
     from . import _layout, _where
     linked, start, length = _layout(program, config)
-    nwords = len(linked.memory)
     out = np.zeros((iterations, len(kinds)), dtype=np.int64)
     statuses = np.zeros(iterations, dtype=np.int64)
     state = None
     for it in range(iterations):
         def make(capacity, logs, state=state):
-            m = NetMachine(config, nwords, True, False, seed, check, code=linked.code,
-                           start=start, length=length, capacity=capacity)
-            m.params[NL.NP_HINIT] = 0
-            m.params[L.P_TLWIN] = 0
-            m.mem[:nwords] = linked.memory
-            m.golden[:nwords] = linked.memory
+            m = _batch_machine(config, linked, start, length, seed, check, capacity)
             if state is not None:
                 m.rng[0] = state
             return m

@@ -23,7 +23,7 @@ the holds the drain delays must hit.
 
 from __future__ import annotations
 
-from .enumerate import MEMORY_KINDS, witness_paths
+from .enumerate import MEMORY_KINDS, STORE_KIND, witness_paths
 from .ir import LitmusTest
 
 GAP = 40               # cycles between two steps of a witness
@@ -116,7 +116,6 @@ def schedule(prog, path, mem_asm):
             drains[t].append(i)
         elif pc in pcs[t]:
             step_of[t][pcs[t].index(pc)] = i
-    store = MEMORY_KINDS[1]
     pauses = {}
     delays = []
     chance = 1.0
@@ -130,7 +129,7 @@ def schedule(prog, path, mem_asm):
             if i is not None and GAP * (i + 1) > now:
                 pauses[(t, mem_asm[t][k] - 1)] = GAP * (i + 1) - now
                 now = GAP * (i + 1)
-            if prog.tso and prog.code[t][pc][0] == store and nd < len(drains[t]):
+            if prog.tso and prog.code[t][pc][0] == STORE_KIND and nd < len(drains[t]):
                 d = drains[t][nd]
                 nd += 1
                 later = [j for kk, j in step_of[t].items() if kk > k]

@@ -816,3 +816,4 @@ def witness_paths(test: LitmusTest, model: str, max_states: int = 100_000):
 
 #: The micro-op kinds that access memory (a load, a store, a read-modify-write).
 MEMORY_KINDS = (_LOAD, _STORE, _RMW)
+STORE_KIND = _STORE
