@@ -134,8 +134,9 @@ class Machine:
             ("draining", (C,), i8, 0),
             ("port", (2 * C, len(L.PORT)), i8, 0), ("bus", (len(L.BUS),), i8, 0),
             ("bstat", (NBUSSTATS,), i8, 0), ("timeline", (nwin, len(TIMELINE_TYPES)), i8, 0),
-            # The snoop filter (see _bus._snoop): the trace kernel's only (empty: off).
-            ("sf", (1 << 14 if trace else 0,), np.int32, 0),
+            # The snoop filter (see _bus._snoop): the trace kernel's only (empty: off), and
+            # only with another cache to filter.
+            ("sf", (1 << 14 if trace and C > 1 else 0,), np.int32, 0),
             ("mem", (words,), i8, 0), ("golden", (words,), i8, 0),
             ("err", (len(L.ERR),), i8, 0), ("wlogn", (1,), i8, 0), ("mlogn", (1,), i8, 0),
             ("tcount", compiled.table.shape[:2], i8, 0),

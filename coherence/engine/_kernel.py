@@ -129,7 +129,8 @@ def _served_alone(m, t, safe):
         w = m.net.port[p, Q_WAY]
         line = addr >> lshift
         s = line & smask
-        if (sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0)
+        # (One core has no snoop filter: no other cache can hold the line.)
+        if ((ncores > 1 and sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0))
                 or (tlwin > 0 and at // tlwin >= m.net.timeline.shape[0])):
             return at, at - 1, served  # pending: the cycle loop resumes at `at`, grants it
         _bus.grant_only(m, p, at, w, victim(l1, star, s, ways) if w < 0 else np.int64(-1))
