@@ -1,7 +1,7 @@
 """herd's ``AArch64`` dialect: one instruction -> micro-ops (:mod:`.executions`).
 
 Supported (W and X registers name the same register, printed ``X<n>``; ``WZR``/``XZR`` read
-0 and discard writes; values are mathematical integers, sizes are not modelled):
+0 and discard writes; values are signed 32-bit integers, as herd's, sizes are not modelled):
 
 * ``MOV Rd,#k|Rm``; ``ADD SUB EOR ORR AND Rd,Rn,Rm|#k`` (an optional ``,SXTW``/``UXTW``/
   ``LSL #k`` on the last operand); ``ADDS SUBS`` (flags), ``MUL LSL LSR ASR``;

@@ -49,8 +49,8 @@ from .condition import _eq
 from .enumerate import _Error, _add, _int
 from .enumerate import _cond as _cond_x86
 from .enumerate import _alu as _alu_x86
-from .ir import (Alu, Branch, Cmp, Fence, Halt, Load, Mem, MemLoc, Nop, Reg, RegLoc, Rmw,
-                 SetCC, Store, Sym)
+from .ir import (INT32_ARCHS, Alu, Branch, Cmp, Fence, Halt, Load, Mem, MemLoc, Nop, Reg,
+                 RegLoc, Rmw, SetCC, Store, Sym, int32)
 
 _TRACE_LIMIT = 200_000      # traces of one thread
 _STEP_LIMIT = 2_000         # micro-ops executed by one trace
@@ -332,6 +332,7 @@ def thread_traces(test, t, code, owner, domain, init_regs):
     out = []
     zero = frozenset()
     via_memory = test.arch == "AArch64"
+    narrow = test.arch in INT32_ARCHS  # herd's values are 32-bit there
     regs0 = {r: (v, zero) for r, v in init_regs.items()}
     # stack entries: (pc, regs, events, ctrl, reservation, rmw, steps, inst, pending)
     # ``pending``: the value a load at ``pc`` is to return (set when branching on it).
@@ -363,6 +364,8 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                         r = _alu(aop, va, vb)
                     except _Error:
                         raise _Infeasible() from None
+                    if narrow and type(r) is int:
+                        r = int32(r)
                     if dst is not None:
                         regs = {**regs, dst: (r, ta | tb)}
                     pc += 1
@@ -483,6 +486,8 @@ def thread_traces(test, t, code, owner, domain, init_regs):
                             new = sv if aop == "swp" else _alu(aop, old, sv)
                         except _Error:
                             raise _Infeasible() from None
+                        if narrow and type(new) is int:
+                            new = int32(new)
                         write = True
                         flags = (new, 0) if setf else None
                     else:

@@ -36,6 +36,19 @@ def word(v: int) -> int:
     return ((v + _WORD_SIGN) & _WORD_MASK) - _WORD_SIGN
 
 
+#: The architectures whose values herd7 computes as signed 32-bit integers (7.58 without
+#: ``-variant mixed``): an AArch64 or RISC-V location initialised to 0x100000002 reads 2, and
+#: 0x7fffffff + 0x7fffffff is -2, even in X registers and with ``ld``.  (herd rejects an x86
+#: literal out of that range, which the project reads as a 64-bit word.)
+INT32_ARCHS = frozenset({"AArch64", "RISCV"})
+
+
+def int32(v: int) -> int:
+    """``v`` as a signed 32-bit integer (two's complement wrap-around): herd's values on the
+    architectures of :data:`INT32_ARCHS`."""
+    return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
 class LiteralError(ValueError):
     """A number literal that is not a 64-bit word (the parsers add the file and line)."""
 

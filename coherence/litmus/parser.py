@@ -30,7 +30,8 @@ from ..errors import CoherenceError
 from .condition import (KEYWORDS, TokenStream, parse_condition_section, parse_location,
                         parse_value, tokenize)
 from .dialect import Temps, allocate_symbolic_registers, parse_instruction
-from .ir import MAX_ARRAY_LEN, Branch, LitmusTest, MemLoc, RegLoc, Sym, Thread
+from .ir import (INT32_ARCHS, MAX_ARRAY_LEN, Branch, LitmusTest, MemLoc, RegLoc, Sym, Thread,
+                 int32)
 
 ARCHES = {"X86": "X86", "X86_64": "X86_64", "AARCH64": "AArch64", "RISCV": "RISCV"}
 
@@ -178,6 +179,8 @@ def parse_text(text: str, path: str = "<string>") -> LitmusTest:
                       condition=cond, locations=locs, filter=filt, doc=doc, metadata=metadata,
                       line=name_line, texname=texname)
     _parse_init(init_text, init_line, test)
+    if arch in INT32_ARCHS:
+        test.init = {loc: int32(v) if type(v) is int else v for loc, v in test.init.items()}
     allocate_symbolic_registers(test, temps)
     _check(test)
     return test

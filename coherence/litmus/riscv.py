@@ -1,7 +1,8 @@
 """herd's ``RISCV`` dialect: one instruction -> micro-ops (:mod:`.executions`).
 
 Supported (registers ``x0``..``x31`` or their ABI names, printed ``x<n>`` as herd does;
-``x0`` reads 0 and discards writes; values are mathematical integers, sizes not modelled):
+``x0`` reads 0 and discards writes; values are herd's signed 32-bit integers, sizes not
+modelled):
 
 * ``lw ld lb lh lwu ...`` and ``sw sd sb sh`` with ``.aq`` / ``.rl`` / ``.aqrl``,
   addresses ``k(rs)`` or ``(rs)``;

@@ -1,4 +1,4 @@
-"""herd's register events, for cat models that compute their own dependencies (``catdep``).
+r"""herd's register events, for cat models that compute their own dependencies (``catdep``).
 
 herd's ``aarch64.cat`` derives ``addr``, ``data``, ``ctrl`` and the pick dependencies from
 register-level events: register reads ``Rreg`` and writes ``Wreg`` (``same-gpr``: the same
