@@ -27,7 +27,7 @@ from ._layout import (MLOG_MEMORY, MLOG_NO_DATA, MLOG_WRITEBACK, P_FULL, B_ACTIO
                       ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
                       INF, K_LOOK, K_PC, LOOK_NONE, P_ARB, P_BUSLAT, P_C2CLAT, P_CHECK, P_CORES,
                       P_DATA, P_JITTER, P_LSHIFT, P_MEMLAT, P_SETS, P_TLWIN, P_WAYS, P_WBLAT, P_WPL,
-                      Q_ADDR, Q_KIND, Q_PEND, WAY_UNKNOWN, next_random, rand, set_err)
+                      Q_ADDR, Q_KIND, Q_PEND, next_random, rand, set_err)
 
 #: The bus counter and the timeline column of each bus action.
 STAT_OF_ACTION = np.array([-1, BS_RD, BS_RDX, BS_UPGR, BS_UPD], dtype=np.int64)
@@ -47,7 +47,7 @@ def request(net, p, kind, addr, t):
     port[p, Q_KIND] = kind
     port[p, Q_ADDR] = addr
     port[p, Q_TIME] = t
-    port[p, Q_WAY] = WAY_UNKNOWN
+    port[p, Q_WAY] = -1
     net.b[B_NPEND] += 1
 
 
@@ -146,12 +146,7 @@ def arbitrate(m, t):
     win = 2 * c if port[2 * c, Q_PEND] != 0 else 2 * c + 1
     port[win, Q_PEND] = 0
     b[B_NPEND] -= 1
-    w = port[win, Q_WAY]
-    if w >= 0:
-        line = port[win, Q_ADDR] >> m.p[P_LSHIFT]
-        if m.l1.tags[c, line & (m.p[P_SETS] - 1), w] != line:
-            w = -1  # invalidated by a snoop while the request waited (see Q_WAY)
-    return _grant(m, win, t, w, np.int64(-1)), win
+    return _grant(m, win, t, np.int64(-2), np.int64(-1)), win
 
 
 @jit_inline
@@ -271,8 +266,8 @@ def _grant(m, p, t, w, v):
     """Re-evaluate port p's request and, if the line still needs the bus, run the
     transaction: count it, snoop, make room, fill, and hold the bus for its latency.
 
-    ``w``: the requester's frame holding the line if the caller knows it (-1: none),
-    WAY_UNKNOWN to look it up; ``v``: the victim when the caller chose it, else -1."""
+    ``w``: the requester's frame holding the line if the caller knows it (-1: none), -2 to
+    look it up; ``v``: the victim when the caller chose it, else -1."""
     c = p >> 1
     l1 = m.l1
     table = m.pr.table
@@ -281,7 +276,7 @@ def _grant(m, p, t, w, v):
     ev = EVENT_OF_KIND[m.net.port[p, Q_KIND]]
     line = addr >> m.p[P_LSHIFT]
     s = line & (m.p[P_SETS] - 1)
-    if w == WAY_UNKNOWN:
+    if w == -2:
         w = find(l1, c, s, line, m.p[P_WAYS])
     st = l1.state[c, s, w] if w >= 0 else INVALID
     if table[st, ev, C_ERR] != 0:

@@ -116,13 +116,9 @@ W_NONE, W_BUS, W_SBFULL, W_DRAIN = range(len(WAITS))
 
 #: port[p, ...] columns; two request ports per core: 2c = the core, 2c+1 = its drain unit.
 #: Q_TIME: the cycle the request was posted; Q_WAY: the requester's frame holding the line
-#: then, as the trace path saw it (-1: none), or WAY_UNKNOWN (not looked up: a program's
-#: port, which the grant looks up).  A trace core on SC has one port and no other request
-#: of its own can fill its cache while this one waits, so only a snoop can change that
-#: answer, by invalidating the frame (its tag becomes -1): the arbitration checks the tag.
+#: then (-1: none), as the trace path saw it (a hint for a grant in the same cycle).
 PORT = ("pending", "kind", "addr", "time", "way")
 Q_PEND, Q_KIND, Q_ADDR, Q_TIME, Q_WAY = range(len(PORT))
-WAY_UNKNOWN = -2
 KINDS = ("load", "store", "rmw")
 KIND_LOAD, KIND_STORE, KIND_RMW = range(len(KINDS))
 #: The protocol event of a request kind (an RMW uses the Store row).
