@@ -1625,6 +1625,11 @@ def _run(m):
                 b = _ctz(word)
                 word &= word - _U1
                 c = wi * 64 + b
+                if ahead and msg.stall[c, LS_COUNT] == 0 and m.port[2 * c + 1, Q_STATE] != QS_WAIT:
+                    # A plain hit in cycle t goes the run-ahead's way (_run_hits does for it
+                    # what the core's access would, and nothing else: no wake list to run,
+                    # as _first_nonhit checks); anything else is left to the access.
+                    _run_hits(m, c, t, t + 1)
                 ok, nt = _core_cycle(m, c, t)
                 if not ok:
                     return STATUS_ERROR, t
