@@ -49,6 +49,7 @@ from .condition import _eq
 from .enumerate import _Error, _add, _int
 from .enumerate import _cond as _cond_x86
 from .enumerate import _alu as _alu_x86
+from .cat.values import bits_acyclic
 from .ir import (INT32_ARCHS, Alu, Branch, Cmp, Fence, Halt, Load, Mem, MemLoc, Nop, Reg,
                  RegLoc, Rmw, SetCC, Store, Sym, int32)
 
@@ -571,20 +572,45 @@ class Structure:
     ``cat_cache`` holds each model's static bindings for this structure.
     """
 
-    def __init__(self, test, traces, cells, init_values):
+    # What a structure shares with every other of its test that has the same shape (see
+    # :func:`_shape`): everything but the events' values and the final registers.
+    _SHARED = ("first", "n", "ninit", "kind", "loc_index", "locs", "R", "W", "M", "F", "po",
+               "loc", "thr", "own_flow", "_static", "writes_of", "shape_cache")
+
+    def __init__(self, test, traces, cells, init_values, shapes=None):
         self.test = test
         self.traces = traces
         ev = []  # (thread, seq, TEvent)
         for c in cells:
             ev.append((-1, 0, TEvent("W", c, init_values[c], frozenset({"IW"}), -1, -1)))
-        self.first = []
+        first = []
         for t, tr in enumerate(traces):
-            self.first.append(len(ev))
+            first.append(len(ev))
             for i, e in enumerate(tr.events):
                 ev.append((t, i, e))
         self.events = ev
+        # per-model caches that may depend on the values (see Model.check)
+        self.cat_cache = {}
+        key = None
+        if shapes is not None:
+            key = tuple(_shape(tr) for tr in traces)
+            shared = shapes.get(key)
+            if shared is not None:
+                for name, v in zip(self._SHARED, shared):
+                    setattr(self, name, v)
+                return
+        self.first = first
+        self._build(ev, len(cells))
+        # per-model caches of what depends on the shape only, shared by the structures of
+        # the shape
+        self.shape_cache = {}
+        if key is not None:
+            shapes[key] = tuple(getattr(self, name) for name in self._SHARED)
+
+    def _build(self, ev, ninit):
+        traces = self.traces
         n = self.n = len(ev)
-        self.ninit = len(cells)
+        self.ninit = ninit
         thr = np.array([t for t, _i, _e in ev], dtype=np.int64)
         seq = np.array([i for _t, i, _e in ev], dtype=np.int64)
         inst = np.array([e.inst for _t, _i, e in ev], dtype=np.int64)
@@ -661,7 +687,6 @@ class Structure:
         for name, f in __import__("coherence.litmus.cat.model",
                                   fromlist=["BUILTINS"]).BUILTINS.items():
             self._static[name] = f
-        self.cat_cache = {}
         # Writes per location (init first), reads with their candidate writes.
         self.writes_of = {}
         for i in range(n):
@@ -682,6 +707,20 @@ class Structure:
         ann = "".join(sorted(tag for tag in e.tags if tag not in ("IW",)))
         loc = e.loc.sym if e.loc.index == 0 else f"{e.loc.sym}[{e.loc.index}]"
         return f"{e.kind}{ann}[{loc}]={e.value}"
+
+
+def _shape(tr):
+    """A trace without its values: everything the static relations of a structure are
+    computed from (kinds, locations, annotations, instructions, dependencies, rmw pairs).
+    Structures whose traces have the same shapes share those relations and each model's
+    static bindings (a model that reads the events' values, herd's ``different-values``,
+    keeps its own per structure)."""
+    sh = tr.__dict__.get("_shape")
+    if sh is None:
+        sh = tr.__dict__["_shape"] = (
+            tuple((e.kind, e.loc, e.tags, e.inst, e.ins, e.addr, e.data, e.ctrl, e.pick, e.own)
+                  for e in tr.events), tuple(tr.rmw))
+    return sh
 
 
 class Candidate:
@@ -808,6 +847,7 @@ def structures(test, traces, domain):
     """Every combination of one trace per thread whose reads can all be satisfied."""
     cells = sorted(domain, key=lambda c: (c.sym, c.index))
     init_values = {c: test.init.get(c, 0) for c in cells}
+    shapes = {}
     from ..errors import CoherenceError
     for count, combo in enumerate(itertools.product(*traces)):
         if count >= STRUCTURE_LIMIT:
@@ -831,7 +871,7 @@ def structures(test, traces, domain):
             if not ok:
                 break
         if ok:
-            yield Structure(test, list(combo), cells, init_values)
+            yield Structure(test, list(combo), cells, init_values, shapes)
 
 
 def candidates(s: Structure, prune: bool, with_rmw: bool = True):
@@ -841,48 +881,26 @@ def candidates(s: Structure, prune: bool, with_rmw: bool = True):
     its own is coherent (``po-loc | rmw | rf | co | fr`` has no cycle; without ``with_rmw``,
     ``po-loc | rf | co | fr``), which every shipped model requires (and herd's x86tso.cat,
     riscv.cat, sc.cat ... check); the candidates are then the product over locations of those
-    choices, far fewer than the product of all rf and co choices.
+    choices, far fewer than the product of all rf and co choices.  A location's choices
+    depend on its events and their values only: they are computed once for the structures
+    of one shape that give that location's events the same values.
     """
     n = s.n
     per_loc = []
     reads_of = {}
-    # herd: a read never reads the write of its own instruction (an atomic's write comes
-    # after its read inside the instruction: herd's iico, which rf may not go against)
-    own = s._static["sm"]
     for r in range(n):
         if s.R[r]:
             reads_of.setdefault(s.locs[r], []).append(r)
+    cache = s.shape_cache.setdefault(("%candidates", prune, with_rmw), {}) \
+        if hasattr(s, "shape_cache") else {}
     for loc in set(s.writes_of) | set(reads_of):
         ws = s.writes_of.get(loc, [])
         reads = reads_of.get(loc, [])
-        choices = []
-        for r in reads:
-            er = s.event(r)
-            opts = []
-            for w in ws:
-                if not _same(s.event(w).value, er.value):
-                    continue
-                if prune and s.thr[w] == s.thr[r] and (s.po[r, w] or w == r):
-                    continue
-                if own[r, w] and w != r:
-                    continue
-                opts.append(w)
-            if not opts:
-                return
-            choices.append(opts)
-        perms = []
-        init, rest = ws[0], ws[1:]
-        for p in itertools.permutations(rest):
-            if prune and any(s.po[p[b], p[a]] for a in range(len(p))
-                             for b in range(a + 1, len(p))):
-                continue
-            perms.append((init,) + p)
-        combos = []
-        for rf_pick in itertools.product(*choices):
-            for order in perms:
-                if prune and not _coherent(s, ws, reads, rf_pick, order, with_rmw):
-                    continue
-                combos.append((tuple(zip(reads, rf_pick)), order))
+        key = (loc,) + tuple((type(v), v) for v in (s.event(i).value for i in ws)) + \
+            (None,) + tuple((type(v), v) for v in (s.event(i).value for i in reads))
+        combos = cache.get(key)
+        if combos is None:
+            combos = cache[key] = _location_choices(s, ws, reads, prune, with_rmw)
         if not combos:
             return
         per_loc.append(combos)
@@ -896,6 +914,85 @@ def candidates(s: Structure, prune: bool, with_rmw: bool = True):
         if flow and _cyclic_values(flow, rf_src):
             continue
         yield Candidate(s, rf_src, orders)
+
+
+def _location_choices(s, ws, reads, prune, with_rmw):
+    """The (rf pairs, co order) choices of one location, its writes ``ws`` (the initial one
+    first) and reads ``reads`` (see :func:`candidates`); empty when there is none."""
+    # herd: a read never reads the write of its own instruction (an atomic's write comes
+    # after its read inside the instruction: herd's iico, which rf may not go against)
+    own = s._static["sm"]
+    choices = []
+    for r in reads:
+        er = s.event(r)
+        opts = []
+        for w in ws:
+            if not _same(s.event(w).value, er.value):
+                continue
+            if prune and s.thr[w] == s.thr[r] and (s.po[r, w] or w == r):
+                continue
+            if own[r, w] and w != r:
+                continue
+            opts.append(w)
+        if not opts:
+            return []
+        choices.append(opts)
+    perms = []
+    init, rest = ws[0], ws[1:]
+    for p in itertools.permutations(rest):
+        if prune and any(s.po[p[b], p[a]] for a in range(len(p))
+                         for b in range(a + 1, len(p))):
+            continue
+        perms.append((init,) + p)
+    coherent = _Coherence(s, ws, reads, with_rmw) if prune else None
+    combos = []
+    for rf_pick in itertools.product(*choices):
+        for order in perms:
+            if prune and not coherent(rf_pick, order):
+                continue
+            combos.append((tuple(zip(reads, rf_pick)), order))
+    return combos
+
+
+class _Coherence:
+    """Whether one location's po-loc | rmw | rf | co | fr (without rmw: po-loc | rf | co |
+    fr) has no cycle, for a choice of rf and co: its nodes are the location's writes (bits
+    0 .. nw-1, in ``ws``'s order) and reads (the next bits)."""
+
+    def __init__(self, s, ws, reads, with_rmw):
+        evs = list(ws) + list(reads)
+        self.nw = nw = len(ws)
+        self.k = len(evs)
+        self.bit = {w: 1 << j for j, w in enumerate(ws)}
+        self.pos = {w: j for j, w in enumerate(ws)}
+        rel = s.po
+        rmw = s._static["rmw"] if with_rmw else None
+        base = []
+        for a in evs:
+            m = 0
+            for j, b in enumerate(evs):
+                if rel[a, b] or (rmw is not None and rmw[a, b]):
+                    m |= 1 << j
+            base.append(m)
+        self.base = base
+        self.read_bits = [1 << (nw + j) for j in range(len(reads))]
+
+    def __call__(self, rf_pick, order) -> bool:
+        if self.k <= 1:
+            return True
+        succ = list(self.base)
+        bit, pos = self.bit, self.pos
+        after = {}  # write -> the writes co-after it
+        m = 0
+        for w in reversed(order):
+            after[w] = m
+            succ[pos[w]] |= m
+            m |= bit[w]
+        nw = self.nw
+        for j, w in enumerate(rf_pick):
+            succ[pos[w]] |= self.read_bits[j]
+            succ[nw + j] |= after[w]
+        return bits_acyclic(succ, (1 << self.k) - 1)
 
 
 def _cyclic_values(flow, rf_src) -> bool:
@@ -917,26 +1014,3 @@ def _cyclic_values(flow, rf_src) -> bool:
             if r == start:
                 return True
     return False
-
-
-def _coherent(s, ws, reads, rf_pick, order, with_rmw=True) -> bool:
-    """One location's po-loc | rmw | rf | co | fr (without rmw: po-loc | rf | co | fr) has no
-    cycle."""
-    evs = list(order) + list(reads)
-    k = len(evs)
-    if k <= 1:
-        return True
-    idx = np.array(evs)
-    rel = s.po[np.ix_(idx, idx)].copy()
-    if with_rmw:
-        rel |= s._static["rmw"][np.ix_(idx, idx)]
-    pos = {w: j for j, w in enumerate(order)}
-    nw = len(order)
-    for a in range(nw):
-        rel[a, a + 1:nw] = True
-    for j, (r, w) in enumerate(zip(reads, rf_pick)):
-        rj = nw + j
-        rel[pos[w], rj] = True
-        rel[rj, pos[w] + 1:nw] = True
-    from .cat.model import is_acyclic
-    return is_acyclic(rel)

@@ -401,6 +401,16 @@ def _is_fun(e):
     return isinstance(e, tuple) and e[0] == "fun"
 
 
+def _mentions(x, name):
+    """Whether a name starting with ``name`` (its internal names too) occurs anywhere in
+    the statements or expression ``x``."""
+    if isinstance(x, str):
+        return x.startswith(name)
+    if isinstance(x, (tuple, list)):
+        return any(_mentions(y, name) for y in x)
+    return False
+
+
 # --------------------------------------------------------------------------- the model
 
 
@@ -422,6 +432,10 @@ class Model:
         self.label = name
         self._scache = {}
         self._ctx = None
+        # A model that never names herd's `different-values` (the one built-in that reads
+        # the events' values) evaluates the same static bindings on two structures of one
+        # shape (see executions.Structure): they are cached per shape, not per structure.
+        self.value_free = not _mentions(stmts, "different-values")
 
     # -- evaluation
     def check(self, ex, explain=False, all_checks=False):
@@ -435,11 +449,14 @@ class Model:
         if sys.getrecursionlimit() < _RECURSION:
             sys.setrecursionlimit(_RECURSION)  # herd's library recurses over sets
         s = ex.structure
-        cache = s.cat_cache.get(id(self))
+        store = getattr(s, "shape_cache", None) if self.value_free else None
+        if store is None:
+            store = s.cat_cache
+        cache = store.get(id(self))
         if cache is None:
-            base, ctx = static_env(s, self.herd, self.catdep)
-            cache = s.cat_cache[id(self)] = {"env": dict(base), "done": set(), "static": {},
-                                             "tests": {}, "ctx": ctx}
+            base, ctx = static_env(s, self.herd, self.catdep, store)
+            cache = store[id(self)] = {"env": dict(base), "done": set(), "static": {},
+                                       "tests": {}, "ctx": ctx}
         self._scache = cache["static"]
         self._ctx = ctx = cache["ctx"]
         dyn = dynamic_env(ex, ctx)

@@ -115,11 +115,12 @@ class Ctx:
         return out
 
 
-def static_env(s, herd=False, catdep=False):
+def static_env(s, herd=False, catdep=False, store=None):
     """The primitives of structure ``s`` (a dict of values) and the built-ins' context, in
-    the project's flavour or herd's (cached on the structure)."""
+    the project's flavour or herd's (cached in ``store``, by default the structure's
+    ``cat_cache``)."""
     key = ("herd" if herd else "ours", catdep)
-    cache = s.cat_cache.setdefault("%prims", {})
+    cache = (s.cat_cache if store is None else store).setdefault("%prims", {})
     if key in cache:
         return cache[key]
     base = dict(s.static_env())

@@ -259,20 +259,45 @@ def plus(r):
         c = nxt
 
 
-def is_acyclic(r) -> bool:
-    """No cycle: peel off events with no predecessor until none is left or none can go."""
-    alive = r.any(axis=0) | r.any(axis=1)
-    if not alive.any():
-        return True
-    sub = r[np.ix_(alive, alive)]
-    if sub.diagonal().any():
-        return False
-    while sub.shape[0]:
-        keep = sub.any(axis=0)  # has a predecessor
-        if keep.all():
+def row_bits(r) -> list:
+    """The rows of a relation as Python ints (bit ``j`` of row ``i``: ``r[i, j]``)."""
+    n = r.shape[0]
+    p = np.packbits(r, axis=1, bitorder="little")
+    if n <= 64:
+        if p.shape[1] != 8:
+            p = np.concatenate([p, np.zeros((n, 8 - p.shape[1]), np.uint8)], axis=1)
+        return p.view(np.uint64).ravel().tolist()
+    b, w = p.tobytes(), p.shape[1]
+    return [int.from_bytes(b[i * w:(i + 1) * w], "little") for i in range(n)]
+
+
+def bits_acyclic(succ, alive=None) -> bool:
+    """No cycle in the graph whose node ``i`` has the successors ``succ[i]`` (a bit mask),
+    restricted to the nodes of ``alive`` (a mask; default: every node with a successor):
+    peel off the nodes with no successor left until none is left (acyclic) or none can go
+    (every node left is on or leads to a cycle)."""
+    if alive is None:
+        alive = 0
+        for i, x in enumerate(succ):
+            if x:
+                alive |= 1 << i
+    while alive:
+        keep = 0
+        a = alive
+        while a:
+            low = a & -a
+            if succ[low.bit_length() - 1] & alive:
+                keep |= low
+            a ^= low
+        if keep == alive:
             return False
-        sub = sub[np.ix_(keep, keep)]
+        alive = keep
     return True
+
+
+def is_acyclic(r) -> bool:
+    """No cycle in relation ``r`` (see :func:`bits_acyclic`)."""
+    return bits_acyclic(row_bits(r))
 
 
 def union(a, b, n):
