@@ -401,6 +401,37 @@ def _is_fun(e):
     return isinstance(e, tuple) and e[0] == "fun"
 
 
+def _dead_bindings(stmts):
+    """The top-level dynamic ``let`` statements whose names nothing after them uses (herd's
+    stdlib binds a few, e.g. ``co0``): :meth:`Model._run` evaluates each of them once per
+    cache (so that a type error in one is still reported) instead of once per candidate.
+    None when the model has statements whose uses are not followed here (procedures,
+    ``forall``, ``match``, calls)."""
+    live, dead = set(), set()
+    for idx in range(len(stmts) - 1, -1, -1):
+        kind, payload, dynamic, _file, _line = stmts[idx]
+        if kind == "let":
+            names = {nm for pat, _e, _ln in payload for nm in _pat_names(pat)}
+            if dynamic and not names & live:
+                dead.add(idx)
+                continue
+            for _pat, e, _ln in payload:
+                live |= _free_of(e)
+        elif kind == "letrec":
+            binds, when = payload
+            for _pat, e, _ln in binds:
+                live |= _free_of(e)
+            if when is not None:
+                live |= _free_of(when[4])
+        elif kind == "test":
+            live |= _free_of(payload[3])
+        elif kind in ("withco", "withfrom"):
+            live |= _free_of(payload[1])
+        elif kind != "debug":
+            return frozenset()
+    return frozenset(dead)
+
+
 def _mentions(x, name):
     """Whether a name starting with ``name`` (its internal names too) occurs anywhere in
     the statements or expression ``x``."""
@@ -436,6 +467,7 @@ class Model:
         # the events' values) evaluates the same static bindings on two structures of one
         # shape (see executions.Structure): they are cached per shape, not per structure.
         self.value_free = not _mentions(stmts, "different-values")
+        self.dead = _dead_bindings(stmts)
 
     # -- evaluation
     def check(self, ex, explain=False, all_checks=False):
@@ -470,6 +502,7 @@ class Model:
         (unless ``all_checks``)."""
         done = cache["done"]
         stmts = self.stmts
+        dead = self.dead
         for idx in range(start, len(stmts)):
             kind, payload, dynamic, file, line = stmts[idx]
             if not dynamic:
@@ -477,6 +510,10 @@ class Model:
                     continue
                 target = env
             else:
+                if idx in dead:
+                    if idx in done:
+                        continue
+                    done.add(idx)  # evaluated once per cache, never used
                 if denv is None:
                     denv = Scope(env)
                     denv.update(dyn)
@@ -1249,6 +1286,59 @@ class _Loader:
     def is_dynamic(self, e):
         return bool(_free_of(e) & self.dynamic)
 
+    def regroup(self, e):
+        """``e`` with each chain of ``;`` (or of ``|``) flattened and every run of consecutive
+        operands that name no dynamic value rebuilt as one operand (which
+        :meth:`mark_static` then caches per structure): ``[M]; (addr | data); [W]; rfi; [R]``
+        is ``([M]; (addr | data); [W]); rfi; [R]``.  Exact: both operators are associative
+        (``|`` on sets of values too, members in the same order); the operands keep their
+        order."""
+        if not isinstance(e, tuple) or not e:
+            return e
+        k = e[0]
+        if k == "op2" and e[1] in (";", "|"):
+            op, line = e[1], e[4]
+            flat = []
+
+            def walk(x):
+                if isinstance(x, tuple) and x and x[0] == "op2" and x[1] == op:
+                    walk(x[2])
+                    walk(x[3])
+                else:
+                    flat.append(self.regroup(x))
+            walk(e)
+
+            def build(xs):
+                out = xs[-1]
+                for x in reversed(xs[:-1]):
+                    out = ("op2", op, x, out, line)
+                return out
+            groups, run = [], []
+            for x in flat:
+                if self.is_dynamic(x):
+                    if run:
+                        groups.append(build(run))
+                        run = []
+                    groups.append(x)
+                else:
+                    run.append(x)
+            if run:
+                groups.append(build(run))
+            return build(groups)
+        if k == "op2":
+            return (k, e[1], self.regroup(e[2]), self.regroup(e[3]), e[4])
+        if k == "op1":
+            return (k, e[1], self.regroup(e[2]), e[3])
+        if k == "app":
+            return (k, self.regroup(e[1]), self.regroup(e[2]), e[3])
+        if k == "tuple":
+            return (k, tuple(self.regroup(x) for x in e[1]), e[2])
+        if k == "try":
+            return (k, self.regroup(e[1]), self.regroup(e[2]), e[3])
+        if k == "if":
+            return (k, e[1], self.regroup(e[2]), self.regroup(e[3]), e[4])
+        return e
+
     def mark_static(self, e):
         """Wrap the largest subexpressions of ``e`` that name no dynamic value (and sit
         outside any binder) as ``("static", e, key)``: cached per event structure."""
@@ -1317,7 +1407,7 @@ class _Loader:
                 for pat, e, bln in prepared:
                     d = self.is_dynamic(e)
                     if d:
-                        e = self.mark_static(e)
+                        e = self.mark_static(self.regroup(e))
                     ipat = self.bind_pat(pat)
                     if isinstance(ipat, str):
                         self.defs[ipat] = e
@@ -1346,7 +1436,8 @@ class _Loader:
                 payload = self.test_payload(ins, self.scope, file)
                 d = self.is_dynamic(payload[3])
                 if d:
-                    payload = payload[:3] + (self.mark_static(payload[3]),) + payload[4:]
+                    payload = payload[:3] + (self.mark_static(self.regroup(payload[3])),) + \
+                        payload[4:]
                 self.emit("test", payload, d, file, ln)
             elif k == "procedure":
                 _, name, params, pbody, _ = ins
