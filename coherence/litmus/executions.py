@@ -723,6 +723,12 @@ def _shape(tr):
     return sh
 
 
+#: The relations (and the set FW) that differ between the candidates of one structure.
+DYNAMIC_NAMES = ("rf", "co", "fr", "FW", "rfe", "rfi", "coe", "coi", "fre", "fri")
+_SPLIT = {"rfe": ("rf", True), "rfi": ("rf", False), "coe": ("co", True),
+          "coi": ("co", False), "fre": ("fr", True), "fri": ("fr", False)}
+
+
 class Candidate:
     """A structure plus ``rf`` (read -> write) and ``co`` (per location, write order)."""
 
@@ -734,29 +740,41 @@ class Candidate:
         self._dyn = None
 
     def dynamic_env(self):
-        if self._dyn is not None:
-            return self._dyn
-        s, n = self.structure, self.n
-        rf = np.zeros((n, n), bool)
-        reads = np.fromiter(self.rf_src.keys(), dtype=np.int64, count=len(self.rf_src))
-        srcs = np.fromiter(self.rf_src.values(), dtype=np.int64, count=len(self.rf_src))
-        rf[srcs, reads] = True
-        grp = np.full(n, -1)
-        pos = np.zeros(n, dtype=np.int64)
-        fw = np.zeros(n, bool)
-        for g, order in enumerate(self.co_orders):
-            grp[list(order)] = g
-            pos[list(order)] = np.arange(len(order))
-            fw[order[-1]] = True
-        co = (grp[:, None] == grp[None, :]) & (grp[:, None] >= 0) & \
-            (pos[:, None] < pos[None, :])
-        fr = np.zeros((n, n), bool)
-        fr[reads] = co[srcs]  # r fr w': w' is co-after the write r reads
-        ext = s._static["ext"]
-        self._dyn = {"rf": rf, "co": co, "fr": fr, "FW": fw,
-                     "rfe": rf & ext, "rfi": rf & ~ext, "coe": co & ext, "coi": co & ~ext,
-                     "fre": fr & ext, "fri": fr & ~ext}
+        """Every dynamic relation of the candidate (a dict)."""
+        for name in DYNAMIC_NAMES:
+            self[name]
         return self._dyn
+
+    def __getitem__(self, name):
+        """One of the candidate's dynamic relations (``DYNAMIC_NAMES``), computed when first
+        asked for: a model that never names ``coi`` does not pay for it."""
+        d = self._dyn
+        if d is None:
+            d = self._dyn = self._base()
+        v = d.get(name)
+        if v is None:
+            if name not in _SPLIT:
+                raise KeyError(name)
+            base, external = _SPLIT[name]
+            st = self.structure._static
+            v = d[name] = d[base] & (st["ext"] if external else st["int"])
+        return v
+
+    def _base(self):
+        """rf, co, fr and FW, set pair by pair (a litmus test has few)."""
+        n = self.n
+        rf = np.zeros((n, n), bool)
+        co = np.zeros((n, n), bool)
+        fw = np.zeros(n, bool)
+        for order in self.co_orders:
+            for i in range(len(order) - 1):
+                co[order[i], order[i + 1:]] = True
+            fw[order[-1]] = True
+        fr = np.zeros((n, n), bool)
+        for r, w in self.rf_src.items():
+            rf[w, r] = True
+            fr[r] = co[w]  # r fr w': w' is co-after the write r reads
+        return {"rf": rf, "co": co, "fr": fr, "FW": fw}
 
     def final_memory(self):
         s = self.structure

@@ -47,6 +47,9 @@ MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 DYNAMIC_PRIMITIVES = frozenset({"rf", "co", "fr", "rfe", "rfi", "coe", "coi", "fre", "fri",
                                 "FW", "co0"})
 
+# The names a candidate binds (executions.DYNAMIC_NAMES).
+_DYN_KEYS = frozenset({"rf", "co", "fr", "FW", "rfe", "rfi", "coe", "coi", "fre", "fri"})
+
 _RECURSION = 20_000    # Python frames: a set match recurses once per member
 _FIX_LIMIT = 100_000  # iterations of one `let rec` (a fixpoint over n events needs < n*n)
 
@@ -87,6 +90,23 @@ class Scope(dict):
         self.parent = parent
 
     def __missing__(self, k):
+        return self.parent[k]
+
+
+class DynScope(Scope):
+    """The scope of one candidate's dynamic bindings: the candidate's relations (``dyn``, a
+    mapping, looked up when first named), then ``parent``."""
+
+    __slots__ = ("dyn",)
+
+    def __init__(self, parent, dyn):
+        super().__init__(parent)
+        self.dyn = dyn
+
+    def __missing__(self, k):
+        if k in _DYN_KEYS:
+            v = self[k] = self.dyn[k]
+            return v
         return self.parent[k]
 
 
@@ -515,8 +535,7 @@ class Model:
                         continue
                     done.add(idx)  # evaluated once per cache, never used
                 if denv is None:
-                    denv = Scope(env)
-                    denv.update(dyn)
+                    denv = DynScope(env, dyn)
                 target = denv
             try:
                 if kind == "let":

@@ -197,13 +197,14 @@ def _merge_amos(s, base, ctx):
 
 def dynamic_env(ex, ctx):
     """The candidate's rf, co, fr ... (padded with herd's register events, or with a
-    RISC-V amo's read and write as one event, for herd's models)."""
+    RISC-V amo's read and write as one event, for herd's models): a mapping from the names
+    of ``executions.DYNAMIC_NAMES`` (the candidate itself when nothing is to be changed)."""
+    if ctx.proj is None and ctx.n == ctx.nmem:
+        return ex  # the candidate computes each relation when a model first asks for it
     dyn = ex.dynamic_env()
     if ctx.proj is not None:
         # an amo that reads its own write reads from itself: a loop in rf
         return {k: ctx.project(v, k in ("rf", "rfi")) for k, v in dyn.items()}
-    if ctx.n == ctx.nmem:
-        return dyn
     padded = getattr(ex, "_dyn_padded", None)
     if padded is None:
         n, m = ctx.n, ctx.nmem
