@@ -794,6 +794,15 @@ class Model:
                 return self._chain(e, env, n, file)
             a = self._eval(e[2], env, n, file)
             b = self._eval(e[3], env, n, file)
+            if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == b.ndim:
+                # two sets of events or two relations: what V.union ... do, without the
+                # dispatch
+                if op == "|":
+                    return a | b
+                if op == "&":
+                    return a & b
+                if op == "\\":
+                    return a & ~b
             try:
                 if op == "|":
                     return V.union(a, b, n)
@@ -965,6 +974,7 @@ class Model:
                         return EMPTY
                     masks[j] = s
             acc, rows = None, None
+            ident = self._ctx.ident  # the structure's `id`: a factor that changes nothing
             for j, f in enumerate(factors):
                 s = masks.get(j)
                 if s is not None:
@@ -979,6 +989,10 @@ class Model:
                 v = as_rel(v, n)
                 if acc is None:
                     acc = v & rows[:, None] if rows is not None else v
+                elif v is ident:
+                    continue
+                elif acc is ident:
+                    acc = v
                 else:
                     acc = seq(acc, v)
                 if not acc.any():

@@ -84,7 +84,7 @@ class Ctx:
     pairs (``with co from``)."""
 
     __slots__ = ("n", "nmem", "locs", "values", "fences", "po", "wwloc", "_names",
-                 "_structure", "proj", "intra")
+                 "_structure", "proj", "intra", "ident")
 
     def to_memory(self, rel):
         """A relation of the model's events as one on the structure's (the drawings'):
@@ -155,6 +155,10 @@ def static_env(s, herd=False, catdep=False, store=None):
         base, ctx = _merge_amos(s, base, ctx)
     W = base["W"]
     ctx.wwloc = base["loc"] & W[:, None] & W[None, :]
+    ident = base["id"]
+    if base["sm"] is not ident and np.array_equal(base["sm"], ident):
+        base["sm"] = ident  # no instruction with two events: `sm; r` is r (see Model._chain)
+    ctx.ident = ident
     base.update(BUILTINS)
     cache[key] = (base, ctx)
     return base, ctx
