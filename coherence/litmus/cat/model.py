@@ -1319,6 +1319,40 @@ class _Loader:
     def is_dynamic(self, e):
         return bool(_free_of(e) & self.dynamic)
 
+    @staticmethod
+    def closure_of(binds):
+        """``let rec x = A1 | ... | x; x | ... | Ak`` (one binding, no ``when``; x not free in
+        the Ai) as ``(x, A1 | ... | Ak)+``, its binding and line; None for another ``let
+        rec``.  Exact: herd's least fixpoint from the empty relation of
+        ``x = A | x; x`` is the smallest transitive relation that contains ``A``, ``A+``
+        (``A+`` is a fixpoint, and every fixpoint contains ``A`` and is transitive)."""
+        if len(binds) != 1:
+            return None
+        ip, e, bln = binds[0]
+        if not isinstance(ip, str) or _is_fun(e):
+            return None
+        flat = []
+
+        def walk(x):
+            if x[0] == "op2" and x[1] == "|":
+                walk(x[2])
+                walk(x[3])
+            else:
+                flat.append(x)
+        walk(e)
+
+        def is_xx(x):
+            return (x[0] == "op2" and x[1] == ";" and x[2][0] == "var" and x[2][1] == ip
+                    and x[3][0] == "var" and x[3][1] == ip)
+        rest = [x for x in flat if not is_xx(x)]
+        if len(rest) == len(flat) or not rest or any(ip in _free_of(x) for x in rest):
+            return None
+        line = e[-1]
+        a = rest[-1]
+        for x in reversed(rest[:-1]):
+            a = ("op2", "|", x, a, line)
+        return ip, ("op1", "+", a, line), bln
+
     def regroup(self, e):
         """``e`` with each chain of ``;`` (or of ``|``) flattened and every run of consecutive
         operands that name no dynamic value rebuilt as one operand (which
@@ -1464,7 +1498,14 @@ class _Loader:
                     free |= _free_of(pwhen[4])
                 d = bool((free - names) & self.dynamic)
                 self.scope.update({s: inner[s] for p, _e, _b in binds for s in _pat_names(p)})
-                self.emit("letrec", (pbinds, pwhen), d, file, ln, names)
+                closure = self.closure_of(pbinds) if pwhen is None else None
+                if closure is not None:
+                    ip, e, bln = closure
+                    if d:
+                        e = self.mark_static(self.regroup(e))
+                    self.emit("let", [(ip, e, bln)], d, file, ln, names)
+                else:
+                    self.emit("letrec", (pbinds, pwhen), d, file, ln, names)
             elif k == "test":
                 payload = self.test_payload(ins, self.scope, file)
                 d = self.is_dynamic(payload[3])
