@@ -231,6 +231,9 @@ acyclic po-loc | rf | co | fr as uniproc
 acyclic mydata | myaddr | myctrl | rf as no-thin-air
 """
 
+#: Dependency tests the catdep models are compared on.
+CATDEP_TESTS = ("LB+datas", "LB+ctrls", "LB", "MP+dmb.sy+addr", "IRIW+addrs", "MP")
+
 
 def test_catdep_models_get_herds_register_events(tmp_path):
     cat = _cat(tmp_path, "deps.cat", CATDEP)
@@ -239,7 +242,7 @@ acyclic po-loc | rf | co | fr as uniproc
 acyclic [R]; data | [R]; addr | [R]; ctrl | rf as no-thin-air
 """)
     assert load_model(cat).catdep and not load_model(ref).catdep
-    for name in ("LB+datas", "LB+ctrls", "LB", "MP+dmb.sy+addr", "IRIW+addrs", "MP"):
+    for name in CATDEP_TESTS:
         t = parse_file(ARM / f"{name}.litmus")
         assert _key(cat_verdict(t, str(cat))) == _key(cat_verdict(t, str(ref))), name
     t = parse_file(ARM / "LB+datas.litmus")
@@ -270,7 +273,7 @@ def test_catdep_models_in_herd_758s_style_see_the_register_rf(tmp_path):
     lib = tmp_path / "lib"       # herd's flavour too (a stdlib.cat on the search path)
     lib.mkdir()
     (lib / "stdlib.cat").write_text('"stdlib"\nlet po-loc = po & loc\n')
-    for name in ("LB+datas", "LB+ctrls", "LB", "MP+dmb.sy+addr", "IRIW+addrs", "MP"):
+    for name in CATDEP_TESTS:
         t = parse_file(ARM / f"{name}.litmus")
         want = _key(cat_verdict(t, str(ref)))
         assert _key(cat_verdict(t, str(cat))) == want, name

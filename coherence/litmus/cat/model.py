@@ -1044,6 +1044,27 @@ def load_model(path: str, search_path=(), primitives=None, variants=()) -> Model
     return _Loader(path, search_path, primitives, variants).load()
 
 
+def _map_sub(e, f, callee=True):
+    """Expression ``e`` with ``f`` applied to each of its operands (of ``op1``, ``op2``,
+    ``app``, ``tuple``, ``try``, ``if``; any other kind is returned as it is), the walk of
+    :meth:`_Loader.regroup` and :meth:`_Loader.mark_static`; ``callee``: also to the
+    function an ``app`` applies."""
+    k = e[0]
+    if k == "op2":
+        return (k, e[1], f(e[2]), f(e[3]), e[4])
+    if k == "op1":
+        return (k, e[1], f(e[2]), e[3])
+    if k == "app":
+        return (k, f(e[1]) if callee else e[1], f(e[2]), e[3])
+    if k == "tuple":
+        return (k, tuple(f(x) for x in e[1]), e[2])
+    if k == "try":
+        return (k, f(e[1]), f(e[2]), e[3])
+    if k == "if":
+        return (k, e[1], f(e[2]), f(e[3]), e[4])
+    return e
+
+
 class _Loader:
     """One model's loading: parsing, includes, names, classification (see the module
     docstring)."""
@@ -1392,19 +1413,7 @@ class _Loader:
             if run:
                 groups.append(build(run))
             return build(groups)
-        if k == "op2":
-            return (k, e[1], self.regroup(e[2]), self.regroup(e[3]), e[4])
-        if k == "op1":
-            return (k, e[1], self.regroup(e[2]), e[3])
-        if k == "app":
-            return (k, self.regroup(e[1]), self.regroup(e[2]), e[3])
-        if k == "tuple":
-            return (k, tuple(self.regroup(x) for x in e[1]), e[2])
-        if k == "try":
-            return (k, self.regroup(e[1]), self.regroup(e[2]), e[3])
-        if k == "if":
-            return (k, e[1], self.regroup(e[2]), self.regroup(e[3]), e[4])
-        return e
+        return _map_sub(e, self.regroup)
 
     def mark_static(self, e):
         """Wrap the largest subexpressions of ``e`` that name no dynamic value (and sit
@@ -1425,20 +1434,7 @@ class _Loader:
         if not self.is_dynamic(e) and e[0] in ("op1", "op2", "app"):
             self.counter += 1
             return ("static", e, self.counter)
-        k = e[0]
-        if k == "op2":
-            return (k, e[1], self.mark_static(e[2]), self.mark_static(e[3]), e[4])
-        if k == "op1":
-            return (k, e[1], self.mark_static(e[2]), e[3])
-        if k == "app":
-            return (k, e[1], self.mark_static(e[2]), e[3])
-        if k == "tuple":
-            return (k, tuple(self.mark_static(x) for x in e[1]), e[2])
-        if k == "try":
-            return (k, self.mark_static(e[1]), self.mark_static(e[2]), e[3])
-        if k == "if":
-            return (k, e[1], self.mark_static(e[2]), self.mark_static(e[3]), e[4])
-        return e
+        return _map_sub(e, self.mark_static, callee=False)
 
     def emit(self, kind, payload, dynamic, file, line, names=()):
         for nm in names:
