@@ -18,9 +18,6 @@ from ._layout import (P_FULL, ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_O
 # The invalid state is number 0 in every compiled protocol (coherence.protocols.table).
 INVALID = 0
 
-#: victim()'s key offset for an invalid frame: below every valid frame's key.
-_INVALID_FIRST = 1 << 62
-
 
 @jit_leaf
 def find(l1, c, s, line, ways):
@@ -45,14 +42,14 @@ def stamp(l1, c, s, w):
 @jit_leaf
 def victim(l1, c, s, ways):
     """The frame a fill of set s takes: the lowest-numbered invalid one, else the least
-    recently used.  The minimum of (stamp << 16 | way) over valid frames and of (way - 2**62)
-    over invalid ones, with no branch for a random LRU order to mispredict and none to stop
-    the loop from vectorising (ways <= 2**16, config.py enforces it; stamps stay below
-    2**46)."""
+    recently used.  The minimum of (stamp << 16 | way), with no branch for a random LRU order
+    to mispredict (ways <= 2**16; config.py enforces it)."""
     least = INF
     for w in range(ways):
-        key = (l1.lru[c, s, w] << 16) | w if l1.tags[c, s, w] >= 0 else w - _INVALID_FIRST
-        least = min(least, key)
+        if l1.tags[c, s, w] < 0:
+            least = w
+            break
+        least = min(least, (l1.lru[c, s, w] << 16) | w)
     return least & 0xFFFF
 
 
