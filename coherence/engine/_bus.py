@@ -150,24 +150,70 @@ def arbitrate(m, t):
 
 
 @jit_inline
-def grant_only(m, p, t, w, v):
-    """Arbitration when port p's request is the only one pending (what :func:`arbitrate`
-    would do: the same pointer update, the same random draw), granted with what the caller
-    knows of the requester's cache: the frame holding the line ``w`` (-1: none) and, when
-    none does, the victim ``v``.  The caller has made sure the grant cannot fail."""
-    b = m.net.b
+def grant_alone(m, c, t, line, s, w, ev):
+    """What :func:`arbitrate` and :func:`_grant` do for core c's miss (event ``ev``, line in
+    set s, frame ``w`` holding it or -1) when it is the only request and no other cache can
+    hold the line (one core, or the snoop filter says so), for a trace on SC cores (no data,
+    check or watched line): the arbitration's pointer or draw, the counters, the victim, the
+    fill, the latency and the timeline, but not the LRU stamp (the caller keeps the cache's
+    clock) nor the port's or the bus's registers
+    (no one reads them before the completion; the caller writes them if it leaves the
+    transaction in flight).  The protocol is served_alone_safe: nothing here can fail.
+
+    Returns (latency, bus action, frame, the line's next state)."""
+    l1 = m.l1
+    table = m.pr.table
+    bstat = m.net.stats
     arb = m.p[P_ARB]
     if arb == ARB_RANDOM:
         next_random(m.rng)  # one draw, as for any choice
     elif arb == ARB_RR:
-        c = p >> 1
-        b[B_RR] = c + 1 if c + 1 < m.p[P_CORES] else 0
-    m.net.port[p, Q_PEND] = 0
-    b[B_NPEND] -= 1
-    return _grant(m, p, t, w, v)
+        m.net.b[B_RR] = c + 1 if c + 1 < m.p[P_CORES] else 0
+    st = l1.state[c, s, w] if w >= 0 else INVALID
+    if m.p[P_FULL] != 0:
+        m.log.transitions[st, ev] += 1
+    action = table[st, ev, C_BUS]
+    bstat[STAT_OF_ACTION[action]] += 1
+    fill = action == BUS_RD or action == BUS_RDX or (action == BUS_UPD and w < 0)
+    wb = False
+    if w < 0:
+        w, wb = _make_room(m, c, s, t, np.int64(-1))
+        install(l1, m.net.sf, m.p[P_SETS], c, s, w, line)
+    nst = table[st, ev, C_NEXT]
+    set_state(l1, m.log, m.net.sf, c, s, w, nst, t)  # the caller stamps it
+    lat = _latency(m.p, m.rng, fill, False, wb)
+    bstat[BS_BUSY] += lat
+    _count_timeline(m.net.timeline, m.p[P_TLWIN], t, action, wb)
+    return lat, action, w, nst
 
 
 # ------------------------------------------------------------------------ the transaction
+
+@jit_leaf
+def _latency(p, rng, fill, c2c, wb):
+    """How long a transaction holds the bus (``p`` is ``m.p``): an address-only one (an
+    upgrade, an update) the bus latency, a fill from memory or from another cache (``c2c``)
+    theirs, plus the victim's write-back and the random jitter."""
+    if not fill:
+        lat = p[P_BUSLAT]
+    elif c2c:
+        lat = p[P_C2CLAT]
+    else:
+        lat = p[P_MEMLAT]
+    if wb:
+        lat += p[P_WBLAT]
+    return lat + rand(rng, p[P_JITTER])
+
+
+@jit_leaf
+def _count_timeline(timeline, tlwin, t, action, wb):
+    """A transaction granted at cycle t in its timeline window (none when tlwin is 0)."""
+    if tlwin > 0:
+        widx = t // tlwin
+        timeline[widx, TIMELINE_OF_ACTION[action]] += 1
+        if wb:
+            timeline[widx, TL_WB] += 1
+
 
 @jit_leaf
 def _log_transaction(log, t, c, line, action, source, until):
@@ -315,15 +361,7 @@ def _grant(m, p, t, w, v):
     nst = table[st, ev, C_SHARED] if shared else table[st, ev, C_NEXT]
     set_state(l1, m.log, m.net.sf, c, s, w, nst, t)  # may be invalid: the completion says so
     stamp(l1, c, s, w)
-    if not fill:
-        lat = m.p[P_BUSLAT]  # an address-only transaction: an upgrade, or an update
-    elif src >= 0:
-        lat = m.p[P_C2CLAT]
-    else:
-        lat = m.p[P_MEMLAT]
-    if wb:
-        lat += m.p[P_WBLAT]
-    lat += rand(m.rng, m.p[P_JITTER])
+    lat = _latency(m.p, m.rng, fill, src >= 0, wb)
     b = m.net.b
     b[B_BUSY] = 1
     b[B_UNTIL] = t + lat
@@ -334,12 +372,7 @@ def _grant(m, p, t, w, v):
     if m.log.watch.shape[0] > 0:
         _log_transaction(m.log, t, c, line, action, (src if src >= 0 else MLOG_MEMORY)
                          if fill else MLOG_NO_DATA, t + lat)
-    tlwin = m.p[P_TLWIN]
-    if tlwin > 0:
-        widx = t // tlwin
-        m.net.timeline[widx, TIMELINE_OF_ACTION[action]] += 1
-        if wb:
-            m.net.timeline[widx, TL_WB] += 1
+    _count_timeline(m.net.timeline, m.p[P_TLWIN], t, action, wb)
     if m.p[P_CHECK] != 0:
         if not _check.check_line(m.p, m.pr, m.l1, m.mem, m.log, line, s, t, c):
             return GRANT_ERROR

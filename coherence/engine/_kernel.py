@@ -25,14 +25,12 @@ import numpy as np
 
 from .._jit import jit, jit_inline
 from . import _bus, _core, _trace
-from ._cache import victim
 from ._check import coherent_memory, coherent_word
-from ._layout import (ACT_ERROR, B_WAY, K_TBLOCK, Q_ADDR, Q_WAY, W_BUS, CL_LASTPROG, CL_STARTED,
-                      CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR, GRANT_HIT, INF, K_HALTED, K_READY,
-                      K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW,
-                      P_SLICE, P_TLWIN, P_TSO, P_WAYS, P_WINDOW, STATUS_ERROR, STATUS_HALTED,
-                      STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL, W_NONE, Flat,
-                      bundles, rand, set_err)
+from ._layout import (ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR,
+                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
+                      P_MAXCYC, P_SKEW, P_SLICE, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR,
+                      STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL,
+                      W_NONE, Flat, bundles, rand, set_err)
 
 
 @jit_inline
@@ -74,11 +72,12 @@ def _served_alone(m, t, safe):
     other cache can hold its line (the snoop filter), its transaction changes nothing any
     other core can see before that core's own next miss.  So the core runs right here: its
     hits, its miss, the grant, the completion, its next hits and misses, while each of its
-    misses stays the earliest and each completion comes before any other core's next miss.
-    Returns the end of the run-ahead window for the other cores, the last cycle in which
-    this loop fully processed a core's actions, and how many misses it served (they count as
-    steps of the cycle loop's slice; after a slice's worth it stops, leaving the last
-    transaction in flight for the cycle loop, as when a completion comes too late).
+    misses stays the earliest and each completion comes before any other core's next miss
+    (_trace.solo_run, one loop).  Returns the end of the run-ahead window for the other
+    cores, the last cycle in which this loop fully processed a core's actions, and how many
+    misses it served (they count as steps of the cycle loop's slice; after a slice's worth
+    it stops, leaving the last transaction in flight for the cycle loop, as when a
+    completion comes too late).
 
     Exact: each transaction is granted at the cycle the cycle loop would grant it (the only
     request), draws from the RNG in the same order, and completes before any other core can
@@ -90,13 +89,6 @@ def _served_alone(m, t, safe):
     its cycle, whose phase 3 grants it; a completion at or past the other cores' next miss,
     max_cycles or the no-progress limit is left to the cycle loop, the bus busy."""
     ncores = m.p[P_CORES]
-    k = m.cpu.k
-    l1 = m.l1
-    sf = m.net.sf
-    lshift = m.p[P_LSHIFT]
-    smask = m.p[P_SETS] - 1
-    ways = m.p[P_WAYS]
-    tlwin = m.p[P_TLWIN]
     clip = _clip(m)
     best = clip
     second = clip
@@ -112,39 +104,7 @@ def _served_alone(m, t, safe):
             second = mc
     if star < 0 or best >= second or not safe:
         return min(best, second), t, 0
-    last = t
-    lo = t + 1
-    served = 0
-    slice_ = m.p[P_SLICE]
-    while True:
-        hi = min(second, _clip(m))
-        acted = _trace.trace_run(m, star, lo, hi)  # hits, then a miss posted at `at`
-        if acted > last:
-            last = acted
-        if k[star, K_WAIT] != W_BUS:
-            return hi, last, served  # it reached `hi` (or halted): the others run to there
-        p = 2 * star
-        at = k[star, K_TBLOCK]
-        addr = m.net.port[p, Q_ADDR]
-        w = m.net.port[p, Q_WAY]
-        line = addr >> lshift
-        s = line & smask
-        # (One core has no snoop filter: no other cache can hold the line.)
-        if ((ncores > 1 and sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0))
-                or (tlwin > 0 and at // tlwin >= m.net.timeline.shape[0])):
-            return at, at - 1, served  # pending: the cycle loop resumes at `at`, grants it
-        _bus.grant_only(m, p, at, w, victim(l1, star, s, ways) if w < 0 else np.int64(-1))
-        served += 1
-        until = _bus.next_event(m.net)
-        if (until >= second or until >= _clip(m) or l1.tags[star, s, m.net.b[B_WAY]] != line
-                or served >= slice_ > 0):
-            # the cycle loop completes it (or reports it)
-            return min(_clip(m), until), at, served
-        p, w = _bus.complete_due(m.net, until)
-        _core.complete(m, p, until, w)
-        _bus.finish(m, p, until, w)
-        last = until
-        lo = until + 1
+    return _trace.solo_run(m, star, t, second, m.p[P_SLICE])
 
 
 @jit_inline

@@ -12,12 +12,16 @@ import numpy as np
 
 from .._jit import jit_helper, jit_inline, jit_leaf
 from ..protocols.table import C_ERR, EV_EVICT, EV_LOAD, EV_STORE
-from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STORES
+from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STALL, CS_STORES
 from . import _bus
 from ._cache import INVALID, find
-from ._layout import (P_HITCODE, Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF, K_HALTED, K_LOOK, K_LOOKPC,
-                      K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT, KIND_LOAD, LOOK_MISS, LOOK_NONE,
-                      LOOK_SCAN, P_HIT, P_LSHIFT, P_SETS, P_WAYS, W_BUS, W_NONE, progress, set_err)
+from ._layout import (B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LASTPROG,
+                      EVENT_OF_KIND, P_CORES, P_FULL, P_HITCODE, P_MAXCYC, P_TLWIN, P_WINDOW,
+                      Q_ADDR, Q_KIND, Q_PEND, Q_TIME, Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF,
+                      K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT,
+                      KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT, P_LSHIFT, P_SETS, P_WAYS,
+                      W_BUS, W_NONE, progress, set_err)
+from ._core import _count_latency
 
 
 @jit_helper
@@ -201,3 +205,169 @@ def trace_run(m, c, lo, hi):
         stats[c, CS_LOADS] += n - stores
         progress(m.clk, tau - lat)
     return acted
+
+
+@jit_inline
+def solo_run(m, c, t, second, slice_):
+    """Core c's trace from cycle t+1 on while it is served alone (the kernel's _served_alone
+    says when): its runs of hits and, between them, each of its misses granted and completed
+    right here, while no other cache can hold the missed line, the completion comes before
+    ``second`` (the other cores' first foreseen miss), max_cycles and the no-progress limit,
+    and fewer than ``slice_`` misses were served.  The same machine as trace_run, then the
+    bus's arbitration and grant (_bus.grant_alone), and complete_due, complete and finish,
+    in turn, miss after miss, with the counters, the cursor and the clock in locals, written
+    back once at the end: one loop that keeps what it needs in registers.
+
+    Returns (the end of the run-ahead window for the other cores, the last cycle in which
+    this loop fully processed the core's actions, how many misses it served).  A miss that
+    cannot be served alone is left pending (the cycle loop grants it at its cycle, which
+    this returns); one whose completion comes too late is left in flight on the bus."""
+    k = m.cpu.k
+    l1 = m.l1
+    prog = m.prog
+    hit = m.pr.hit
+    sf = m.net.sf
+    lshift = m.p[P_LSHIFT]
+    smask = m.p[P_SETS] - 1
+    ways = m.p[P_WAYS]
+    lat = m.p[P_HIT]
+    hc = m.p[P_HITCODE]
+    multi = m.p[P_CORES] > 1
+    tlwin = m.p[P_TLWIN]
+    ntl = m.net.timeline.shape[0]
+    maxcyc = m.p[P_MAXCYC]
+    window = m.p[P_WINDOW]
+    full = m.p[P_FULL] != 0
+    lastprog = m.clk[CL_LASTPROG]
+    start = prog.start[c]
+    end = start + prog.length[c]
+    i = start + k[c, K_PC]
+    clock = l1.clock[c]
+    ready = k[c, K_READY]
+    hits = 0
+    hstores = 0
+    mloads = 0
+    mstores = 0
+    done = 0
+    stall = 0
+    served = 0
+    last = t
+    tau = max(ready, t + 1)
+    pending = False  # the last miss is posted, not served
+    inflight = False  # the last miss is granted, not completed
+    limit = t
+    at = t
+    while True:
+        # A run of hits, up to `hi` (fixed for the run, as trace_run's), ended by a miss.
+        clip = min(maxcyc, lastprog + window) if window > 0 else maxcyc
+        hi = min(second, clip)
+        run0 = i
+        miss = False
+        line = np.int64(0)
+        s = np.int64(0)
+        w = np.int64(-1)
+        wr = np.int64(0)
+        while tau < hi:
+            if i >= end:
+                k[c, K_HALTED] = 1
+                lastprog = max(lastprog, tau)
+                last = max(last, tau)
+                break
+            line = prog.taddr[i] >> lshift
+            s = line & smask
+            w = find(l1, c, s, line, ways)
+            wr = np.int64(prog.twrite[i] != 0)
+            st = l1.state[c, s, w] if w >= 0 else INVALID
+            if hc >= 0:
+                kk = 2 * st + wr
+                nst = (hc >> (16 + 3 * kk)) & 7 if (hc >> kk) & 1 else np.int64(-1)
+            else:
+                nst = np.int64(hit[st, wr])
+            if nst < 0:
+                miss = True
+                break
+            if nst != st:
+                l1.state[c, s, w] = nst
+                if nst == INVALID:
+                    l1.tags[c, s, w] = -1
+                    if sf.shape[0] > 0:
+                        sf[line & (sf.shape[0] - 1)] -= 1
+            clock += 1
+            l1.lru[c, s, w] = clock
+            hits += 1
+            hstores += wr
+            last = max(last, tau)
+            tau += lat
+            i += 1
+        if i > run0:
+            ready = tau
+            lastprog = max(lastprog, tau - lat)
+            clip = min(maxcyc, lastprog + window) if window > 0 else maxcyc
+        if not miss:
+            limit = hi  # it reached `hi` (or halted): the others run to there
+            break
+        at = tau
+        last = max(last, at)
+        if wr:
+            mstores += 1
+        else:
+            mloads += 1
+        if (multi and sf[line & (sf.shape[0] - 1)] > (1 if w >= 0 else 0)) or (
+                tlwin > 0 and at // tlwin >= ntl):
+            pending = True  # the cycle loop resumes at `at` and grants it
+            limit = at
+            last = at - 1
+            break
+        lat_bus, action, fw, nst = _bus.grant_alone(m, c, at, line, s, w,
+                                                    EVENT_OF_KIND[KIND_LOAD + wr])
+        clock += 1
+        l1.lru[c, s, fw] = clock  # the fill's (or upgrade's) stamp
+        served += 1
+        until = at + lat_bus
+        if until >= second or until >= clip or nst == INVALID or served >= slice_ > 0:
+            inflight = True  # the cycle loop completes it (or reports it)
+            limit = min(clip, until)
+            last = at
+            b = m.net.b
+            b[B_BUSY] = 1
+            b[B_UNTIL] = until
+            b[B_PORT] = 2 * c
+            b[B_WAY] = fw
+            b[B_ACTION] = action
+            break
+        # The completion at `until` (complete_due, complete, finish: a trace has no data).
+        lastprog = max(lastprog, until)
+        if full:
+            _count_latency(m.cpu.latency, c, until - at)
+        stall += until - at
+        done += 1
+        i += 1
+        ready = until + 1
+        last = until
+        tau = until + 1
+    if pending or inflight:
+        port = m.net.port
+        p = 2 * c
+        port[p, Q_PEND] = 1 if pending else 0
+        port[p, Q_KIND] = KIND_LOAD + wr
+        port[p, Q_ADDR] = prog.taddr[i]
+        port[p, Q_TIME] = at
+        port[p, Q_WAY] = w
+        if pending:
+            m.net.b[B_NPEND] += 1
+        k[c, K_WAIT] = W_BUS
+        k[c, K_TBLOCK] = at
+    if done > 0:
+        k[c, K_LOOK] = LOOK_NONE  # the misses the look-ahead foresaw are served
+    l1.clock[c] = clock
+    k[c, K_PC] = i - start
+    k[c, K_READY] = ready
+    stats = m.cpu.stats
+    stats[c, CS_INSTR] += hits + done
+    stats[c, CS_HITS] += hits
+    stats[c, CS_LOADS] += hits - hstores + mloads
+    stats[c, CS_STORES] += hstores + mstores
+    stats[c, CS_MISSES] += mloads + mstores
+    stats[c, CS_STALL] += stall
+    progress(m.clk, lastprog)
+    return limit, last, served
