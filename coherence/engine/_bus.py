@@ -149,41 +149,60 @@ def arbitrate(m, t):
     return _grant(m, win, t, np.int64(-2), np.int64(-1)), win
 
 
+@jit_leaf
+def alone_params(p):
+    """The parameters grant_alone reads, read once by its caller's loop (``p`` is ``m.p``):
+    its stores to the machine's int64 arrays would make the compiler read them again at
+    every grant."""
+    return (p[P_ARB], p[P_CORES], p[P_FULL] != 0, p[P_SETS], p[P_WAYS], p[P_BUSLAT],
+            p[P_MEMLAT], p[P_WBLAT], p[P_JITTER], p[P_TLWIN])
+
+
 @jit_inline
-def grant_alone(m, c, t, line, s, w, ev):
+def grant_alone(m, bp, c, t, line, s, w, ev):
     """What :func:`arbitrate` and :func:`_grant` do for core c's miss (event ``ev``, line in
     set s, frame ``w`` holding it or -1) when it is the only request and no other cache can
     hold the line (one core, or the snoop filter says so), for a trace on SC cores (no data,
-    check or watched line): the arbitration's pointer or draw, the counters, the victim, the
-    fill, the latency and the timeline, but not the LRU stamp (the caller keeps the cache's
-    clock) nor the port's or the bus's registers
-    (no one reads them before the completion; the caller writes them if it leaves the
-    transaction in flight).  The protocol is served_alone_safe: nothing here can fail.
+    check or watched line; ``bp``: alone_params): the arbitration's pointer or draw, the
+    counters, the victim, the fill, the latency and the timeline, but not the LRU stamp (the
+    caller keeps the cache's clock) nor the port's or the bus's registers (no one reads them
+    before the completion; the caller writes them if it leaves the transaction in flight).
+    The protocol is served_alone_safe: nothing here can fail.
 
     Returns (latency, bus action, frame, the line's next state)."""
+    arb, ncores, full, sets, ways, buslat, memlat, wblat, jitter, tlwin = bp
     l1 = m.l1
     table = m.pr.table
     bstat = m.net.stats
-    arb = m.p[P_ARB]
+    sf = m.net.sf
     if arb == ARB_RANDOM:
         next_random(m.rng)  # one draw, as for any choice
     elif arb == ARB_RR:
-        m.net.b[B_RR] = c + 1 if c + 1 < m.p[P_CORES] else 0
+        m.net.b[B_RR] = c + 1 if c + 1 < ncores else 0
     st = l1.state[c, s, w] if w >= 0 else INVALID
-    if m.p[P_FULL] != 0:
+    if full:
         m.log.transitions[st, ev] += 1
     action = table[st, ev, C_BUS]
     bstat[STAT_OF_ACTION[action]] += 1
     fill = action == BUS_RD or action == BUS_RDX or (action == BUS_UPD and w < 0)
     wb = False
     if w < 0:
-        w, wb = _make_room(m, c, s, t, np.int64(-1))
-        install(l1, m.net.sf, m.p[P_SETS], c, s, w, line)
+        # _make_room's victim and eviction, which cannot fail here
+        w = victim(l1, c, s, ways)
+        vst = l1.state[c, s, w]
+        if vst != INVALID:
+            if full:
+                m.log.transitions[vst, EV_EVICT] += 1
+            if table[vst, EV_EVICT, C_WB] != 0:
+                wb = True
+                bstat[BS_WB] += 1
+            set_state(l1, m.log, sf, c, s, w, INVALID, t)
+        install(l1, sf, sets, c, s, w, line)
     nst = table[st, ev, C_NEXT]
-    set_state(l1, m.log, m.net.sf, c, s, w, nst, t)  # the caller stamps it
-    lat = _latency(m.p, m.rng, fill, False, wb)
+    set_state(l1, m.log, sf, c, s, w, nst, t)  # the caller stamps it
+    lat = (memlat if fill else buslat) + (wblat if wb else 0) + rand(m.rng, jitter)
     bstat[BS_BUSY] += lat
-    _count_timeline(m.net.timeline, m.p[P_TLWIN], t, action, wb)
+    _count_timeline(m.net.timeline, tlwin, t, action, wb)
     return lat, action, w, nst
 
 

@@ -207,7 +207,7 @@ def trace_run(m, c, lo, hi):
     return acted
 
 
-@jit_inline
+@jit_helper
 def solo_run(m, c, t, second, slice_):
     """Core c's trace from cycle t+1 on while it is served alone (the kernel's _served_alone
     says when): its runs of hits and, between them, each of its misses granted and completed
@@ -239,6 +239,7 @@ def solo_run(m, c, t, second, slice_):
     window = m.p[P_WINDOW]
     full = m.p[P_FULL] != 0
     lastprog = m.clk[CL_LASTPROG]
+    bp = _bus.alone_params(m.p)
     start = prog.start[c]
     end = start + prog.length[c]
     i = start + k[c, K_PC]
@@ -318,7 +319,7 @@ def solo_run(m, c, t, second, slice_):
             limit = at
             last = at - 1
             break
-        lat_bus, action, fw, nst = _bus.grant_alone(m, c, at, line, s, w,
+        lat_bus, action, fw, nst = _bus.grant_alone(m, bp, c, at, line, s, w,
                                                     EVENT_OF_KIND[KIND_LOAD + wr])
         clock += 1
         l1.lru[c, s, fw] = clock  # the fill's (or upgrade's) stamp
