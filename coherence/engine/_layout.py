@@ -69,7 +69,7 @@ Machine = namedtuple("Machine", "p rng clk pr prog l1 cpu sb net mem log")
 @jit_inline
 def bundles(f):
     """The bundles of one machine from its flat arrays (a Flat built from ``*flat``)."""
-    return Machine(f.params, f.rng, f.clock,
+    return Machine(params_tuple(f.params), f.rng, f.clock,
                    Proto(f.table, f.meaning, f.hit),
                    Prog(f.code, f.start, f.length, f.twrite, f.taddr),
                    L1(f.tags, f.cst, f.lru, f.lruc, f.cdata, f.look, f.lookw, f.touched,
@@ -91,6 +91,20 @@ PARAMS = ("cores", "sets", "ways", "line_shift", "words_per_line", "store_buffer
 (P_CORES, P_SETS, P_WAYS, P_LSHIFT, P_WPL, P_SB, P_ARB, P_HIT, P_BUSLAT, P_MEMLAT, P_C2CLAT,
  P_WBLAT, P_SKEW, P_JITTER, P_DRAIN, P_MAXCYC, P_WINDOW, P_TSO, P_CHECK, P_DATA, P_TLWIN,
  P_TRACE, P_IJIT, P_FULL, P_HITCODE, P_SLICE) = range(len(PARAMS))
+
+
+@jit_leaf
+def params_tuple(p):
+    """The params array as a tuple of scalars, built once per kernel call: the compiler then
+    keeps each parameter in a register or reads it from the stack, where a store to any of
+    the machine's int64 arrays (which could alias the params array) would make it read the
+    array again after every store."""
+    return (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9],
+            p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19],
+            p[20], p[21], p[22], p[23], p[24], p[25])
+
+
+assert len(PARAMS) == 26  # params_tuple names each entry
 ARBITRATIONS = ("round-robin", "fixed", "random")
 ARB_RR, ARB_FIXED, ARB_RANDOM = range(len(ARBITRATIONS))
 
