@@ -26,6 +26,12 @@ def find(l1, c, s, line, ways):
     No early exit: which way holds a random line is what a branch predictor cannot learn,
     and a full compare of the set vectorises."""
     found = -1
+    if ways == 8:
+        # the usual L1: a loop of known length, compiled as one compare of the whole set
+        for w in range(8):
+            if l1.tags[c, s, w] == line:
+                found = w
+        return found
     for w in range(ways):
         if l1.tags[c, s, w] == line:
             found = w

@@ -187,6 +187,8 @@ def _cycle_loop(lean):
             # Phase 2: each core (its drain unit, then the core itself) in cycle t.
             for c in range(ncores):
                 if lean:
+                    if not _trace.may_run(m.cpu.k, c, t + 1):
+                        continue
                     acted = _trace.trace_run(m, c, t, t + 1)
                 else:
                     acted = _core.cycle(m, c, t)
@@ -220,6 +222,8 @@ def _cycle_loop(lean):
                 if limit <= t + 1:
                     break
                 if lean:
+                    if not _trace.may_run(m.cpu.k, c, limit):
+                        continue
                     acted = _trace.trace_run(m, c, t + 1, limit)
                 else:
                     acted = _core.core_run(m, c, t + 1, limit)

@@ -70,6 +70,7 @@ def first_miss(m, c, t, limit):
     smask = m.p[P_SETS] - 1
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
+    hc = m.p[P_HITCODE]
     ring = l1.lookw.shape[1]
     tau = k[c, K_LOOKT]
     i = prog.start[c] + k[c, K_LOOKPC]
@@ -83,7 +84,11 @@ def first_miss(m, c, t, limit):
         line = prog.taddr[i] >> lshift
         s = line & smask
         w = find(l1, c, s, line, ways)
-        if w < 0 or hit[l1.state[c, s, w], np.int64(prog.twrite[i] != 0)] < 0:
+        if w < 0:
+            k[c, K_LOOK] = LOOK_MISS
+            break
+        kk = 2 * np.int64(l1.state[c, s, w]) + np.int64(prog.twrite[i] != 0)
+        if (hc >> kk) & 1 == 0 if hc >= 0 else hit[kk >> 1, kk & 1] < 0:
             k[c, K_LOOK] = LOOK_MISS
             break
         l1.look[c, s, w] = i - prog.start[c]
@@ -121,6 +126,14 @@ def served_alone_safe(pr):
         if st != INVALID and pr.table[st, EV_EVICT, C_ERR] != 0:
             return False
     return True
+
+
+@jit_leaf
+def may_run(k, c, hi):
+    """Whether trace_run can do anything for core c before cycle ``hi`` (``k`` is
+    ``m.cpu.k``): the cycle loop asks first, so that the many cores that wait for the bus
+    cost it a test, not trace_run's set-up."""
+    return k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE and k[c, K_READY] < hi
 
 
 @jit_inline
@@ -254,6 +267,9 @@ def solo_run(m, c, t, second, slice_):
     served = 0
     last = t
     tau = max(ready, t + 1)
+    # Accesses before the look-ahead cursor are hits whose way first_miss kept (trace_run).
+    seen = start + k[c, K_LOOKPC] if k[c, K_LOOK] != LOOK_NONE else i
+    ring = l1.lookw.shape[1]
     pending = False  # the last miss is posted, not served
     inflight = False  # the last miss is granted, not completed
     limit = t
@@ -276,7 +292,7 @@ def solo_run(m, c, t, second, slice_):
                 break
             line = prog.taddr[i] >> lshift
             s = line & smask
-            w = find(l1, c, s, line, ways)
+            w = l1.lookw[c, i & (ring - 1)] if i < seen else find(l1, c, s, line, ways)
             wr = np.int64(prog.twrite[i] != 0)
             st = l1.state[c, s, w] if w >= 0 else INVALID
             if hc >= 0:
