@@ -22,6 +22,7 @@ from ..stats import (BS_UPD, TL_BUSUPD, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD
                      BS_WB, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, log_row, set_state, stamp, victim
+from ._layout import nonneg
 from ._layout import (MLOG_MEMORY, MLOG_NO_DATA, MLOG_WRITEBACK, P_FULL, B_ACTION, ARB_RANDOM,
                       ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
                       ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
@@ -93,7 +94,7 @@ def finish(m, p, t, w):
     l1 = m.l1
     addr = m.net.port[p, Q_ADDR]
     line = addr >> m.p[P_LSHIFT]
-    s = line & (m.p[P_SETS] - 1)
+    s = line & nonneg(m.p[P_SETS] - 1)
     off = (addr >> 3) & (m.p[P_WPL] - 1)
     for c2 in range(m.p[P_CORES]):
         if c2 != c:
@@ -340,7 +341,7 @@ def _grant(m, p, t, w, v):
     addr = m.net.port[p, Q_ADDR]
     ev = EVENT_OF_KIND[m.net.port[p, Q_KIND]]
     line = addr >> m.p[P_LSHIFT]
-    s = line & (m.p[P_SETS] - 1)
+    s = line & nonneg(m.p[P_SETS] - 1)
     if w == -2:
         w = find(l1, c, s, line, m.p[P_WAYS])
     st = l1.state[c, s, w] if w >= 0 else INVALID

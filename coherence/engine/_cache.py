@@ -12,6 +12,7 @@ import numpy as np
 from .._jit import jit_inline, jit_leaf
 from ..protocols.table import BUS_NONE, C_BUS, C_ERR, C_NEXT
 from ..stats import CS_HITS, CS_MISSES
+from ._layout import nonneg
 from ._layout import (P_FULL, ATTEMPT_ERROR, ATTEMPT_MISS, ERR_PROTOCOL, EVENT_OF_KIND, INF,
                       P_LSHIFT, P_SETS, P_WAYS, set_err)
 
@@ -111,7 +112,7 @@ def attempt(m, c, t, kind, addr):
     l1 = m.l1
     table = m.pr.table
     line = addr >> m.p[P_LSHIFT]
-    s = line & (m.p[P_SETS] - 1)
+    s = line & nonneg(m.p[P_SETS] - 1)
     w = find(l1, c, s, line, m.p[P_WAYS])
     st = l1.state[c, s, w] if w >= 0 else INVALID
     ev = EVENT_OF_KIND[kind]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .._jit import jit_helper, jit_inline
 from ..protocols.table import M_DIRTY, M_OWNER, M_READ, M_WRITE
 from ._cache import find
+from ._layout import nonneg
 from ._layout import (ERR_DATA, ERR_OWNER, ERR_SWMR, P_CORES, P_DATA, P_LSHIFT, P_SETS, P_WAYS,
                       P_WPL, set_err)
 
@@ -65,7 +66,7 @@ def coherent_word(m, word):
     """The value of a word as the system sees it: the first dirty copy's, else memory's."""
     wpl = m.p[P_WPL]
     line = word // wpl
-    s = line & (m.p[P_SETS] - 1)
+    s = line & nonneg(m.p[P_SETS] - 1)
     for c in range(m.p[P_CORES]):
         w = find(m.l1, c, s, line, m.p[P_WAYS])
         if w >= 0 and m.pr.meaning[m.l1.state[c, s, w], M_DIRTY] != 0:

@@ -16,6 +16,7 @@ from ..isa import (F_ADDR, F_B, F_BREG, F_C, F_CREG, F_OP, F_RA, F_RD, OP_ADD, O
 from ..stats import CS_FWD, CS_INSTR, CS_LOADS, CS_RMWS, CS_STALL, CS_STORES
 from . import _bus
 from ._cache import ATTEMPT_ERROR, ATTEMPT_MISS, attempt, find
+from ._layout import nonneg
 from ._layout import (P_FULL, LAT_BUCKETS, LAT_SUM, Q_TIME, ACT_ERROR, ERR_ABSENT, ERR_ADDRESS,
                       ERR_LOADVAL, INF, K_HALTED, K_LOOK, K_PC, K_READY, K_TBLOCK, K_WAIT,
                       KIND_LOAD, KIND_RMW, KIND_STORE, LOOK_NONE, N_DRAIN, N_IJIT, P_CHECK, P_DATA,
@@ -165,7 +166,7 @@ def complete(m, p, T, w):
     c = p >> 1
     addr = m.net.port[p, Q_ADDR]
     line = addr >> m.p[P_LSHIFT]
-    s = line & (m.p[P_SETS] - 1)
+    s = line & nonneg(m.p[P_SETS] - 1)
     if w < 0:
         w = find(m.l1, c, s, line, m.p[P_WAYS])
     elif m.l1.tags[c, s, w] != line:
@@ -201,7 +202,7 @@ def _access(m, c, t, kind, addr, pc):
         _bus.request(m.net, 2 * c, kind, addr, t)
         _block(m.cpu.k, c, t, W_BUS)
         return 0
-    s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)
+    s = (addr >> m.p[P_LSHIFT]) & nonneg(m.p[P_SETS] - 1)
     if not _perform(m, 2 * c, t, s, w, addr):
         return -1
     _retire(m.cpu, m.rng, _issue_jitter(m.p, m.cpu.noise, c), c, pc + 1, t + m.p[P_HIT])
@@ -387,7 +388,7 @@ def _drain_step(m, c, t):
         _bus.request(m.net, p, KIND_STORE, addr, t)
         sb.draining[c] = 1
         return 0
-    s = (addr >> m.p[P_LSHIFT]) & (m.p[P_SETS] - 1)
+    s = (addr >> m.p[P_LSHIFT]) & nonneg(m.p[P_SETS] - 1)
     _perform(m, p, t, s, w, addr)
     _pop_drain(sb, m.cpu, m.p[P_SB], c, t)
     if sb.count[c] > 0:

@@ -225,6 +225,14 @@ def rand(rng, n):
 
 
 @jit_leaf
+def nonneg(x):
+    """x, which the caller knows is not negative (a set mask, a trace index), so that the
+    compiler knows it too and indexes with it without numba's wrap-around of negative
+    indices (a shift, a mask and an add per index)."""
+    return x & np.int64(0x3FFFFFFFFFFFFFFF)
+
+
+@jit_leaf
 def progress(clk, t):
     """Something made progress at cycle t (the watchdog's reference; ``clk`` is ``m.clk``).
 

@@ -48,6 +48,7 @@ from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STALL, CS_STORES,
 from ._cache import find, log_row, stamp
 from ._core import (DECODE_ERROR, _count_latency, _drain_delay, _issue_jitter, _perform,
                     _pop_drain, _retire, decode)
+from ._layout import nonneg
 from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABSENT,
                       ERR_OWNER, ERR_PROTOCOL, ERR_SWMR, ERR_DATA, EVENT_OF_KIND, INF, K_HALTED,
                       K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT,
@@ -389,7 +390,7 @@ def _check_line(p, meaning, l1, golden, err, t, c, line):
     """check=True, after an entry taken at cache c for ``line``: single writer or many
     readers and one owner over every cache's state, and every readable copy's data the
     latest value (programs).  Returns False after recording the violation."""
-    s = line & (p[P_SETS] - 1)
+    s = line & nonneg(p[P_SETS] - 1)
     ways = p[P_WAYS]
     writers = 0
     readers = 0
@@ -767,7 +768,7 @@ def _lookup(m, t, n, slot):
     st = np.int64(0)
     acks = np.int64(0)
     if n < ncores:
-        s = line & (p[P_SETS] - 1)
+        s = line & nonneg(p[P_SETS] - 1)
         w = find(m.l1, n, s, line, p[P_WAYS])
         if w >= 0:
             st = np.int64(m.l1.state[n, s, w])
@@ -837,7 +838,7 @@ def _react(m, t, node, slot, copy, q):
     rx = msg.rx
     ncores = p[P_CORES]
     lshift = p[P_LSHIFT]
-    smask = p[P_SETS] - 1
+    smask = nonneg(p[P_SETS] - 1)
     ways = p[P_WAYS]
     full = p[P_FULL] != 0
     filt = p[NP_FILTER] != 0
@@ -1193,7 +1194,7 @@ def _access(m, q, t, kind, addr):
     pr = m.pr
     c = q >> 1
     line = addr >> p[P_LSHIFT]
-    s = line & (p[P_SETS] - 1)
+    s = line & nonneg(p[P_SETS] - 1)
     w = find(l1, c, s, line, p[P_WAYS])
     work = q
     if w >= 0 and p[P_CHECK] == 0 and _plain_hit(pr, l1.state[c, s, w], EVENT_OF_KIND[kind]):
@@ -1275,7 +1276,7 @@ def _first_nonhit(m, c, lo, limit):
     prog = m.prog
     pr = m.pr
     lshift = m.p[P_LSHIFT]
-    smask = m.p[P_SETS] - 1
+    smask = nonneg(m.p[P_SETS] - 1)
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
     tau = k[c, K_LOOKT]
@@ -1317,7 +1318,7 @@ def _run_hits(m, c, lo, hi):
     pr = m.pr
     stats = m.cpu.stats
     lshift = m.p[P_LSHIFT]
-    smask = m.p[P_SETS] - 1
+    smask = nonneg(m.p[P_SETS] - 1)
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
     full = m.p[P_FULL] != 0
@@ -1378,7 +1379,7 @@ def _prepass(m, t, slot, vis):
     line = f[slot, MF_LINE]
     req = f[slot, MF_REQ]
     v = pr.msg_vnet[f[slot, MF_TYPE]]
-    s = line & (p[P_SETS] - 1)
+    s = line & nonneg(p[P_SETS] - 1)
     for kw in range(vis.shape[0]):
         word = vis[kw]
         while word != _U0:
@@ -1725,7 +1726,7 @@ def _coherent_word(m, a):
     p = m.p
     wpl = p[P_WPL]
     line = a // wpl
-    s = line & (p[P_SETS] - 1)
+    s = line & nonneg(p[P_SETS] - 1)
     v = m.mem.words[a]
     for c in range(p[P_CORES]):
         w = find(m.l1, c, s, line, p[P_WAYS])

@@ -20,7 +20,7 @@ from ._layout import (B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LAST
                       Q_ADDR, Q_KIND, Q_PEND, Q_TIME, Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF,
                       K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT,
                       KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT, P_LSHIFT, P_SETS, P_WAYS,
-                      W_BUS, W_NONE, progress, set_err)
+                      W_BUS, W_NONE, nonneg, progress, set_err)
 from ._core import _count_latency
 
 
@@ -67,13 +67,13 @@ def first_miss(m, c, t, limit):
     prog = m.prog
     hit = m.pr.hit
     lshift = m.p[P_LSHIFT]
-    smask = m.p[P_SETS] - 1
+    smask = nonneg(m.p[P_SETS] - 1)
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
     hc = m.p[P_HITCODE]
     ring = l1.lookw.shape[1]
     tau = k[c, K_LOOKT]
-    i = prog.start[c] + k[c, K_LOOKPC]
+    i = nonneg(prog.start[c] + k[c, K_LOOKPC])
     stop = prog.start[c] + prog.length[c]
     end = min(stop, prog.start[c] + k[c, K_PC] + ring)
     while tau < limit:
@@ -157,10 +157,10 @@ def trace_run(m, c, lo, hi):
     stats = m.cpu.stats
     sf = m.net.sf
     lshift = m.p[P_LSHIFT]
-    smask = m.p[P_SETS] - 1
+    smask = nonneg(m.p[P_SETS] - 1)
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
-    i0 = prog.start[c] + k[c, K_PC]
+    i0 = nonneg(prog.start[c] + k[c, K_PC])
     i = i0
     end = prog.start[c] + prog.length[c]
     clock = l1.clock[c]
@@ -241,7 +241,7 @@ def solo_run(m, c, t, second, slice_):
     hit = m.pr.hit
     sf = m.net.sf
     lshift = m.p[P_LSHIFT]
-    smask = m.p[P_SETS] - 1
+    smask = nonneg(m.p[P_SETS] - 1)
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
     hc = m.p[P_HITCODE]
@@ -255,7 +255,7 @@ def solo_run(m, c, t, second, slice_):
     bp = _bus.alone_params(m.p)
     start = prog.start[c]
     end = start + prog.length[c]
-    i = start + k[c, K_PC]
+    i = nonneg(start + k[c, K_PC])
     clock = l1.clock[c]
     ready = k[c, K_READY]
     hits = 0
