@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 
-from .._jit import jit_inline
+from .._jit import jit_inline, jit_leaf
 from ._layout import PARAMS, Cores, StoreBuffers
 
 Flat = namedtuple("Flat", [
@@ -77,7 +77,7 @@ NMachine = namedtuple("NMachine", "p rng clk pr prog l1 home cpu sb port active 
 
 @jit_inline
 def bundles(f):
-    return NMachine(f.params, f.rng, f.clock,
+    return NMachine(net_params_tuple(f.params), f.rng, f.clock,
                     NProto(f.cnext, f.cacts, f.cevent, f.cpart, f.cmeaning, f.cflags, f.hnext,
                            f.hacts, f.hevent, f.hpart, f.hflags, f.msg_vnet, f.msg_data,
                            f.ord_index, f.skip),
@@ -101,6 +101,20 @@ NET_PARAMS = PARAMS + ("nodes", "interconnect", "mesh", "cols", "mshrs", "net_la
                        "capacity", "wake_capacity", "hash", "home_base", "filter")
 (NP_NODES, NP_KIND, NP_MESH, NP_COLS, NP_MSHRS, NP_NETLAT, NP_HOPLAT, NP_SWORDS, NP_LSIZE,
  NP_HINIT, NP_CAP, NP_WCAP, NP_HASH, NP_HBASE, NP_FILTER) = range(len(PARAMS), len(NET_PARAMS))
+assert len(NET_PARAMS) == 41  # net_params_tuple names each entry
+
+
+@jit_leaf
+def net_params_tuple(p):
+    """The params array as a tuple of scalars, built once per kernel call (as
+    _layout.params_tuple for the atomic bus's kernels)."""
+    return (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9],
+            p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19],
+            p[20], p[21], p[22], p[23], p[24], p[25], p[26], p[27], p[28], p[29],
+            p[30], p[31], p[32], p[33], p[34], p[35], p[36], p[37], p[38], p[39],
+            p[40])
+
+
 #: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).
 HREC = ("state", "owner", "sharers")
 HR_STATE, HR_OWNER, HR_SHARERS = range(len(HREC))
