@@ -1322,7 +1322,8 @@ def _run_hits(m, c, lo, hi):
     ways = m.p[P_WAYS]
     lat = m.p[P_HIT]
     full = m.p[P_FULL] != 0
-    i0 = prog.start[c] + k[c, K_PC]
+    i0 = nonneg(prog.start[c] + k[c, K_PC])
+    clock = l1.clock[c]
     i = i0
     end = prog.start[c] + prog.length[c]
     stores = 0
@@ -1346,7 +1347,8 @@ def _run_hits(m, c, lo, hi):
         if full:
             m.net.ctrans[st, wr] += 1
         l1.state[c, s, w] = nst
-        stamp(l1, c, s, w)
+        clock += 1  # the LRU stamp (stamp), with the cache's clock in a local
+        l1.lru[c, s, w] = clock
         stores += wr
         acted = tau
         lasthit = tau
@@ -1354,6 +1356,7 @@ def _run_hits(m, c, lo, hi):
         i += 1
     n = i - i0
     if n > 0:
+        l1.clock[c] = clock
         k[c, K_PC] += n
         k[c, K_READY] = lasthit + lat
         stats[c, CS_INSTR] += n
