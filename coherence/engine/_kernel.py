@@ -108,9 +108,10 @@ def _served_alone(m, t, safe):
 
 
 @jit_inline
-def _advance(m, t):
+def _advance(m, t, lean):
     """The next cycle at which anything can happen, as (-1, cycle); or the run's end as
-    (status, cycles), the watchdog's included."""
+    (status, cycles), the watchdog's included.  ``lean``: SC cores only (the trace kernel),
+    whose store buffers stay empty."""
     maxcyc = m.p[P_MAXCYC]
     window = m.p[P_WINDOW]
     k = m.cpu.k
@@ -122,7 +123,7 @@ def _advance(m, t):
             alldone = False
             if k[c, K_WAIT] == W_NONE and k[c, K_READY] < nxt:
                 nxt = k[c, K_READY]
-        if sb.count[c] > 0:
+        if not lean and sb.count[c] > 0:
             alldone = False
             if sb.draining[c] == 0 and sb.ready[c] < nxt:
                 nxt = sb.ready[c]
@@ -235,7 +236,7 @@ def _cycle_loop(lean):
                 return STATUS_ERROR, failed
             # The next cycle at which anything can happen (after a run-ahead, from the last
             # cycle in which a core acted, as if the loop had visited each of them).
-            status, t = _advance(m, last)
+            status, t = _advance(m, last, lean)
             if status >= 0:
                 return status, t
 
