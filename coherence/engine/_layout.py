@@ -6,7 +6,7 @@ hardware unit into the bundles below, built once by :func:`bundles`, so that a h
 ``(m, core, t)`` instead of dozens of arrays:
 
 ====== ============================================================================
-m.p    ``params``: the configuration as int64 scalars (``P_*``)
+m.p    ``params``: the configuration, a tuple of int64 scalars (``P_*``; params_tuple)
 m.rng  the xorshift64* state (one uint64)
 m.clk  the clock: current cycle, started flag, last progress (``CL_*``)
 m.pr   the protocol: table, state meanings, hit table (``coherence.protocols.table``)
