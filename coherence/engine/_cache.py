@@ -28,7 +28,7 @@ def find(l1, c, s, line, ways):
     and a full compare of the set vectorises."""
     found = -1
     if ways == 8:
-        # the usual L1: a loop of known length, compiled as one compare of the whole set
+        # the usual L1: a loop of known length, unrolled into eight compares and moves
         for w in range(8):
             if l1.tags[c, s, w] == line:
                 found = w
