@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, jit_inline
+from .._jit import jit, jit_helper, jit_inline
 from . import _bus, _core, _trace
 from ._check import coherent_memory, coherent_word
-from ._layout import (ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, GRANT_ERROR,
+from ._layout import (B_BUSY, B_NPEND, B_UNTIL, ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE,
+                      ERR_STUCK, GRANT_ERROR,
                       GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
                       P_MAXCYC, P_SKEW, P_SLICE, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR,
                       STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL,
@@ -107,6 +108,83 @@ def _served_alone(m, t, safe):
     return _trace.solo_run(m, star, t, second, m.p[P_SLICE])
 
 
+@jit_helper
+def _saturated(m, t, steps, slice_):
+    """The cycle loop of the trace kernel while the bus is saturated: at cycle t a
+    transaction completes, another request is pending, and every core that has not halted
+    waits for the bus.  Each turn of this loop is the cycle loop's turn at t with what it
+    finds there: phase 1 completes the transaction; phase 2 has nothing to do (the completed
+    core acts from t+1 on, the others wait); phase 3 grants the next request; only the
+    completed core runs ahead, to its next miss, before the new transaction completes; and
+    the clock jumps to that completion.  A function of its own (as _trace.solo_run), so that
+    this loop keeps what it needs in registers instead of the cycle loop's spills.
+
+    Returns (status, t, steps, mid), status >= 0 when the run ended as the cycle loop's
+    would.  Otherwise the cycle loop goes on at t: from its top (``mid`` False: a turn
+    this loop does not take, e.g. a core that runs ahead without a miss, the timeline's
+    end, the slice), or from its run-ahead (``mid``: phases 1 to 3 of cycle t are done, and
+    what comes next is not the one core's run: a request that became a hit, the bus left
+    idle, the watchdog's limit)."""
+    ncores = m.p[P_CORES]
+    tlwin = m.p[P_TLWIN]
+    ntl = m.net.timeline.shape[0]
+    maxcyc = m.p[P_MAXCYC]
+    window = m.p[P_WINDOW]
+    k = m.cpu.k
+    b = m.net.b
+    for c in range(ncores):
+        if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE:
+            return -1, t, steps, False
+    while True:
+        # The cycle loop's top; each of these it handles itself.
+        if b[B_BUSY] == 0 or b[B_UNTIL] != t or b[B_NPEND] == 0:
+            return -1, t, steps, False
+        if (tlwin > 0 and t // tlwin >= ntl) or steps + 1 > slice_ > 0:
+            return -1, t, steps, False
+        steps += 1
+        # Phase 1: completion.
+        p, w = _bus.complete_due(m.net, t)
+        if not _core.complete(m, p, t, w):
+            return STATUS_ERROR, t, steps, True
+        _bus.finish(m, p, t, w)
+        # Phase 3 (as the cycle loop's: a request that turned into a hit is performed).
+        became_hit = False
+        while True:
+            g, q = _bus.arbitrate(m, t)
+            if g == GRANT_ERROR:
+                return STATUS_ERROR, t, steps, True
+            if g != GRANT_HIT:
+                break
+            became_hit = True
+            if not _core.complete(m, q, t, np.int64(-1)):
+                return STATUS_ERROR, t, steps, True
+        if became_hit or b[B_BUSY] == 0:
+            return -1, t, steps, True
+        # Run-ahead (_ahead_limit with the bus busy): only the completed core can act.
+        limit = min(_clip(m), b[B_UNTIL])
+        if limit <= t + 1:
+            return -1, t, steps, True
+        c = p >> 1
+        last = t
+        acted = _trace.trace_run(m, c, t + 1, limit)
+        if acted == ACT_ERROR:
+            return STATUS_ERROR, m.log.err[E_CYCLE], steps, True
+        if acted > last:
+            last = acted
+        if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE:
+            # It ran to the limit without a miss: it acts again before the completion.
+            status, t = _advance(m, last, True)
+            return status, t, steps, False
+        # _advance, with every core waiting or halted: the completion is next.
+        nxt = max(b[B_UNTIL], last + 1)
+        lastp = m.clk[CL_LASTPROG]
+        if window > 0 and nxt - lastp > window and lastp + window < maxcyc:
+            return STATUS_NOPROG, lastp + window, steps, False
+        if nxt >= maxcyc:
+            return STATUS_MAXCYC, maxcyc, steps, False
+        t = nxt
+
+
 @jit_inline
 def _advance(m, t, lean):
     """The next cycle at which anything can happen, as (-1, cycle); or the run's end as
@@ -169,41 +247,49 @@ def _cycle_loop(lean):
         t = m.clk[CL_T]
         steps = 0
         slice_ = m.p[P_SLICE]
+        b = m.net.b
         while True:
-            if tlwin > 0 and t // tlwin >= m.net.timeline.shape[0]:
-                m.clk[CL_T] = t
-                return STATUS_TLFULL, t
-            # A long run returns to Python now and then (which resumes it here, exactly), so
-            # that Ctrl-C stops it within a fraction of a second.
-            steps += 1
-            if steps > slice_ > 0:
-                m.clk[CL_T] = t
-                return STATUS_PAUSED, t
-            # Phase 1: completion.
-            p, w = _bus.complete_due(m.net, t)
-            if p >= 0:
-                if not _core.complete(m, p, t, w):
-                    return STATUS_ERROR, t
-                _bus.finish(m, p, t, w)
-            # Phase 2: each core (its drain unit, then the core itself) in cycle t.
-            for c in range(ncores):
-                if lean:
-                    if not _trace.may_run(m.cpu.k, c, t + 1):
-                        continue
-                    acted = _trace.trace_run(m, c, t, t + 1)
-                else:
-                    acted = _core.cycle(m, c, t)
-                if acted == ACT_ERROR:
-                    return STATUS_ERROR, t
-            # Phase 3: arbitration; a request that turned into a hit is performed at once.
-            while True:
-                g, p = _bus.arbitrate(m, t)
-                if g == GRANT_ERROR:
-                    return STATUS_ERROR, t
-                if g != GRANT_HIT:
-                    break
-                if not _core.complete(m, p, t, np.int64(-1)):
-                    return STATUS_ERROR, t
+            mid = False  # phases 1 to 3 of cycle t are done (by _saturated)
+            if lean:
+                if b[B_BUSY] != 0 and b[B_UNTIL] == t and b[B_NPEND] > 0:
+                    status, t, steps, mid = _saturated(m, t, steps, slice_)
+                    if status >= 0:
+                        return status, t
+            if not mid:
+                if tlwin > 0 and t // tlwin >= m.net.timeline.shape[0]:
+                    m.clk[CL_T] = t
+                    return STATUS_TLFULL, t
+                # A long run returns to Python now and then (which resumes it here, exactly),
+                # so that Ctrl-C stops it within a fraction of a second.
+                steps += 1
+                if steps > slice_ > 0:
+                    m.clk[CL_T] = t
+                    return STATUS_PAUSED, t
+                # Phase 1: completion.
+                p, w = _bus.complete_due(m.net, t)
+                if p >= 0:
+                    if not _core.complete(m, p, t, w):
+                        return STATUS_ERROR, t
+                    _bus.finish(m, p, t, w)
+                # Phase 2: each core (its drain unit, then the core itself) in cycle t.
+                for c in range(ncores):
+                    if lean:
+                        if not _trace.may_run(m.cpu.k, c, t + 1):
+                            continue
+                        acted = _trace.trace_run(m, c, t, t + 1)
+                    else:
+                        acted = _core.cycle(m, c, t)
+                    if acted == ACT_ERROR:
+                        return STATUS_ERROR, t
+                # Phase 3: arbitration; a request that turned into a hit is performed at once.
+                while True:
+                    g, p = _bus.arbitrate(m, t)
+                    if g == GRANT_ERROR:
+                        return STATUS_ERROR, t
+                    if g != GRANT_HIT:
+                        break
+                    if not _core.complete(m, p, t, np.int64(-1)):
+                        return STATUS_ERROR, t
             # Run-ahead: the cycles t+1 .. limit-1, in which no transaction is granted or
             # completes and nothing draws from the RNG, so the cores do not interact: a
             # core's hits touch only its own cache and a request it posts waits for the
