@@ -103,22 +103,17 @@ def finish(m, p, t, w):
                 l1.data[c2, s, w2, off] = l1.data[c, s, w, off]
 
 
-@jit_inline
-def arbitrate(m, t):
-    """Phase 3, one step: if the bus is free, grant the request the policy picks.
-
-    Returns (GRANT_NONE, -1) when the bus is busy or nothing is pending, (GRANT_BUS, port)
-    for a transaction, (GRANT_HIT, port) when the request turned into a hit (the kernel
-    completes it now and arbitrates again), (GRANT_ERROR, port) on an error."""
+@jit_leaf
+def pick(m):
+    """The arbitration's choice among the pending requests (some must be pending): the
+    policy's core (its pointer moved, or its random draw taken) and, of its two ports, the
+    load's (or RMW's) before the store buffer's drain, as a real L1 serves demand misses
+    before the store buffer's write-backs (docs/machine.md, phase 3).  Returns the port,
+    no longer pending."""
     b = m.net.b
-    if b[B_BUSY] != 0 or b[B_NPEND] == 0:
-        return GRANT_NONE, -1
     port = m.net.port
     ncores = m.p[P_CORES]
     arb = m.p[P_ARB]
-    # The bus arbitrates between cores; a core whose load (or RMW) and store-buffer drain are
-    # both pending sends the load first, as a real L1 serves demand misses before the store
-    # buffer's write-backs (docs/machine.md, phase 3).
     c = -1
     if arb == ARB_RANDOM:
         n = 0
@@ -147,7 +142,28 @@ def arbitrate(m, t):
     win = 2 * c if port[2 * c, Q_PEND] != 0 else 2 * c + 1
     port[win, Q_PEND] = 0
     b[B_NPEND] -= 1
+    return win
+
+
+@jit_inline
+def arbitrate(m, t):
+    """Phase 3, one step: if the bus is free, grant the request the policy picks.
+
+    Returns (GRANT_NONE, -1) when the bus is busy or nothing is pending, (GRANT_BUS, port)
+    for a transaction, (GRANT_HIT, port) when the request turned into a hit (the kernel
+    completes it now and arbitrates again), (GRANT_ERROR, port) on an error."""
+    b = m.net.b
+    if b[B_BUSY] != 0 or b[B_NPEND] == 0:
+        return GRANT_NONE, -1
+    win = pick(m)
     return _grant(m, win, t, np.int64(-2), np.int64(-1)), win
+
+
+@jit_inline
+def grant(m, p, t, w):
+    """Grant port p's request, which :func:`pick` chose (``w``: the requester's frame
+    holding the line, -1: none): :func:`_grant`'s transaction.  Returns a GRANT_* code."""
+    return _grant(m, p, t, w, np.int64(-1))
 
 
 @jit_leaf
@@ -171,15 +187,23 @@ def grant_alone(m, bp, c, t, line, s, w, ev):
     The protocol is served_alone_safe: nothing here can fail.
 
     Returns (latency, bus action, frame, the line's next state)."""
+    arb, ncores = bp[0], bp[1]
+    if arb == ARB_RANDOM:
+        next_random(m.rng)  # one draw, as for any choice
+    elif arb == ARB_RR:
+        m.net.b[B_RR] = c + 1 if c + 1 < ncores else 0
+    return fill_alone(m, bp, c, t, line, s, w, ev)
+
+
+@jit_inline
+def fill_alone(m, bp, c, t, line, s, w, ev):
+    """grant_alone's transaction after the arbitration (for a caller that arbitrated):
+    what _grant does when no other cache can hold the line.  Returns as grant_alone."""
     arb, ncores, full, sets, ways, buslat, memlat, wblat, jitter, tlwin = bp
     l1 = m.l1
     table = m.pr.table
     bstat = m.net.stats
     sf = m.net.sf
-    if arb == ARB_RANDOM:
-        next_random(m.rng)  # one draw, as for any choice
-    elif arb == ARB_RR:
-        m.net.b[B_RR] = c + 1 if c + 1 < ncores else 0
     st = l1.state[c, s, w] if w >= 0 else INVALID
     if full:
         m.log.transitions[st, ev] += 1

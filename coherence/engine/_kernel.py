@@ -25,13 +25,15 @@ import numpy as np
 
 from .._jit import jit, jit_helper, jit_inline
 from . import _bus, _core, _trace
+from ..protocols.table import BUS_NONE, C_BUS
+from ._cache import INVALID, find, stamp
 from ._check import coherent_memory, coherent_word
-from ._layout import (B_BUSY, B_NPEND, B_UNTIL, ACT_ERROR, CL_LASTPROG, CL_STARTED, CL_T, E_CYCLE,
-                      ERR_STUCK, GRANT_ERROR,
-                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
+from ._layout import (ACT_ERROR, B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LASTPROG,
+                      CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, EVENT_OF_KIND, GRANT_ERROR,
+                      GRANT_HIT, INF, P_LSHIFT, P_SETS, P_WAYS, Q_ADDR, Q_KIND, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
                       P_MAXCYC, P_SKEW, P_SLICE, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR,
                       STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL,
-                      W_NONE, Flat, bundles, rand, set_err)
+                      W_NONE, Flat, bundles, nonneg, rand, set_err)
 
 
 @jit_inline
@@ -109,7 +111,7 @@ def _served_alone(m, t, safe):
 
 
 @jit_helper
-def _saturated(m, t, steps, slice_):
+def _saturated(m, t, steps, slice_, alone):
     """The cycle loop of the trace kernel while the bus is saturated: at cycle t a
     transaction completes, another request is pending, and every core that has not halted
     waits for the bus.  Each turn of this loop is the cycle loop's turn at t with what it
@@ -132,6 +134,16 @@ def _saturated(m, t, steps, slice_):
     window = m.p[P_WINDOW]
     k = m.cpu.k
     b = m.net.b
+    port = m.net.port
+    l1 = m.l1
+    table = m.pr.table
+    sf = m.net.sf
+    filtered = sf.shape[0] > 0
+    sfmask = nonneg(sf.shape[0] - 1)
+    lshift = m.p[P_LSHIFT]
+    smask = nonneg(m.p[P_SETS] - 1)
+    ways = m.p[P_WAYS]
+    bp = _bus.alone_params(m.p)
     for c in range(ncores):
         if k[c, K_HALTED] == 0 and k[c, K_WAIT] == W_NONE:
             return -1, t, steps, False
@@ -144,27 +156,45 @@ def _saturated(m, t, steps, slice_):
         steps += 1
         # Phase 1: completion.
         p, w = _bus.complete_due(m.net, t)
-        if not _core.complete(m, p, t, w):
+        if not _trace.complete(m, p, t, w):
             return STATUS_ERROR, t, steps, True
         _bus.finish(m, p, t, w)
-        # Phase 3 (as the cycle loop's: a request that turned into a hit is performed).
-        became_hit = False
-        while True:
-            g, q = _bus.arbitrate(m, t)
+        # Phase 3: the bus is free and a request pending.  When no other cache can hold
+        # its line (the snoop filter), the grant is grant_alone's (_bus.fill_alone: the
+        # protocol is served_alone_safe, so nothing fails); otherwise _grant's, and a
+        # request that turned into a hit is performed, as in the cycle loop.
+        win = _bus.pick(m)
+        q = nonneg(win >> 1)
+        line = port[win, Q_ADDR] >> lshift
+        s = line & smask
+        w2 = find(l1, q, s, line, ways)
+        ev = EVENT_OF_KIND[port[win, Q_KIND]]
+        st = l1.state[q, s, w2] if w2 >= 0 else INVALID
+        if (alone and filtered and sf[line & sfmask] <= (1 if w2 >= 0 else 0)
+                and table[st, ev, C_BUS] != BUS_NONE):
+            lat, action, fw, nst = _bus.fill_alone(m, bp, q, t, line, s, w2, ev)
+            stamp(l1, q, s, fw)
+            b[B_BUSY] = 1
+            b[B_UNTIL] = t + lat
+            b[B_PORT] = win
+            b[B_WAY] = fw
+            b[B_ACTION] = action
+        else:
+            g = _bus.grant(m, win, t, w2)
+            became_hit = g == GRANT_HIT
+            while g == GRANT_HIT:
+                if not _core.complete(m, win, t, np.int64(-1)):
+                    return STATUS_ERROR, t, steps, True
+                g, win = _bus.arbitrate(m, t)
             if g == GRANT_ERROR:
                 return STATUS_ERROR, t, steps, True
-            if g != GRANT_HIT:
-                break
-            became_hit = True
-            if not _core.complete(m, q, t, np.int64(-1)):
-                return STATUS_ERROR, t, steps, True
-        if became_hit or b[B_BUSY] == 0:
-            return -1, t, steps, True
+            if became_hit or b[B_BUSY] == 0:
+                return -1, t, steps, True
         # Run-ahead (_ahead_limit with the bus busy): only the completed core can act.
         limit = min(_clip(m), b[B_UNTIL])
         if limit <= t + 1:
             return -1, t, steps, True
-        c = p >> 1
+        c = nonneg(p >> 1)
         last = t
         acted = _trace.trace_run(m, c, t + 1, limit)
         if acted == ACT_ERROR:
@@ -252,7 +282,7 @@ def _cycle_loop(lean):
             mid = False  # phases 1 to 3 of cycle t are done (by _saturated)
             if lean:
                 if b[B_BUSY] != 0 and b[B_UNTIL] == t and b[B_NPEND] > 0:
-                    status, t, steps, mid = _saturated(m, t, steps, slice_)
+                    status, t, steps, mid = _saturated(m, t, steps, slice_, alone)
                     if status >= 0:
                         return status, t
             if not mid:

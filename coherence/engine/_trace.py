@@ -21,6 +21,7 @@ from ._layout import (B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LAST
                       K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT,
                       KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT, P_LSHIFT, P_SETS, P_WAYS,
                       W_BUS, W_NONE, nonneg, progress, set_err)
+from . import _core
 from ._core import _count_latency
 
 
@@ -125,6 +126,31 @@ def served_alone_safe(pr):
             return False
         if st != INVALID and pr.table[st, EV_EVICT, C_ERR] != 0:
             return False
+    return True
+
+
+@jit_inline
+def complete(m, p, t, w):
+    """_core.complete for a trace core's miss (port p = 2c, served at cycle t in frame
+    ``w``): a trace carries no data and, in the trace kernel, has no store buffer, issue
+    jitter or check, so the completion is the counters and the core's release.  A frame to
+    look up (-1) or no longer holding the line goes the general way (its lookup, or its
+    error).  Returns False on an error."""
+    c = nonneg(p >> 1)
+    line = m.net.port[p, Q_ADDR] >> m.p[P_LSHIFT]
+    s = line & nonneg(m.p[P_SETS] - 1)
+    if w < 0 or m.l1.tags[c, s, w] != line:
+        return _core.complete(m, p, t, w)
+    progress(m.clk, t)
+    k = m.cpu.k
+    if m.p[P_FULL] != 0:
+        _count_latency(m.cpu.latency, c, t - m.net.port[p, Q_TIME])
+    m.cpu.stats[c, CS_STALL] += t - k[c, K_TBLOCK]
+    m.cpu.stats[c, CS_INSTR] += 1
+    k[c, K_WAIT] = W_NONE
+    k[c, K_LOOK] = LOOK_NONE  # the miss the look-ahead foresaw is served
+    k[c, K_PC] += 1
+    k[c, K_READY] = t + 1
     return True
 
 
