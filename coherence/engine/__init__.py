@@ -94,6 +94,12 @@ def base_params(cfg: SystemConfig, size: int, track_data: bool, trace: bool, che
     return p, noise
 
 
+def _sf_buckets(frames: int) -> int:
+    """The snoop filter's size: a power of two, 16 buckets per frame of all the caches,
+    from 2**14 to 2**20 (4 MiB)."""
+    return 1 << min(max((16 * frames - 1).bit_length(), 14), 20)
+
+
 class Machine:
     """The flat arrays of one machine (``_layout.Flat`` names them, in the kernels' order).
 
@@ -135,8 +141,10 @@ class Machine:
             ("port", (2 * C, len(L.PORT)), i8, 0), ("bus", (len(L.BUS),), i8, 0),
             ("bstat", (NBUSSTATS,), i8, 0), ("timeline", (nwin, len(TIMELINE_TYPES)), i8, 0),
             # The snoop filter (see _bus._snoop): the trace kernel's only (empty: off), and
-            # only with another cache to filter.
-            ("sf", (1 << 14 if trace and C > 1 else 0,), np.int32, 0),
+            # only with another cache to filter.  Sized to the caches (_sf_buckets), so that
+            # a line no other cache holds is seldom taken for one that may be (a false
+            # alarm costs the full snoop, never a wrong result).
+            ("sf", (_sf_buckets(C * S * W) if trace and C > 1 else 0,), np.int32, 0),
             ("mem", (words,), i8, 0), ("golden", (words,), i8, 0),
             ("err", (len(L.ERR),), i8, 0), ("wlogn", (1,), i8, 0), ("mlogn", (1,), i8, 0),
             ("tcount", compiled.table.shape[:2], i8, 0),
