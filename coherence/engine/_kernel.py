@@ -30,8 +30,9 @@ from ._cache import INVALID, find, stamp
 from ._check import coherent_memory, coherent_word
 from ._layout import (ACT_ERROR, B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LASTPROG,
                       CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, EVENT_OF_KIND, GRANT_ERROR,
-                      GRANT_HIT, INF, P_LSHIFT, P_SETS, P_WAYS, Q_ADDR, Q_KIND, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT,
-                      P_MAXCYC, P_SKEW, P_SLICE, P_TLWIN, P_TSO, P_WINDOW, STATUS_ERROR,
+                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN,
+                      P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TSO,
+                      P_WAYS, P_WINDOW, Q_ADDR, Q_KIND, STATUS_ERROR,
                       STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL,
                       W_NONE, Flat, bundles, nonneg, rand, set_err)
 
