@@ -40,16 +40,28 @@ for _a in (STAT_OF_ACTION, TIMELINE_OF_ACTION):
 # ------------------------------------------------------------------------------ the seam
 
 @jit_leaf
-def request(net, p, kind, addr, t):
+def request(net, p, kind, addr, t, w):
     """Port p (2c: core c, 2c+1: its drain unit) asks for a line at cycle t: a Load, Store
-    or RMW miss.  (``net`` is ``m.net``.)"""
+    or RMW miss; ``w``: the requester's frame holding the line (-1: none, WAY_UNKNOWN: not
+    looked up).  (``net`` is ``m.net``.)"""
     port = net.port
     port[p, Q_PEND] = 1
     port[p, Q_KIND] = kind
     port[p, Q_ADDR] = addr
     port[p, Q_TIME] = t
-    port[p, Q_WAY] = -1
+    port[p, Q_WAY] = w
     net.b[B_NPEND] += 1
+
+
+@jit_inline
+def hold(b, until, p, w, action):
+    """The bus is busy until cycle ``until`` with port p's transaction (``b`` is ``m.net.b``;
+    ``w``: the requester's frame, ``action``: the bus action): what complete_due reads."""
+    b[B_BUSY] = 1
+    b[B_UNTIL] = until
+    b[B_PORT] = p
+    b[B_WAY] = w
+    b[B_ACTION] = action
 
 
 @jit_leaf
@@ -406,12 +418,7 @@ def _grant(m, p, t, w, v):
     set_state(l1, m.log, m.net.sf, c, s, w, nst, t)  # may be invalid: the completion says so
     stamp(l1, c, s, w)
     lat = _latency(m.p, m.rng, fill, src >= 0, wb)
-    b = m.net.b
-    b[B_BUSY] = 1
-    b[B_UNTIL] = t + lat
-    b[B_PORT] = p
-    b[B_WAY] = w
-    b[B_ACTION] = action
+    hold(m.net.b, t + lat, p, w, action)
     bstat[BS_BUSY] += lat
     if m.log.watch.shape[0] > 0:
         _log_transaction(m.log, t, c, line, action, (src if src >= 0 else MLOG_MEMORY)

@@ -21,7 +21,8 @@ from ._layout import (P_FULL, LAT_BUCKETS, LAT_SUM, Q_TIME, ACT_ERROR, ERR_ABSEN
                       ERR_LOADVAL, INF, K_HALTED, K_LOOK, K_PC, K_READY, K_TBLOCK, K_WAIT,
                       KIND_LOAD, KIND_RMW, KIND_STORE, LOOK_NONE, N_DRAIN, N_IJIT, P_CHECK, P_DATA,
                       P_DRAIN, P_HIT, P_IJIT, P_LSHIFT, P_SB, P_SETS, P_TRACE, P_TSO, P_WAYS,
-                      P_WPL, Q_ADDR, W_BUS, W_DRAIN, W_NONE, W_SBFULL, progress, rand, set_err)
+                      P_WPL, Q_ADDR, W_BUS, W_DRAIN, W_NONE, W_SBFULL, WAY_UNKNOWN, progress, rand,
+                      set_err)
 
 
 @jit_leaf
@@ -199,7 +200,7 @@ def _access(m, c, t, kind, addr, pc):
     if w == ATTEMPT_ERROR:
         return -1
     if w == ATTEMPT_MISS:
-        _bus.request(m.net, 2 * c, kind, addr, t)
+        _bus.request(m.net, 2 * c, kind, addr, t, WAY_UNKNOWN)
         _block(m.cpu.k, c, t, W_BUS)
         return 0
     s = (addr >> m.p[P_LSHIFT]) & nonneg(m.p[P_SETS] - 1)
@@ -385,7 +386,7 @@ def _drain_step(m, c, t):
     if w == ATTEMPT_ERROR:
         return -1
     if w == ATTEMPT_MISS:
-        _bus.request(m.net, p, KIND_STORE, addr, t)
+        _bus.request(m.net, p, KIND_STORE, addr, t, WAY_UNKNOWN)
         sb.draining[c] = 1
         return 0
     s = (addr >> m.p[P_LSHIFT]) & nonneg(m.p[P_SETS] - 1)

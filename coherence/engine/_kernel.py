@@ -28,13 +28,13 @@ from . import _bus, _core, _trace
 from ..protocols.table import BUS_NONE, C_BUS
 from ._cache import INVALID, find, stamp
 from ._check import coherent_memory, coherent_word
-from ._layout import (ACT_ERROR, B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LASTPROG,
-                      CL_STARTED, CL_T, E_CYCLE, ERR_STUCK, EVENT_OF_KIND, GRANT_ERROR,
-                      GRANT_HIT, INF, K_HALTED, K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN,
-                      P_IJIT, P_LSHIFT, P_MAXCYC, P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TSO,
-                      P_WAYS, P_WINDOW, Q_ADDR, Q_KIND, STATUS_ERROR,
-                      STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG, STATUS_PAUSED, STATUS_TLFULL,
-                      W_NONE, Flat, bundles, nonneg, rand, set_err)
+from ._layout import (ACT_ERROR, B_BUSY, B_NPEND, B_UNTIL, CL_LASTPROG, CL_STARTED, CL_T,
+                      ERR_STUCK, EVENT_OF_KIND, E_CYCLE, GRANT_ERROR, GRANT_HIT, INF, K_HALTED,
+                      K_READY, K_WAIT, P_CHECK, P_CORES, P_DRAIN, P_IJIT, P_LSHIFT, P_MAXCYC,
+                      P_SETS, P_SKEW, P_SLICE, P_TLWIN, P_TSO, P_WAYS, P_WINDOW, Q_ADDR, Q_KIND,
+                      Q_WAY, STATUS_ERROR, STATUS_HALTED, STATUS_MAXCYC, STATUS_NOPROG,
+                      STATUS_PAUSED, STATUS_TLFULL, WAY_UNKNOWN, W_NONE, Flat, bundles, nonneg,
+                      rand, set_err)
 
 
 @jit_inline
@@ -168,18 +168,16 @@ def _saturated(m, t, steps, slice_, alone):
         q = nonneg(win >> 1)
         line = port[win, Q_ADDR] >> lshift
         s = line & smask
-        w2 = find(l1, q, s, line, ways)
+        w2 = port[win, Q_WAY]  # the frame as the trace saw it (see Q_WAY), if still true
+        if w2 == WAY_UNKNOWN or (w2 >= 0 and l1.tags[q, s, w2] != line):
+            w2 = find(l1, q, s, line, ways)
         ev = EVENT_OF_KIND[port[win, Q_KIND]]
         st = l1.state[q, s, w2] if w2 >= 0 else INVALID
         if (alone and filtered and sf[line & sfmask] <= (1 if w2 >= 0 else 0)
                 and table[st, ev, C_BUS] != BUS_NONE):
             lat, action, fw, nst = _bus.fill_alone(m, bp, q, t, line, s, w2, ev)
             stamp(l1, q, s, fw)
-            b[B_BUSY] = 1
-            b[B_UNTIL] = t + lat
-            b[B_PORT] = win
-            b[B_WAY] = fw
-            b[B_ACTION] = action
+            _bus.hold(b, t + lat, win, fw, action)
         else:
             g = _bus.grant(m, win, t, w2)
             became_hit = g == GRANT_HIT

@@ -130,9 +130,12 @@ W_NONE, W_BUS, W_SBFULL, W_DRAIN = range(len(WAITS))
 
 #: port[p, ...] columns; two request ports per core: 2c = the core, 2c+1 = its drain unit.
 #: Q_TIME: the cycle the request was posted; Q_WAY: the requester's frame holding the line
-#: then (-1: none), as the trace path saw it (a hint for a grant in the same cycle).
+#: then (-1: none, WAY_UNKNOWN: not looked up), as the trace path saw it.  While a trace core
+#: waits, no fill but its own puts a line in its cache, so at the grant -1 still holds and
+#: a frame still holds the line unless a snoop invalidated it (its tag then differs).
 PORT = ("pending", "kind", "addr", "time", "way")
 Q_PEND, Q_KIND, Q_ADDR, Q_TIME, Q_WAY = range(len(PORT))
+WAY_UNKNOWN = -2
 KINDS = ("load", "store", "rmw")
 KIND_LOAD, KIND_STORE, KIND_RMW = range(len(KINDS))
 #: The protocol event of a request kind (an RMW uses the Store row).

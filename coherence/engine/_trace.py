@@ -15,12 +15,11 @@ from ..protocols.table import C_ERR, EV_EVICT, EV_LOAD, EV_STORE
 from ..stats import CS_HITS, CS_INSTR, CS_LOADS, CS_MISSES, CS_STALL, CS_STORES
 from . import _bus
 from ._cache import INVALID, find
-from ._layout import (B_ACTION, B_BUSY, B_NPEND, B_PORT, B_UNTIL, B_WAY, CL_LASTPROG,
-                      EVENT_OF_KIND, P_CORES, P_FULL, P_HITCODE, P_MAXCYC, P_TLWIN, P_WINDOW,
-                      Q_ADDR, Q_KIND, Q_PEND, Q_TIME, Q_WAY, ACT_ERROR, ERR_PROTOCOL, INF,
-                      K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK, K_WAIT,
-                      KIND_LOAD, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_HIT, P_LSHIFT, P_SETS, P_WAYS,
-                      W_BUS, W_NONE, nonneg, progress, set_err)
+from ._layout import (ACT_ERROR, B_NPEND, CL_LASTPROG, ERR_PROTOCOL, EVENT_OF_KIND, INF,
+                      KIND_LOAD, K_HALTED, K_LOOK, K_LOOKPC, K_LOOKT, K_PC, K_READY, K_TBLOCK,
+                      K_WAIT, LOOK_MISS, LOOK_NONE, LOOK_SCAN, P_CORES, P_FULL, P_HIT, P_HITCODE,
+                      P_LSHIFT, P_MAXCYC, P_SETS, P_TLWIN, P_WAYS, P_WINDOW, Q_ADDR, Q_KIND,
+                      Q_PEND, Q_TIME, Q_WAY, W_BUS, W_NONE, nonneg, progress, set_err)
 from . import _core
 from ._core import _count_latency
 
@@ -110,8 +109,7 @@ def post_miss(m, c, i, tau, w):
     wr = np.int64(m.prog.twrite[i] != 0)
     m.cpu.stats[c, CS_LOADS + wr] += 1
     m.cpu.stats[c, CS_MISSES] += 1
-    _bus.request(m.net, 2 * c, KIND_LOAD + wr, m.prog.taddr[i], tau)
-    m.net.port[2 * c, Q_WAY] = w
+    _bus.request(m.net, 2 * c, KIND_LOAD + wr, m.prog.taddr[i], tau, w)
     m.cpu.k[c, K_WAIT] = W_BUS
     m.cpu.k[c, K_TBLOCK] = tau
 
@@ -372,11 +370,7 @@ def solo_run(m, c, t, second, slice_):
             limit = min(clip, until)
             last = at
             b = m.net.b
-            b[B_BUSY] = 1
-            b[B_UNTIL] = until
-            b[B_PORT] = 2 * c
-            b[B_WAY] = fw
-            b[B_ACTION] = action
+            _bus.hold(b, until, 2 * c, fw, action)
             break
         # The completion at `until` (complete_due, complete, finish: a trace has no data).
         lastprog = max(lastprog, until)
