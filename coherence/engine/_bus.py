@@ -222,7 +222,7 @@ def fill_alone(m, bp, c, t, line, s, w, ev):
     action = table[st, ev, C_BUS]
     bstat[STAT_OF_ACTION[action]] += 1
     fill = action == BUS_RD or action == BUS_RDX or (action == BUS_UPD and w < 0)
-    wb = False
+    wb = np.int64(0)  # 0 or 1, counted without a branch: a victim's dirtiness is a coin toss
     if w < 0:
         # _make_room's victim and eviction, which cannot fail here
         w = victim(l1, c, s, ways)
@@ -230,16 +230,15 @@ def fill_alone(m, bp, c, t, line, s, w, ev):
         if vst != INVALID:
             if full:
                 m.log.transitions[vst, EV_EVICT] += 1
-            if table[vst, EV_EVICT, C_WB] != 0:
-                wb = True
-                bstat[BS_WB] += 1
+            wb = np.int64(table[vst, EV_EVICT, C_WB] != 0)
+            bstat[BS_WB] += wb
             set_state(l1, m.log, sf, c, s, w, INVALID, t)
         install(l1, sf, sets, c, s, w, line)
     nst = table[st, ev, C_NEXT]
     set_state(l1, m.log, sf, c, s, w, nst, t)  # the caller stamps it
-    lat = (memlat if fill else buslat) + (wblat if wb else 0) + rand(m.rng, jitter)
+    lat = (memlat if fill else buslat) + wblat * wb + rand(m.rng, jitter)
     bstat[BS_BUSY] += lat
-    _count_timeline(m.net.timeline, tlwin, t, action, wb)
+    _count_timeline(m.net.timeline, tlwin, t, action, wb != 0)
     return lat, action, w, nst
 
 
