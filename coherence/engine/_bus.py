@@ -22,7 +22,7 @@ from ..stats import (BS_UPD, TL_BUSUPD, BS_BUSY, BS_C2C, BS_FLUSH, BS_INV, BS_RD
                      BS_WB, TL_BUSRD, TL_BUSRDX, TL_BUSUPGR, TL_WB)
 from . import _check
 from ._cache import INVALID, find, install, log_row, set_state, stamp, victim
-from ._layout import nonneg
+from ._layout import WAY_UNKNOWN, nonneg
 from ._layout import (MLOG_MEMORY, MLOG_NO_DATA, MLOG_WRITEBACK, P_FULL, B_ACTION, ARB_RANDOM,
                       ARB_RR, Q_TIME, Q_WAY, B_BUSY, B_NPEND, B_PORT, B_RR, B_UNTIL, B_WAY,
                       ERR_PROTOCOL, EVENT_OF_KIND, GRANT_BUS, GRANT_ERROR, GRANT_HIT, GRANT_NONE,
@@ -168,7 +168,7 @@ def arbitrate(m, t):
     if b[B_BUSY] != 0 or b[B_NPEND] == 0:
         return GRANT_NONE, -1
     win = pick(m)
-    return _grant(m, win, t, np.int64(-2), np.int64(-1)), win
+    return _grant(m, win, t, np.int64(WAY_UNKNOWN), np.int64(-1)), win
 
 
 @jit_inline
@@ -367,8 +367,8 @@ def _grant(m, p, t, w, v):
     """Re-evaluate port p's request and, if the line still needs the bus, run the
     transaction: count it, snoop, make room, fill, and hold the bus for its latency.
 
-    ``w``: the requester's frame holding the line if the caller knows it (-1: none), -2 to
-    look it up; ``v``: the victim when the caller chose it, else -1."""
+    ``w``: the requester's frame holding the line if the caller knows it (-1: none),
+    WAY_UNKNOWN to look it up; ``v``: the victim when the caller chose it, else -1."""
     c = p >> 1
     l1 = m.l1
     table = m.pr.table
@@ -377,7 +377,7 @@ def _grant(m, p, t, w, v):
     ev = EVENT_OF_KIND[m.net.port[p, Q_KIND]]
     line = addr >> m.p[P_LSHIFT]
     s = line & nonneg(m.p[P_SETS] - 1)
-    if w == -2:
+    if w == WAY_UNKNOWN:
         w = find(l1, c, s, line, m.p[P_WAYS])
     st = l1.state[c, s, w] if w >= 0 else INVALID
     if table[st, ev, C_ERR] != 0:

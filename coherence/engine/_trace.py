@@ -369,8 +369,7 @@ def solo_run(m, c, t, second, slice_):
             inflight = True  # the cycle loop completes it (or reports it)
             limit = min(clip, until)
             last = at
-            b = m.net.b
-            _bus.hold(b, until, 2 * c, fw, action)
+            _bus.hold(m.net.b, until, 2 * c, fw, action)
             break
         # The completion at `until` (complete_due, complete, finish: a trace has no data).
         lastprog = max(lastprog, until)
