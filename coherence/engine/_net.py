@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import literal_unroll
 
-from .._jit import jit, jit_helper, jit_inline, jit_leaf
+from .._jit import jit, jit_helper, jit_inline, jit_leaf, opaque
 from ..protocols.message import (A_ADD_OWNER, A_ADD_REQ, A_CLEAR_OWNER, A_CLEAR_SHARERS,
                                  A_DEC_ACKS, A_PERFORM, A_REMOVE_REQ, A_SEND, A_SET_ACKS,
                                  A_SET_OWNER, A_WRITE_MEMORY, EV_REPL, M_DIRTY, M_OWNER, M_READ,
@@ -102,16 +102,19 @@ def _activate(active, c):
 @jit_leaf
 def _earlier(f, a, b):
     """Message a arrives before message b: by (arrival, seq)."""
+    a = nonneg(a)
+    b = nonneg(b)
     return f[a, MF_ARR] < f[b, MF_ARR] or (f[a, MF_ARR] == f[b, MF_ARR]
                                            and f[a, MF_SEQ] < f[b, MF_SEQ])
 
 
+# The heap's positions and slots are never negative (nonneg: no wrap-around code for them).
 @jit_leaf
 def _heap_push(heap, f, s, slot):
-    i = s[S_HEAPN]
+    i = nonneg(s[S_HEAPN])
     s[S_HEAPN] = i + 1
     while i > 0:
-        parent = (i - 1) >> 1
+        parent = nonneg((i - 1) >> 1)
         if not _earlier(f, slot, heap[parent]):
             break
         heap[i] = heap[parent]
@@ -122,13 +125,13 @@ def _heap_push(heap, f, s, slot):
 @jit_leaf
 def _heap_pop(heap, f, s):
     top = heap[0]
-    n = s[S_HEAPN] - 1
+    n = nonneg(s[S_HEAPN] - 1)
     s[S_HEAPN] = n
     if n > 0:
         last = heap[n]
-        i = 0
+        i = np.int64(0)
         while True:
-            child = 2 * i + 1
+            child = nonneg(2 * i + 1)
             if child >= n:
                 break
             if child + 1 < n and _earlier(f, heap[child + 1], heap[child]):
@@ -601,6 +604,17 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
     macks = f[slot, MF_ACKS] if slot >= 0 else 0
     dests = m.msg.dests
     for k in range(MAX_ACTIONS):
+        # the indices anew through opaque, so that the addresses the body computes from them
+        # are computed where it uses them, not all of them before the loop (_jit.opaque)
+        st = opaque(st)
+        ev = opaque(ev)
+        n = opaque(n)
+        s = opaque(s)
+        w = opaque(w)
+        h = opaque(h)
+        req = opaque(req)
+        line = opaque(line)
+        slot = opaque(slot)
         a = acts[st, ev, k, 0]
         if a == 0:
             break
