@@ -662,7 +662,9 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
             if cache:
                 ds = 1 if w >= 0 else 0
             for i in range(nd):
-                if not _send(m, t, n, dests[i], ty, req, line, h, acks, ds, s, w):
+                # opaque: as the actions' loop (its addresses not hoisted out of this one)
+                if not _send(m, t, opaque(n), dests[i], opaque(ty), opaque(req), opaque(line),
+                             opaque(h), opaque(acks), opaque(ds), opaque(s), opaque(w)):
                     return False
         elif a == A_PERFORM:
             q = hit_port
@@ -869,6 +871,9 @@ def _react(m, t, node, slot, copy, q):
     rx[RX_AW] = AW_HIT
     rx[RX_LS] = slot
     while True:
+        # opaque: the node's addresses computed where an iteration uses them (_jit.opaque)
+        node = opaque(node)
+        slot = opaque(slot)
         mode = rx[RX_MODE]
         if mode == MO_NEXT:
             # the next pair of the wake list (none: done) whose node has something to do:
