@@ -82,3 +82,40 @@ def test_a_paused_batch_resumes_the_run_it_paused(monkeypatch):
     small = both(prog, cfg, 20, 5)
     same(*small)
     same(small[0], ref[0])
+
+
+@pytest.mark.parametrize("interconnect", ["split-bus", "directory"])
+def test_many_runs_in_one_kernel_call(interconnect, tmp_path):
+    """8,000 runs of a litmus campaign in one call of the batch kernel, in a process of its
+    own: the kernel's stack does not grow with the runs (literal_unroll's stack slots, once
+    left in the loop of runs, overflowed an 8 MB stack after about 2,100 runs: a segfault
+    in `coherence litmus --runs 20000 --interconnect split-bus`), and the values are those
+    of the same runs in calls of one run each."""
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "many.py"
+    script.write_text(f'''
+import resource, warnings
+import numpy as np
+import coherence, coherence.engine as E
+from coherence.litmus import parse_file
+from coherence.litmus.campaign import campaign_config, campaign_program
+resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+test = parse_file({os.path.join(os.path.dirname(__file__), "..", "litmus", "x86", "SB.litmus")!r})
+program, _names, spec, _text = campaign_program(test)
+cfg = campaign_config(2, "tso", "mesi", (20, 4, 120, 8), interconnect={interconnect!r})
+warnings.simplefilter("ignore")
+E.BATCH_FIRST_CALL, E.BATCH_CALL_SECONDS = 8000, 0.0
+big = coherence.run_batch(program, cfg, 8000, seed=3, observe=spec, status_codes=True)
+E.BATCH_FIRST_CALL = 1
+small = coherence.run_batch(program, cfg, 8000, seed=3, observe=spec, status_codes=True)
+assert np.array_equal(big[0], small[0]) and np.array_equal(big[1], small[1])
+print("ok")
+''')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=900, cwd=root, env=env)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), (
+        proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])

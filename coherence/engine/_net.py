@@ -1757,6 +1757,17 @@ def _coherent_word(m, a):
     return v
 
 
+@jit_helper
+def _restore_all(pairs):
+    """Every array of ``pairs`` from its pristine copy.  A function of its own, called once
+    per run: literal_unroll's loop gives each pair a stack slot, which inside the batch
+    kernel's loop of runs was never released (the stack grew by kilobytes per run, and a
+    call of a few thousand runs overflowed it: a segfault); here the slots go with the
+    call's frame."""
+    for pair in literal_unroll(pairs):
+        _restore(pair[0], pair[1])
+
+
 @jit
 def _batch_net(first, end, resume, obs_kind, obs_a, obs_b, out, statuses, rngs, pairs,
                *flat):
@@ -1769,8 +1780,7 @@ def _batch_net(first, end, resume, obs_kind, obs_a, obs_b, out, statuses, rngs, 
     m = bundles(Flat(*flat))
     for it in range(first, end):
         if not (resume and it == first):
-            for pair in literal_unroll(pairs):
-                _restore(pair[0], pair[1])
+            _restore_all(pairs)
             rngs[it] = m.rng[0]
         status, cycles = _run(m)
         statuses[it] = status
