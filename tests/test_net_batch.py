@@ -5,6 +5,9 @@ one RNG stream for both."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -91,9 +94,6 @@ def test_many_runs_in_one_kernel_call(interconnect, tmp_path):
     left in the loop of runs, overflowed an 8 MB stack after about 2,100 runs: a segfault
     in `coherence litmus --runs 20000 --interconnect split-bus`), and the values are those
     of the same runs in calls of one run each."""
-    import os
-    import subprocess
-    import sys
     script = tmp_path / "many.py"
     script.write_text(f'''
 import resource, warnings
@@ -101,7 +101,9 @@ import numpy as np
 import coherence, coherence.engine as E
 from coherence.litmus import parse_file
 from coherence.litmus.campaign import campaign_config, campaign_program
-resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+soft = 8 << 20 if hard == resource.RLIM_INFINITY else min(8 << 20, hard)
+resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
 test = parse_file({os.path.join(os.path.dirname(__file__), "..", "litmus", "x86", "SB.litmus")!r})
 program, _names, spec, _text = campaign_program(test)
 cfg = campaign_config(2, "tso", "mesi", (20, 4, 120, 8), interconnect={interconnect!r})
