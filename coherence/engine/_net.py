@@ -99,48 +99,59 @@ def _activate(active, c):
     active[c >> 6] |= _U1 << np.uint64(c & 63)
 
 
+# The heap of messages in flight: rows (arrival, seq, slot), ordered by (arrival, seq).  The
+# keys live in the heap's own rows, not read through the slots from the pool's (a sift reads
+# a few contiguous rows instead of a pool row per comparison: with 64 cores the comparisons'
+# pool reads missed the caches, a fifth of a miss-heavy trace's time).  Positions and slots
+# are never negative (nonneg: no wrap-around code for them).
 @jit_leaf
-def _earlier(f, a, b):
-    """Message a arrives before message b: by (arrival, seq)."""
-    a = nonneg(a)
-    b = nonneg(b)
-    return f[a, MF_ARR] < f[b, MF_ARR] or (f[a, MF_ARR] == f[b, MF_ARR]
-                                           and f[a, MF_SEQ] < f[b, MF_SEQ])
-
-
-# The heap's positions and slots are never negative (nonneg: no wrap-around code for them).
-@jit_leaf
-def _heap_push(heap, f, s, slot):
+def _heap_push(heap, s, arr, seq, slot):
     i = nonneg(s[S_HEAPN])
     s[S_HEAPN] = i + 1
     while i > 0:
         parent = nonneg((i - 1) >> 1)
-        if not _earlier(f, slot, heap[parent]):
+        pa = heap[parent, 0]
+        if arr > pa or (arr == pa and seq > heap[parent, 1]):
             break
-        heap[i] = heap[parent]
+        heap[i, 0] = pa
+        heap[i, 1] = heap[parent, 1]
+        heap[i, 2] = heap[parent, 2]
         i = parent
-    heap[i] = slot
+    heap[i, 0] = arr
+    heap[i, 1] = seq
+    heap[i, 2] = slot
 
 
 @jit_leaf
-def _heap_pop(heap, f, s):
-    top = heap[0]
+def _heap_pop(heap, s):
+    """The earliest message's slot, out of the heap."""
+    top = heap[0, 2]
     n = nonneg(s[S_HEAPN] - 1)
     s[S_HEAPN] = n
     if n > 0:
-        last = heap[n]
+        la = heap[n, 0]
+        lq = heap[n, 1]
+        ls = heap[n, 2]
         i = np.int64(0)
         while True:
             child = nonneg(2 * i + 1)
             if child >= n:
                 break
-            if child + 1 < n and _earlier(f, heap[child + 1], heap[child]):
-                child += 1
-            if not _earlier(f, heap[child], last):
+            ca = heap[child, 0]
+            if child + 1 < n:
+                ra = heap[child + 1, 0]
+                if ra < ca or (ra == ca and heap[child + 1, 1] < heap[child, 1]):
+                    child += 1
+                    ca = ra
+            if ca > la or (ca == la and heap[child, 1] > lq):
                 break
-            heap[i] = heap[child]
+            heap[i, 0] = ca
+            heap[i, 1] = heap[child, 1]
+            heap[i, 2] = heap[child, 2]
             i = child
-        heap[i] = last
+        heap[i, 0] = la
+        heap[i, 1] = lq
+        heap[i, 2] = ls
     return top
 
 
@@ -296,6 +307,14 @@ def _has_bit(v, c):
 def _wait_bit(v, port, c):
     """The split bus's filter: cache c has a port that waits (or not)."""
     _setbit(v, c, port[2 * c, Q_STATE] == QS_WAIT or port[2 * c + 1, Q_STATE] == QS_WAIT)
+
+
+@jit_leaf
+def _busy(stall, port, ncores, n):
+    """Node n has something a wake-list pair could do: a stalled message or (a cache) a
+    waiting port."""
+    return stall[n, LS_COUNT] > 0 or (n < ncores and (port[2 * n, Q_STATE] == QS_WAIT
+                                                      or port[2 * n + 1, Q_STATE] == QS_WAIT))
 
 
 @jit_leaf
@@ -516,8 +535,8 @@ def _send(m, t, src, dst, ty, req, line, h, acks, dsrc, s, w):
         msg.last[src, dst, o] = arr
     f[slot, MF_ARR] = arr
     f[slot, MF_SEQ] = ns[S_SEQ]
+    _heap_push(msg.heap, ns, arr, ns[S_SEQ], slot)
     ns[S_SEQ] += 1
-    _heap_push(msg.heap, f, ns, slot)
     if m.log.wlines.shape[0] > 0:
         _log_message(m.log, f, slot)
     return True
@@ -724,9 +743,15 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
     elif nxt != 0:
         _err(err, f, ncores, ERR_ABSENT, t, n, addr, st, nxt, slot, R_LEAVES)
         return False
-    if not _wake_add(m.msg.wake, m.net.s, n, line):
-        _err(err, f, ncores, ERR_POOL, t, n, addr, 0, 0, -1, R_TABLE)
-        return False
+    # The pair (n, line) to the wake list, unless node n has nothing for it to do (no stalled
+    # message, no waiting port): a pair is a no-op when its node has nothing, and a node gets
+    # something only from the work a _react starts with, before its first entry, or when an
+    # attempt's victim leaves its port waiting (which adds the pair itself, at the same place
+    # in the list), so such a pair would still have nothing when its turn comes.
+    if _busy(m.msg.stall, m.port, ncores, n):
+        if not _wake_add(m.msg.wake, m.net.s, n, line):
+            _err(err, f, ncores, ERR_POOL, t, n, addr, 0, 0, -1, R_TABLE)
+            return False
     if cache and p[P_CHECK] != 0:
         return _check_soon(m, t, n, line)
     return True
@@ -885,8 +910,7 @@ def _react(m, t, node, slot, copy, q):
                     break
                 ns[S_WHEAD] = i + 1
                 n2 = msg.wake[i, 0]
-                if stall[n2, LS_COUNT] > 0 or (n2 < ncores and (
-                        port[2 * n2, Q_STATE] == QS_WAIT or port[2 * n2 + 1, Q_STATE] == QS_WAIT)):
+                if _busy(stall, port, ncores, n2):
                     wn = n2
                     break
             if wn < 0:
@@ -1196,6 +1220,11 @@ def _react(m, t, node, slot, copy, q):
                     port[q, Q_WLINE] = eline
                     rx[RX_ASTAGE] = 0
                     rx[RX_MODE] = rx[RX_BACK]
+                    # the victim's pair (_take left it out when the port was not waiting yet)
+                    if not _wake_add(msg.wake, ns, en, eline):
+                        _err(err, f, ncores, ERR_POOL, t, en, eline << lshift, 0, 0, -1,
+                             R_TABLE)
+                        return False
                 # else: stage 1 (RX_ASTAGE is 1) allocates the freed frame
             else:
                 rx[RX_MODE] = rx[RX_BACK]
@@ -1552,8 +1581,8 @@ def _address_bus(m, t):
     arr = t + m.p[P_BUSLAT] + rand(m.rng, m.p[P_JITTER])
     f[slot, MF_ARR] = arr
     f[slot, MF_SEQ] = ns[S_SEQ]
+    _heap_push(msg.heap, ns, arr, ns[S_SEQ], slot)
     ns[S_SEQ] += 1
-    _heap_push(msg.heap, f, ns, slot)
     ns[S_BUSFREE] = arr
     m.net.stats[NS_BUSY] += arr - t
     m.net.stats[NS_GRANTS] += 1
@@ -1636,8 +1665,8 @@ def _run(m):
             clk[CL_T] = t
             return STATUS_PAUSED, t
         # Phase 1: deliveries, in seq order.
-        while ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] <= t:
-            slot = _heap_pop(msg.heap, f, ns)
+        while ns[S_HEAPN] > 0 and msg.heap[0, 0] <= t:
+            slot = _heap_pop(msg.heap, ns)
             if not _deliver(m, t, slot):
                 return STATUS_ERROR, t
         # Phase 2: the cores that can act, in order; the earliest next act.
@@ -1672,7 +1701,7 @@ def _run(m):
         if ahead:
             limit = INF
             if ns[S_HEAPN] > 0:
-                limit = f[msg.heap[0], MF_ARR]
+                limit = msg.heap[0, 0]
             if ns[S_QUEUED] > 0:
                 limit = min(limit, max(ns[S_BUSFREE], t + 1))
             limit = min(limit, maxcyc)
@@ -1703,8 +1732,8 @@ def _run(m):
                                 active[wi] &= ~(_U1 << np.uint64(b))
         # The next cycle at which anything can happen (after a run-ahead, from the last cycle
         # in which a core acted, as if the loop had visited each of them).
-        if ns[S_HEAPN] > 0 and f[msg.heap[0], MF_ARR] < nxt:
-            nxt = f[msg.heap[0], MF_ARR]
+        if ns[S_HEAPN] > 0 and msg.heap[0, 0] < nxt:
+            nxt = msg.heap[0, 0]
         if ns[S_QUEUED] > 0:
             nxt = min(nxt, max(ns[S_BUSFREE], t + 1))
         if nxt == INF:

@@ -24,7 +24,7 @@ m.home per line a record ``rec[h, HR_*]``: the home's state, owner, sharers (a b
        filter): the caches whose frames hold the line
 m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
 m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
-       messages in flight by (arrival, seq), stall lists (per node, linked through the
+       messages in flight by (arrival, seq) (rows: arrival, seq, slot), stall lists (per node, linked through the
        pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
        mesh links, the line checks deferred during a bus request's delivery, a send's
        destinations (``dests``); the split bus's filter: the caches with a stalled message

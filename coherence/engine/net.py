@@ -183,7 +183,7 @@ class NetMachine:
             ("port", (2 * C, len(NL.PORT)), i8, 0), ("active", (sw,), np.uint64, 0),
             ("mf", (cap, len(NL.MFIELDS)), i8, 0),
             ("mdata", (cap, wpl) if track_data else (1, 1), i8, 0),
-            ("free", (cap,), i8, free), ("heap", (cap,), i8, 0),
+            ("free", (cap,), i8, free), ("heap", (cap, 3), i8, 0),
             ("stall", (nodes, len(NL.LIST)), i8, 0), ("busq", (C, len(NL.LIST)), i8, 0),
             ("wake", (wcap, 2), i8, 0),
             ("last", (nodes, nodes, max(len(ordered), 1)) if ordered else (1, 1, 1), i8, 0),
