@@ -8,6 +8,7 @@ version (``pytest -m slow``)."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coherence import SystemConfig, assemble
+from coherence.engine._netlayout import WHEEL
 from coherence.engine.net import run_net, run_net_trace
 from coherence.errors import CoherenceError
 from coherence.netref import run_net_reference, run_net_trace_reference
@@ -138,6 +140,31 @@ def runahead_configs(draw, cores=4):
 @given(traces(max_len=120, lines=6), runahead_configs(), st.integers(0, 2**32))
 def test_runahead_traces_agree(trace, config, seed):
     """Traces the engine runs ahead (long runs of hits between messages) agree."""
+    agree_trace(trace, config, seed, False)
+
+
+@st.composite
+def far_configs(draw):
+    """Machines whose messages arrive about WHEEL cycles after their send, some just under
+    (the engine's wheel of arrival cycles), some at or just over (its heap), so that the
+    two hold messages of the same arrival cycle and must give them in seq order."""
+    near = st.integers(WHEEL - 40, WHEEL + 10)
+    return replace(draw(net_configs()), mem_latency=draw(near), c2c_latency=draw(near),
+                   net_latency=draw(st.sampled_from([1, 3, WHEEL - 2, WHEEL - 1, WHEEL])),
+                   bus_latency=draw(st.sampled_from([1, WHEEL - 1, WHEEL])),
+                   jitter=draw(st.integers(0, 20)), progress_window=0,
+                   max_cycles=draw(st.sampled_from([400_000, 400_000, 3000])))
+
+
+@settings(max_examples=100, **FAST)
+@given(programs(max_len=12), far_configs(), st.integers(0, 2**32), st.booleans())
+def test_far_arrivals_agree(program, config, seed, check):
+    agree_program(program, config, seed, check)
+
+
+@settings(max_examples=60, **FAST)
+@given(traces(max_len=40, lines=8), far_configs(), st.integers(0, 2**32))
+def test_far_arrivals_traces_agree(trace, config, seed):
     agree_trace(trace, config, seed, False)
 
 

@@ -2,8 +2,8 @@
 (private); docs/machine.md, "Message interconnects".
 
 One cycle loop (:func:`_run`): deliveries (phase 1: the messages arriving now, in seq order,
-from a binary heap keyed on (arrival, seq); a bus request is broadcast to every cache, then
-the home), the cores (phase 2: the drain unit, then the core; the cores' decoding, performing
+from a FIFO per arrival cycle and a heap for the far ones; a bus request is broadcast to
+every cache, then the home), the cores (phase 2: the drain unit, then the core; the cores' decoding, performing
 and retiring are ``_core``'s), the address bus (phase 3, split bus), then the clock jumps to
 the next cycle at which anything can happen.  Everything is flat arrays (``_netlayout``):
 messages live in a preallocated pool with a free list (full: the driver runs again with a
@@ -67,7 +67,8 @@ from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_FILTER, NP_HASH, NP_
                          NP_KIND, NP_LSIZE, NP_MESH, NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_HL,
                          Q_KIND, Q_STATE, Q_TIME, Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT,
                          S_BUSFREE, S_DEFER, S_FREEN, S_HEAPN, S_NDEFER, S_QUEUED, S_RR,
-                         S_SEQ, S_STALLED, S_WHEAD, S_WTAIL, bundles)
+                         S_SEQ, S_STALLED, S_WHEAD, S_WHEELN, S_WNEXT, S_WTAIL, WHEEL, WHEEL_WORDS,
+                         bundles)
 
 _U1 = np.uint64(1)
 _U0 = np.uint64(0)
@@ -153,6 +154,86 @@ def _heap_pop(heap, s):
         heap[i, 1] = lq
         heap[i, 2] = ls
     return top
+
+
+@jit_leaf
+def _wheel_scan(wbits, t):
+    """The wheel's earliest arrival from cycle t on, every message in it arriving in
+    t .. t+WHEEL-1: the first non-empty cycle from t's index, cyclically."""
+    i0 = t & (WHEEL - 1)
+    w0 = i0 >> 6
+    for k in range(WHEEL_WORDS + 1):
+        w = (w0 + k) & (WHEEL_WORDS - 1)
+        word = wbits[w]
+        if k == 0:
+            word &= ~_U0 << np.uint64(i0 & 63)
+        if word != _U0:
+            i = w * 64 + _ctz(word)
+            return t + ((i - i0) & (WHEEL - 1))
+    return INF
+
+
+@jit_leaf
+def _next_arrival(msg, s):
+    """The earliest arrival of a message in flight (INF: none)."""
+    a = s[S_WNEXT] if s[S_WHEELN] > 0 else INF
+    if s[S_HEAPN] > 0 and msg.heap[0, 0] < a:
+        a = msg.heap[0, 0]
+    return a
+
+
+@jit_inline
+def _enqueue(msg, s, t, arr, slot):
+    """Message ``slot``, sent at cycle t, arrives at ``arr``: numbered (seq) and in flight,
+    in its cycle's FIFO of the wheel (whose order is then the seq order) or in the heap."""
+    f = msg.f
+    seq = s[S_SEQ]
+    s[S_SEQ] = seq + 1
+    f[slot, MF_ARR] = arr
+    f[slot, MF_SEQ] = seq
+    if t < arr and arr - t < WHEEL:
+        i = arr & (WHEEL - 1)
+        f[slot, MF_NEXT] = -1
+        bit = _U1 << np.uint64(i & 63)
+        if msg.wbits[i >> 6] & bit == _U0:
+            msg.wbits[i >> 6] |= bit
+            msg.wheel[i, 0] = slot
+        else:
+            f[msg.wheel[i, 1], MF_NEXT] = slot
+        msg.wheel[i, 1] = slot
+        if s[S_WHEELN] == 0 or arr < s[S_WNEXT]:
+            s[S_WNEXT] = arr
+        s[S_WHEELN] += 1
+    else:
+        _heap_push(msg.heap, s, arr, seq, slot)
+
+
+@jit_inline
+def _dequeue(msg, s, t):
+    """The message in flight that is next by (arrival, seq), out of the wheel or the heap,
+    when it arrives by cycle t; else -1."""
+    f = msg.f
+    a = s[S_WNEXT] if s[S_WHEELN] > 0 else INF
+    if s[S_HEAPN] > 0:
+        ha = msg.heap[0, 0]
+        if ha <= t and (ha < a or (ha == a and msg.heap[0, 1]
+                                   < f[msg.wheel[a & (WHEEL - 1), 0], MF_SEQ])):
+            return _heap_pop(msg.heap, s)
+    if a > t:
+        return np.int64(-1)
+    i = a & (WHEEL - 1)
+    slot = msg.wheel[i, 0]
+    nx = f[slot, MF_NEXT]
+    s[S_WHEELN] -= 1
+    if nx < 0:
+        msg.wbits[i >> 6] &= ~(_U1 << np.uint64(i & 63))
+        if s[S_WHEELN] > 0:
+            # a == t (the cycle loop never passes an arrival): the rest arrive after it, and
+            # fewer than WHEEL cycles after t
+            s[S_WNEXT] = _wheel_scan(msg.wbits, a + 1)
+    else:
+        msg.wheel[i, 0] = nx
+    return slot
 
 
 @jit_leaf
@@ -533,10 +614,7 @@ def _send(m, t, src, dst, ty, req, line, h, acks, dsrc, s, w):
         if msg.last[src, dst, o] > arr:
             arr = msg.last[src, dst, o]
         msg.last[src, dst, o] = arr
-    f[slot, MF_ARR] = arr
-    f[slot, MF_SEQ] = ns[S_SEQ]
-    _heap_push(msg.heap, ns, arr, ns[S_SEQ], slot)
-    ns[S_SEQ] += 1
+    _enqueue(msg, ns, t, arr, slot)
     if m.log.wlines.shape[0] > 0:
         _log_message(m.log, f, slot)
     return True
@@ -1579,10 +1657,7 @@ def _address_bus(m, t):
     _unlink(busq, f, win, np.int64(-1), slot)
     ns[S_QUEUED] -= 1
     arr = t + m.p[P_BUSLAT] + rand(m.rng, m.p[P_JITTER])
-    f[slot, MF_ARR] = arr
-    f[slot, MF_SEQ] = ns[S_SEQ]
-    _heap_push(msg.heap, ns, arr, ns[S_SEQ], slot)
-    ns[S_SEQ] += 1
+    _enqueue(msg, ns, t, arr, slot)
     ns[S_BUSFREE] = arr
     m.net.stats[NS_BUSY] += arr - t
     m.net.stats[NS_GRANTS] += 1
@@ -1665,8 +1740,10 @@ def _run(m):
             clk[CL_T] = t
             return STATUS_PAUSED, t
         # Phase 1: deliveries, in seq order.
-        while ns[S_HEAPN] > 0 and msg.heap[0, 0] <= t:
-            slot = _heap_pop(msg.heap, ns)
+        while True:
+            slot = _dequeue(msg, ns, t)
+            if slot < 0:
+                break
             if not _deliver(m, t, slot):
                 return STATUS_ERROR, t
         # Phase 2: the cores that can act, in order; the earliest next act.
@@ -1699,9 +1776,7 @@ def _run(m):
         # their own core and cache and draw nothing.  `last`: the last cycle a core acted.
         last = t
         if ahead:
-            limit = INF
-            if ns[S_HEAPN] > 0:
-                limit = msg.heap[0, 0]
+            limit = _next_arrival(msg, ns)
             if ns[S_QUEUED] > 0:
                 limit = min(limit, max(ns[S_BUSFREE], t + 1))
             limit = min(limit, maxcyc)
@@ -1732,8 +1807,7 @@ def _run(m):
                                 active[wi] &= ~(_U1 << np.uint64(b))
         # The next cycle at which anything can happen (after a run-ahead, from the last cycle
         # in which a core acted, as if the loop had visited each of them).
-        if ns[S_HEAPN] > 0 and msg.heap[0, 0] < nxt:
-            nxt = msg.heap[0, 0]
+        nxt = min(nxt, _next_arrival(msg, ns))
         if ns[S_QUEUED] > 0:
             nxt = min(nxt, max(ns[S_BUSFREE], t + 1))
         if nxt == INF:

@@ -24,7 +24,8 @@ m.home per line a record ``rec[h, HR_*]``: the home's state, owner, sharers (a b
        filter): the caches whose frames hold the line
 m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
 m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
-       messages in flight by (arrival, seq) (rows: arrival, seq, slot), stall lists (per node, linked through the
+       messages in flight by (arrival, seq): the wheel (a FIFO per arrival cycle) and, for
+       the far ones, a heap (rows: arrival, seq, slot); stall lists (per node, linked through the
        pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
        mesh links, the line checks deferred during a bus request's delivery, a send's
        destinations (``dests``); the split bus's filter: the caches with a stalled message
@@ -56,7 +57,8 @@ Flat = namedtuple("Flat", [
     "core", "regs", "cstat", "mlat", "cnoise",
     "sb_addr", "sb_val", "sb_head", "sb_cnt", "drain_ready", "draining",
     "port", "active",
-    "mf", "mdata", "free", "heap", "stall", "busq", "wake", "last", "lfree", "defer",
+    "mf", "mdata", "free", "heap", "wheel", "wbits", "stall", "busq", "wake", "last", "lfree",
+    "defer",
     "dests", "rx", "vis", "allv", "stallv", "waitv",
     "ns", "msgs", "nstat", "ctrans", "htrans", "links", "timeline",
     "mem", "golden", "err", "wlines", "mlog", "mlogn", "slog", "slogn",
@@ -67,7 +69,7 @@ NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext ha
 NProg = namedtuple("NProg", "code start length twrite taddr")
 NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag fh")
 Home = namedtuple("Home", "rec key val lines hold")
-Msgs = namedtuple("Msgs", "f data free heap stall busq wake last lfree defer dests rx vis "
+Msgs = namedtuple("Msgs", "f data free heap wheel wbits stall busq wake last lfree defer dests rx vis "
                            "allv stallv waitv")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
 NMemory = namedtuple("NMemory", "words golden")
@@ -88,8 +90,8 @@ def bundles(f):
                     StoreBuffers(f.sb_addr, f.sb_val, f.sb_head, f.sb_cnt, f.drain_ready,
                                  f.draining),
                     f.port, f.active,
-                    Msgs(f.mf, f.mdata, f.free, f.heap, f.stall, f.busq, f.wake, f.last,
-                         f.lfree, f.defer, f.dests, f.rx, f.vis, f.allv, f.stallv, f.waitv),
+                    Msgs(f.mf, f.mdata, f.free, f.heap, f.wheel, f.wbits, f.stall, f.busq,
+                         f.wake, f.last, f.lfree, f.defer, f.dests, f.rx, f.vis, f.allv, f.stallv, f.waitv),
                     NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
                     NMemory(f.mem, f.golden),
                     NLog(f.err, f.wlines, f.mlog, f.mlogn, f.slog, f.slogn))
@@ -134,7 +136,7 @@ Q_STATE, Q_KIND, Q_ADDR, Q_TIME, Q_WLINE, Q_HL = range(len(PORT))
 QS_IDLE, QS_WAIT, QS_OUT = range(3)
 
 #: mf[slot, ...]: a message.  MF_DST -1: a bus request (broadcast to every node); MF_NEXT
-#: links a slot in a stall list or a bus queue; MF_HL is the line's index in the homes'
+#: links a slot in a stall list, a bus queue or a cycle of the wheel; MF_HL is the line's index in the homes'
 #: arrays.
 MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared", "hl",
            "sent")
@@ -146,10 +148,17 @@ BROADCAST = -1
 #: S_DEFER: a bus request is being delivered with check=True, its line checks wait in
 #: ``defer`` (line, first cache), S_NDEFER of them.
 #: S_NLINES: home records numbered (traces); S_REHASH: the hash table is to be rebuilt.
+#: S_WHEELN: messages in the wheel (S_HEAPN: in the heap), S_WNEXT: the wheel's earliest
+#: arrival (when S_WHEELN > 0).
 NSTATE = ("seq", "bus_free", "rr", "heap_n", "free_n", "wake_head", "wake_tail", "queued",
-          "stalled", "defer", "ndefer", "nlines", "rehash")
+          "stalled", "defer", "ndefer", "nlines", "rehash", "wheel_n", "wheel_next")
 (S_SEQ, S_BUSFREE, S_RR, S_HEAPN, S_FREEN, S_WHEAD, S_WTAIL, S_QUEUED,
- S_STALLED, S_DEFER, S_NDEFER, S_NLINES, S_REHASH) = range(len(NSTATE))
+ S_STALLED, S_DEFER, S_NDEFER, S_NLINES, S_REHASH, S_WHEELN, S_WNEXT) = range(len(NSTATE))
+#: The wheel of messages in flight: one FIFO (wheel[i] = head, tail) per arrival cycle i
+#: (mod WHEEL), wbits its non-empty cycles; a message that arrives WHEEL cycles or more
+#: after its send (or, were there latencies of 0, in the cycle of its send) goes to the heap.
+WHEEL = 1024
+WHEEL_WORDS = WHEEL // 64
 #: stall[node, ...] and busq[cache, ...]: linked lists through MF_NEXT.
 LIST = ("head", "tail", "count")
 LS_HEAD, LS_TAIL, LS_COUNT = range(len(LIST))

@@ -184,6 +184,7 @@ class NetMachine:
             ("mf", (cap, len(NL.MFIELDS)), i8, 0),
             ("mdata", (cap, wpl) if track_data else (1, 1), i8, 0),
             ("free", (cap,), i8, free), ("heap", (cap, 3), i8, 0),
+            ("wheel", (NL.WHEEL, 2), i8, 0), ("wbits", (NL.WHEEL_WORDS,), np.uint64, 0),
             ("stall", (nodes, len(NL.LIST)), i8, 0), ("busq", (C, len(NL.LIST)), i8, 0),
             ("wake", (wcap, 2), i8, 0),
             ("last", (nodes, nodes, max(len(ordered), 1)) if ordered else (1, 1, 1), i8, 0),
@@ -603,6 +604,10 @@ BATCH_KEPT = ("rng", "code", "start", "length", "twrite", "taddr", "cnext", "cac
               "cevent", "cpart", "cmeaning", "cflags", "hnext", "hacts", "hevent", "hpart",
               "hflags", "msg_vnet", "msg_data", "ord_index", "skip", "allv", "cnoise",
               "wlines")
+#: ... and the arrays a run changes but never reads before writing: the heap's and the
+#: wheel's rows (read only below heap_n, and where wbits is set; written first), not worth
+#: restoring between runs (the wheel's 16 KiB were a tenth of a litmus run's cost).
+BATCH_SCRATCH = ("heap", "wheel")
 
 
 def _batch_machine(config, linked, start, length, seed, check, capacity):
@@ -639,7 +644,7 @@ def run_net_batch(program, config: SystemConfig, iterations: int, seed: int, kin
     def make(capacity):
         m = _batch_machine(config, linked, start, length, seed, False, capacity)
         pairs = tuple((m.arrays[f], m.arrays[f].copy()) for f in NL.Flat._fields
-                      if f not in BATCH_KEPT)
+                      if f not in BATCH_KEPT + BATCH_SCRATCH)
         return m, pairs
 
     m, pairs = make(None)
