@@ -215,6 +215,23 @@ def test_examples_agree(proto, name):
             agree_watched(program, cfg, 2, program.symbol_names[:2])
 
 
+@pytest.mark.parametrize("cores", [3, 6, 12])
+@pytest.mark.parametrize("proto", (DIR_MSI, DIR_MESI), ids=lambda p: p.name)
+def test_odd_meshes_agree(proto, cores):
+    """Core counts that are not powers of two (the homes' slices by division, not a mask)
+    on meshes whose columns are not either (3 and 6 cores: 2 and 3 columns, a partial last
+    row)."""
+    rng = np.random.default_rng(cores)
+    n = 120
+    writes = [(rng.random(n) < 0.3).astype(np.uint8) for _ in range(cores)]
+    addrs = [(rng.integers(0, 96, n) * 8).astype(np.int64) for _ in range(cores)]
+    for topology in ("crossbar", "mesh"):
+        cfg = SystemConfig(cores=cores, protocol=proto, interconnect="directory",
+                           topology=topology, line_size=16, l1_size=256, l1_ways=2, jitter=2,
+                           stats="full")
+        agree_trace((writes, addrs), cfg, 3, True)
+
+
 @pytest.mark.parametrize("proto", PRIMER, ids=lambda p: p.name)
 def test_bigger_machines_agree(proto):
     """16 cores on a random shared trace: many sharers, invalidation fan-out, queues."""

@@ -100,10 +100,15 @@ def bundles(f):
 #: params[]: the atomic machine's PARAMS (same indices), then the network's.
 NET_PARAMS = PARAMS + ("nodes", "interconnect", "mesh", "cols", "mshrs", "net_latency",
                        "hop_latency", "sharer_words", "line_size", "home_initial",
-                       "capacity", "wake_capacity", "hash", "home_base", "filter")
+                       "capacity", "wake_capacity", "hash", "home_base", "filter",
+                       "col_shift", "home_mask")
 (NP_NODES, NP_KIND, NP_MESH, NP_COLS, NP_MSHRS, NP_NETLAT, NP_HOPLAT, NP_SWORDS, NP_LSIZE,
- NP_HINIT, NP_CAP, NP_WCAP, NP_HASH, NP_HBASE, NP_FILTER) = range(len(PARAMS), len(NET_PARAMS))
-assert len(NET_PARAMS) == 41  # net_params_tuple names each entry
+ NP_HINIT, NP_CAP, NP_WCAP, NP_HASH, NP_HBASE, NP_FILTER, NP_CSHIFT,
+ NP_HMASK) = range(len(PARAMS), len(NET_PARAMS))
+assert len(NET_PARAMS) == 43  # net_params_tuple names each entry
+#: NP_CSHIFT: log2 of the mesh's columns, NP_HMASK: cores - 1, when a power of two (shifts
+#: and masks for a node's column and row and a line's home slice, instead of divisions:
+#: three per message), else -1.
 
 
 @jit_leaf
@@ -114,7 +119,7 @@ def net_params_tuple(p):
             p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19],
             p[20], p[21], p[22], p[23], p[24], p[25], p[26], p[27], p[28], p[29],
             p[30], p[31], p[32], p[33], p[34], p[35], p[36], p[37], p[38], p[39],
-            p[40])
+            p[40], p[41], p[42])
 
 
 #: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).

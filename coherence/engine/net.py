@@ -98,6 +98,8 @@ class NetMachine:
         p[NL.NP_KIND] = NL.KINDS.index(cfg.interconnect)
         p[NL.NP_MESH] = mesh
         p[NL.NP_COLS] = cols
+        p[NL.NP_CSHIFT] = cols.bit_length() - 1 if cols & (cols - 1) == 0 else -1
+        p[NL.NP_HMASK] = C - 1 if C & (C - 1) == 0 else -1
         p[NL.NP_MSHRS] = cfg.mshrs
         p[NL.NP_NETLAT], p[NL.NP_HOPLAT] = cfg.net_latency, cfg.hop_latency
         sw = -(-C // 64)
