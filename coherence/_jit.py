@@ -32,12 +32,14 @@ import warnings
 import numba
 from llvmlite import ir as _ir
 from numba import njit as _numba_njit
+from numba.core import cgutils as _cgutils
 from numba.core import types as _types
 from numba.extending import intrinsic as _intrinsic
 
 from .config import JIT_OPTIONS
 
 __all__ = ["jit", "jit_inline", "jit_leaf", "jit_helper", "jit_typed", "jit_alloc", "opaque",
+           "prefetch",
            "CALL_TREES", "call_tree_stamp", "ensure_compiled", "deferred_interrupt"]
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -124,6 +126,35 @@ def opaque(typingctx, x):
         asm = _ir.InlineAsm(_ir.FunctionType(v.type, [v.type]), "", "=r,0", side_effect=True)
         return builder.call(asm, [v])
     return x(x), codegen
+
+
+@_intrinsic
+def prefetch(typingctx, arr, i):
+    """A hint that element i of the C-contiguous array ``arr`` (its flat index) will be read
+    soon: ``llvm.prefetch`` of its cache line (x86: ``prefetcht0``).  No effect on any
+    value, and none on an index past the end (a prefetch does not fault).
+
+    Why: a trace run on 64 cores reads 64 traces and 64 caches' frames a few accesses at a
+    time, more streams than the host's prefetchers follow: the loads of the next access's
+    address and frame state missed the host's caches (a third of a 64-core hit-heavy trace's
+    time)."""
+    if not isinstance(arr, _types.Array) or not isinstance(i, _types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = context.cast(builder, args[1], idxty, _types.intp)
+        i8p = _ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(builder.gep(ary.data, [idx]), i8p)
+        name = "llvm.prefetch.p0" if getattr(ptr.type, "is_opaque", False) else \
+            "llvm.prefetch.p0i8"
+        i32 = _ir.IntType(32)
+        fn = _cgutils.get_or_insert_function(
+            builder.module, _ir.FunctionType(_ir.VoidType(), [i8p, i32, i32, i32]), name)
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all levels, data
+        return context.get_dummy_value()
+    return _types.void(arr, i), codegen
 
 
 def _tree_files(tree: str) -> list[str]:

@@ -78,3 +78,29 @@ def test_coherence_compile_through_the_command_line():
     assert r.returncode == 0 and r.stderr == "", r.stderr
     r = run_cli("compile", "-j", "0")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--jobs" in r.stderr
+
+
+def test_opaque_and_prefetch_change_no_value():
+    """_jit's two intrinsics: opaque(x) is x, and prefetch (any dtype and rank, an index
+    past the end too: a prefetch does not fault) leaves every value as it was."""
+    from numba import njit
+
+    from coherence._jit import opaque, prefetch
+
+    @njit
+    def walk(a, b, c):
+        s = 0
+        for i in range(a.shape[0]):
+            prefetch(a, i + 8)
+            prefetch(b, 4 * i)
+            prefetch(c, (i + 1) << 20)
+            s += opaque(a[i]) + b[i, 0] + c[0, 0, i % 3]
+        return s
+
+    a = np.arange(100, dtype=np.int64)
+    b = np.ones((100, 4), dtype=np.int16)
+    c = np.arange(3, dtype=np.uint8).reshape(1, 1, 3)
+    before = (a.copy(), b.copy(), c.copy())
+    assert walk(a, b, c) == a.sum() + 100 + sum(i % 3 for i in range(100))
+    for x, y in zip((a, b, c), before):
+        assert np.array_equal(x, y)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import literal_unroll
 
-from .._jit import jit, jit_helper, jit_inline, jit_leaf, opaque
+from .._jit import jit, jit_helper, jit_inline, jit_leaf, opaque, prefetch
 from ..protocols.message import (A_ADD_OWNER, A_ADD_REQ, A_CLEAR_OWNER, A_CLEAR_SHARERS,
                                  A_DEC_ACKS, A_PERFORM, A_REMOVE_REQ, A_SEND, A_SET_ACKS,
                                  A_SET_OWNER, A_WRITE_MEMORY, EV_REPL, M_DIRTY, M_OWNER, M_READ,
@@ -1501,6 +1501,15 @@ def _run_hits(m, c, lo, hi):
         lasthit = tau
         tau += lat
         i += 1
+    # the host's caches: the trace's next lines, and the frames of the set of the access the
+    # core makes next (_jit.prefetch)
+    prefetch(prog.taddr, i + 8)
+    prefetch(prog.twrite, i + 64)
+    if i < end:
+        base = (c * (smask + 1) + ((prog.taddr[i] >> lshift) & smask)) * ways
+        prefetch(l1.tags, base)
+        prefetch(l1.state, base)
+        prefetch(l1.lru, base)
     n = i - i0
     if n > 0:
         l1.clock[c] = clock
