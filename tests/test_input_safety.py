@@ -226,6 +226,8 @@ def test_config_bounds(kw, what):
 
 @pytest.mark.parametrize("writes, addrs, what", [
     ([256], [0], "write flag 256"), ([0.5], [0], "write flag 0.5"), ([2], [0], "write flag"),
+    ([0, -1], [0, 8], "write flag -1 at index 1"),
+    (np.array([1, 0, 7], np.uint8), [0, 8, 16], "write flag 7 at index 2"),
     ([1], np.array([2**63], np.uint64), "below 2\\*\\*63"),
     ([1], np.array([2**64 + 5], dtype=object), "0..2\\*\\*63-1"),
 ])

@@ -352,7 +352,7 @@ def _hfind(home, ns, line):
     home.lines[h] = line
     rec = home.rec
     rec[h, HR_STATE] = 0
-    rec[h, HR_OWNER] = -1
+    rec[h, HR_OWNER] = 0
     for k in range(HR_SHARERS, rec.shape[1]):
         rec[h, k] = 0
     if h < home.hold.shape[0]:
@@ -755,7 +755,7 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
                 dests[0] = BROADCAST
                 nd = 1
             elif tgt == T_OWNER:
-                o = rec[h, HR_OWNER]
+                o = rec[h, HR_OWNER] - 1
                 if o < 0:
                     _err(err, f, ncores, ERR_NOOWNER, t, n, addr, st, ty, slot, R_NOOWNER)
                     return False
@@ -803,7 +803,7 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
         elif a == A_ADD_REQ:
             rec[h, HR_SHARERS + (req >> 6)] |= np.int64(1) << (req & 63)
         elif a == A_ADD_OWNER:
-            o = rec[h, HR_OWNER]
+            o = rec[h, HR_OWNER] - 1
             if o >= 0:
                 rec[h, HR_SHARERS + (o >> 6)] |= np.int64(1) << (o & 63)
         elif a == A_REMOVE_REQ:
@@ -812,9 +812,9 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
             for kw in range(HR_SHARERS, rec.shape[1]):
                 rec[h, kw] = 0
         elif a == A_SET_OWNER:
-            rec[h, HR_OWNER] = req
+            rec[h, HR_OWNER] = req + 1
         elif a == A_CLEAR_OWNER:
-            rec[h, HR_OWNER] = -1
+            rec[h, HR_OWNER] = 0
         elif a == A_WRITE_MEMORY:
             if p[P_DATA] != 0 and slot >= 0:
                 wpl = p[P_WPL]
@@ -873,7 +873,7 @@ def _event(pr, home, f, ncores, n, slot, acks_here):
         elif part == PART_ACKS:
             cond = W_LAST_ACK if acks_here == 1 else W_MORE_ACKS
         elif part == PART_OWNER:
-            cond = W_FROM_OWNER if f[slot, MF_SRC] == home.rec[f[slot, MF_HL], HR_OWNER] \
+            cond = W_FROM_OWNER if f[slot, MF_SRC] + 1 == home.rec[f[slot, MF_HL], HR_OWNER] \
                 else W_FROM_NONOWNER
         elif part == PART_SHARER:
             last = _only(home.rec, f[slot, MF_HL], f[slot, MF_SRC])

@@ -122,7 +122,9 @@ def net_params_tuple(p):
             p[40], p[41], p[42])
 
 
-#: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).
+#: hrec[h, ...] columns (the sharers' words from HR_SHARERS on).  HR_OWNER holds the owner
+#: plus one (0: none), so that a record of zeros is a line's first (no fill of a trace's
+#: records, which can span millions of lines of which it uses a few).
 HREC = ("state", "owner", "sharers")
 HR_STATE, HR_OWNER, HR_SHARERS = range(len(HREC))
 #: The kernel's own status besides _layout.STATUSES: the trace's home records need room.

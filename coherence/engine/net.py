@@ -206,8 +206,6 @@ class NetMachine:
             ("err", (len(NL.NERR),), i8, 0),
             ("mlogn", (1,), i8, 0), ("slogn", (1,), i8, 0),
             ("cnoise", noise.shape, i8, noise)])
-        if not self.hashing:
-            self.hrec[:, NL.HR_OWNER] = -1
         self.arrays.update(
             wlines=np.zeros(0, np.int64), mlog=np.zeros((0, 6), np.int64),
             slog=np.zeros((0, 4), np.int64),
