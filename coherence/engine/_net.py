@@ -3,8 +3,8 @@
 
 One cycle loop (:func:`_run`): deliveries (phase 1: the messages arriving now, in seq order,
 from a FIFO per arrival cycle and a heap for the far ones; a bus request is broadcast to
-every cache, then the home), the cores (phase 2: the drain unit, then the core; the cores' decoding, performing
-and retiring are ``_core``'s), the address bus (phase 3, split bus), then the clock jumps to
+every cache, then the home), the cores (phase 2: the drain unit, then the core; the cores'
+decoding, performing and retiring are ``_core``'s), the address bus (phase 3, split bus), then the clock jumps to
 the next cycle at which anything can happen.  Everything is flat arrays (``_netlayout``):
 messages live in a preallocated pool with a free list (full: the driver runs again with a
 bigger one), stall lists and bus queues are linked lists through the pool, a line's sharers
@@ -60,10 +60,12 @@ from ._layout import (ARB_RANDOM, ARB_RR, CL_LASTPROG, CL_STARTED, CL_T, ERR_ABS
                       W_NONE, next_random, rand, set_err)
 from ._netlayout import (HR_OWNER, HR_SHARERS, HR_STATE, NP_FILTER, NP_HASH, NP_HBASE, S_NLINES, S_REHASH,
                          STATUS_HGROW, BROADCAST, ERR_DEADLOCK, ERR_NOOWNER, ERR_POOL, FL_PERFORM,
-                         FL_SHARED, KIND_SPLIT, LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS, MF_ARR,
+                         FL_PLAIN, FL_SHARED, KIND_SPLIT, LS_COUNT, LS_HEAD, LS_TAIL, MF_ACKS,
+                         MF_ARR,
                          MF_DST, MF_HL, MF_LINE, MF_NEXT, MF_REQ, MF_SENT, MF_SEQ, MF_SHARED,
                          MF_SRC,
-                         MF_TYPE, NE_MREQ, NE_MSRC, NE_MTYPE, NE_NODE, NP_COLS, NP_CSHIFT, NP_HMASK, NP_HOPLAT,
+                         MF_TYPE, NE_MREQ, NE_MSRC, NE_MTYPE, NE_NODE, NP_COLS, NP_CSHIFT,
+                         NP_HMASK, NP_HOPLAT,
                          NP_KIND, NP_LSIZE, NP_MESH, NP_MSHRS, NP_NETLAT, Flat, Q_ADDR, Q_HL,
                          Q_KIND, Q_STATE, Q_TIME, Q_WLINE, QS_IDLE, QS_OUT, QS_WAIT,
                          S_BUSFREE, S_DEFER, S_FREEN, S_HEAPN, S_NDEFER, S_QUEUED, S_RR,
@@ -1376,7 +1378,7 @@ def _access(m, q, t, kind, addr):
 @jit_leaf
 def _plain_hit(pr, st, ev):
     """The entry (st, ev) of a processor event only performs (a hit and nothing else)."""
-    return pr.cflags[st, ev] == FL_PERFORM and pr.cacts[st, ev, 1, 0] == 0
+    return (pr.cflags[st, ev] & FL_PLAIN) != 0
 
 
 # ------------------------------------------------------------------ run-ahead (traces, SC)

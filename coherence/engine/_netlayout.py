@@ -69,8 +69,8 @@ NProto = namedtuple("NProto", "cnext cacts cevent cpart cmeaning cflags hnext ha
 NProg = namedtuple("NProg", "code start length twrite taddr")
 NL1 = namedtuple("NL1", "tags state lru clock data acks mport otag fh")
 Home = namedtuple("Home", "rec key val lines hold")
-Msgs = namedtuple("Msgs", "f data free heap wheel wbits stall busq wake last lfree defer dests rx vis "
-                           "allv stallv waitv")
+Msgs = namedtuple("Msgs", "f data free heap wheel wbits stall busq wake last lfree defer dests "
+                           "rx vis allv stallv waitv")
 NNet = namedtuple("NNet", "s msgs stats ctrans htrans links timeline")
 NMemory = namedtuple("NMemory", "words golden")
 NLog = namedtuple("NLog", "err wlines mlog mlogn slog slogn")
@@ -91,7 +91,8 @@ def bundles(f):
                                  f.draining),
                     f.port, f.active,
                     Msgs(f.mf, f.mdata, f.free, f.heap, f.wheel, f.wbits, f.stall, f.busq,
-                         f.wake, f.last, f.lfree, f.defer, f.dests, f.rx, f.vis, f.allv, f.stallv, f.waitv),
+                         f.wake, f.last, f.lfree, f.defer, f.dests, f.rx, f.vis, f.allv,
+                         f.stallv, f.waitv),
                     NNet(f.ns, f.msgs, f.nstat, f.ctrans, f.htrans, f.links, f.timeline),
                     NMemory(f.mem, f.golden),
                     NLog(f.err, f.wlines, f.mlog, f.mlogn, f.slog, f.slogn))
@@ -133,7 +134,8 @@ KINDS = ("split-bus", "directory")
 KIND_SPLIT, KIND_DIR = range(len(KINDS))
 
 #: cflags/hflags[state, event]: what an entry does (derived from the compiled acts).
-FL_PERFORM, FL_SEND, FL_SHARED = 1, 2, 4
+#: FL_PLAIN: its one action is ``perform`` (a processor event's plain hit).
+FL_PERFORM, FL_SEND, FL_SHARED, FL_PLAIN = 1, 2, 4, 8
 
 #: port[p, ...]: a port's request.  Q_STATE: idle, waiting (for the line Q_WLINE's change,
 #: or for an MSHR when it is -1) or outstanding (its miss's entry taken, until performed).
@@ -143,8 +145,8 @@ Q_STATE, Q_KIND, Q_ADDR, Q_TIME, Q_WLINE, Q_HL = range(len(PORT))
 QS_IDLE, QS_WAIT, QS_OUT = range(3)
 
 #: mf[slot, ...]: a message.  MF_DST -1: a bus request (broadcast to every node); MF_NEXT
-#: links a slot in a stall list, a bus queue or a cycle of the wheel; MF_HL is the line's index in the homes'
-#: arrays.
+#: links a slot in a stall list, a bus queue or a cycle of the wheel; MF_HL is the line's
+#: index in the homes' arrays.
 MFIELDS = ("type", "src", "dst", "req", "line", "acks", "seq", "arr", "next", "shared", "hl",
            "sent")
 (MF_TYPE, MF_SRC, MF_DST, MF_REQ, MF_LINE, MF_ACKS, MF_SEQ, MF_ARR, MF_NEXT,

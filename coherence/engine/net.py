@@ -43,11 +43,12 @@ WATCH_LOG_ROWS = 4096
 
 
 def _flags(acts) -> np.ndarray:
-    """Per entry: performs, sends, asserts shared, other actions (``_netlayout.FL_*``)."""
+    """Per entry: performs, sends, asserts shared, only performs (``_netlayout.FL_*``)."""
     a = acts[..., 0]
     fl = (np.any(a == A_PERFORM, axis=-1) * NL.FL_PERFORM
           + np.any(a == A_SEND, axis=-1) * NL.FL_SEND
-          + np.any(a == A_ASSERT_SHARED, axis=-1) * NL.FL_SHARED)
+          + np.any(a == A_ASSERT_SHARED, axis=-1) * NL.FL_SHARED
+          + ((a[..., 0] == A_PERFORM) & (a[..., 1] == 0)) * NL.FL_PLAIN)
     return fl.astype(np.int8)
 
 
