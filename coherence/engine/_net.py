@@ -4,12 +4,13 @@
 One cycle loop (:func:`_run`): deliveries (phase 1: the messages arriving now, in seq order,
 from a FIFO per arrival cycle and a heap for the far ones; a bus request is broadcast to
 every cache, then the home), the cores (phase 2: the drain unit, then the core; the cores'
-decoding, performing and retiring are ``_core``'s), the address bus (phase 3, split bus), then the clock jumps to
-the next cycle at which anything can happen.  Everything is flat arrays (``_netlayout``):
-messages live in a preallocated pool with a free list (full: the driver runs again with a
-bigger one), stall lists and bus queues are linked lists through the pool, a line's sharers
-are bit-vectors, and the cores that can act are a bit-set, so a visited cycle costs the cores
-that can act and the messages that arrive, not the machine's size.
+decoding, performing and retiring are ``_core``'s), the address bus (phase 3, split bus),
+then the clock jumps to the next cycle at which anything can happen.  Everything is flat
+arrays (``_netlayout``): messages live in a preallocated pool with a free list (full: the
+driver runs again with a bigger one), stall lists and bus queues are linked lists through
+the pool, a line's sharers are bit-vectors, and the cores that can act are a bit-set, so a
+visited cycle costs the cores that can act and the messages that arrive, not the machine's
+size.
 
 How it is built (the atomic engine's way, docs/machine.md "How the engine is built"): the
 whole machine runs in one function, with no call that passes the machine's bundles.  A
@@ -102,11 +103,10 @@ def _activate(active, c):
     active[c >> 6] |= _U1 << np.uint64(c & 63)
 
 
-# The heap of messages in flight: rows (arrival, seq, slot), ordered by (arrival, seq).  The
-# keys live in the heap's own rows, not read through the slots from the pool's (a sift reads
-# a few contiguous rows instead of a pool row per comparison: with 64 cores the comparisons'
-# pool reads missed the caches, a fifth of a miss-heavy trace's time).  Positions and slots
-# are never negative (nonneg: no wrap-around code for them).
+# The heap of the messages in flight that arrive WHEEL cycles or more after their send (the
+# others are on the wheel, below): rows (arrival, seq, slot), ordered by (arrival, seq), the
+# keys in the heap's own rows (a sift reads contiguous rows, not a pool row per comparison).
+# Positions and slots are never negative (nonneg: no wrap-around code for them).
 @jit_leaf
 def _heap_push(heap, s, arr, seq, slot):
     i = nonneg(s[S_HEAPN])

@@ -23,9 +23,9 @@ m.home per line a record ``rec[h, HR_*]``: the home's state, owner, sharers (a b
        and the kernel rehashes (``S_REHASH``) and resumes.  ``hold[h]`` (the split bus's
        filter): the caches whose frames hold the line
 m.port the request ports (``Q_*``): waiting / outstanding, kind, address, line
-m.msg  the message pool (``MF_*`` columns, data words), its free list, the heap of
-       messages in flight by (arrival, seq): the wheel (a FIFO per arrival cycle) and, for
-       the far ones, a heap (rows: arrival, seq, slot); stall lists (per node, linked through the
+m.msg  the message pool (``MF_*`` columns, data words), its free list, the messages in
+       flight in (arrival, seq) order (the wheel: a FIFO per arrival cycle; for the far
+       ones a heap, rows arrival, seq, slot), stall lists (per node, linked through the
        pool), bus queues (per cache, likewise), the wake list, ordered-network stamps,
        mesh links, the line checks deferred during a bus request's delivery, a send's
        destinations (``dests``); the split bus's filter: the caches with a stalled message
