@@ -461,29 +461,26 @@ def _route(p, lfree, links, stats, src, dst, t0, flits):
     stats[NS_HOPS] += abs(xb - x) + abs(yb - y)
     # link 4 * tile + d, d: +x, -x, +y, -y (DIRS); a step in x moves 4 links, in y 4 * cols
     if x != xb:
-        d = 0 if xb > x else 1
-        step = 4 if xb > x else -4
-        link = 4 * (y * cols + x) + d
-        for _ in range(abs(xb - x)):
-            start = max(time, lfree[link])
-            lfree[link] = start + flits
-            time = start + hop
-            if full:
-                links[link] += flits
-            link += step
-        x = xb
+        time = _leg(lfree, links, 4 * (y * cols + x) + (0 if xb > x else 1),
+                    4 if xb > x else -4, abs(xb - x), time, hop, flits, full)
     if y != yb:
-        d = 2 if yb > y else 3
-        step = 4 * cols if yb > y else -4 * cols
-        link = 4 * (y * cols + x) + d
-        for _ in range(abs(yb - y)):
-            start = max(time, lfree[link])
-            lfree[link] = start + flits
-            time = start + hop
-            if full:
-                links[link] += flits
-            link += step
+        time = _leg(lfree, links, 4 * (y * cols + xb) + (2 if yb > y else 3),
+                    4 * cols if yb > y else -4 * cols, abs(yb - y), time, hop, flits, full)
     return time + flits - 1
+
+
+@jit_leaf
+def _leg(lfree, links, link, step, hops, time, hop, flits, full):
+    """One leg of a mesh route: book ``hops`` links from ``link`` on, ``step`` apart, each
+    when it is free from ``time`` on; the time the message leaves the leg's last router."""
+    for _ in range(hops):
+        start = max(time, lfree[link])
+        lfree[link] = start + flits
+        time = start + hop
+        if full:
+            links[link] += flits
+        link += step
+    return time
 
 
 # ------------------------------------------------------------------ errors (cold)
