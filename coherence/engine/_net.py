@@ -1365,10 +1365,11 @@ def _access(m, q, t, kind, addr):
     else:
         h = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line - p[NP_HBASE]
         port[q, Q_HL] = h
-        # the line's home record, read now (opaque: the load is not dropped; nothing waits
-        # for it) so that it is in the host's caches when the request reaches the home: with
-        # many lines its load at the home missed them (a tenth of a miss-heavy trace's time)
-        opaque(m.home.rec[h, HR_STATE])
+        # the line's home record, fetched into the host's caches now so that it is there
+        # when the request reaches the home: with many lines its load at the home missed
+        # them (a tenth of a miss-heavy trace's time).  A prefetch, not a load: a load's
+        # retirement would wait for the line.
+        prefetch(m.home.rec, h * m.home.rec.shape[1] + HR_STATE)
     return _react(m, t, np.int64(-1), np.int64(-1), False, work)
 
 
