@@ -1237,6 +1237,9 @@ def _react(m, t, node, slot, copy, q):
                     en = c
                     eline = vline
                     eh = l1.fh[c, s, v]
+                    # the victim's home record, for its Put's arrival (as _access does for
+                    # the miss's line)
+                    prefetch(m.home.rec, eh * m.home.rec.shape[1] + HR_STATE)
                     es = s
                     ew = np.int64(v)
                     est = vst
