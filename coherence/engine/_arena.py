@@ -10,13 +10,14 @@ the same program, from one process to the next).  Here every array starts on its
 line, one line further into the page than the previous array's end, in one page-aligned
 buffer: the same layout in every run.
 
-An array of zeros of a MiB or more (a trace's home records: one per line of the span the
-trace's addresses cover, most never touched) is a memory map of its own instead, at the same
-kind of offset into its first page.  In the buffer it would be cleared at every run: once a
-big block has been freed, glibc serves the next ones of that size from its heap (its mmap
-threshold rises up to 32 MiB) and has to clear them, which cost a 64-core trace run with
-25 MB of records 3 ms of its 80; a fresh map's pages are zeros the kernel provides only when
-they are touched.
+An array of zeros that a run touches only here and there (fill ``SPARSE``: a trace's home
+records, one per line of the span its addresses cover) is a memory map of its own when it
+has a MiB or more, at the same kind of offset into its first page.  In the buffer it would
+be cleared at every run: once a big block has been freed, glibc serves the next ones of that
+size from its heap (its mmap threshold rises up to 32 MiB) and has to clear them, which cost
+a 64-core trace run with 25 MB of records 3 ms of its 80; a fresh map's pages are zeros the
+kernel provides when they are first touched.  Not for an array a run touches all over (the
+atomic bus's snoop filter): a page fault costs more than clearing the page.
 """
 
 from __future__ import annotations
@@ -28,17 +29,21 @@ import numpy as np
 
 _LINE = 64
 _PAGE = 4096
-_MAPPED = 1 << 20   # bytes from which an array of zeros is a map of its own
+_MAPPED = 1 << 20   # bytes from which a SPARSE array is a map of its own
+#: the fill of an array of zeros that a run touches only here and there
+SPARSE = "sparse"
 
 
 def allocate(specs) -> dict:
     """``specs``: (name, shape, dtype, fill) tuples, fill a value or an array to copy (None
-    or 0: zeros); returns {name: array}, the arrays being views of one buffer (C order)."""
+    or 0: zeros; ``SPARSE``: zeros, see above); returns {name: array}, the arrays being
+    views of one buffer (C order), or a big SPARSE one of its own map."""
     places = []
     end = 0
     for i, (_, shape, dtype, fill) in enumerate(specs):
         size = math.prod(shape) * np.dtype(dtype).itemsize
-        if size >= _MAPPED and (fill is None or (np.isscalar(fill) and fill == 0)):
+        sparse = isinstance(fill, str) and fill == SPARSE
+        if sparse and size >= _MAPPED:
             places.append((None, size, _LINE * (1 + i % 7)))
             continue
         start = -(-end // _LINE) * _LINE + _LINE * (1 + i % 7)
@@ -54,7 +59,10 @@ def allocate(specs) -> dict:
             out[name] = mapped[moff:].view(dtype).reshape(shape)
             continue
         arr = raw[base + off:base + off + size].view(dtype).reshape(shape)
-        if fill is not None and (not np.isscalar(fill) or fill != 0):
+        if isinstance(fill, str):
+            if fill != SPARSE:
+                raise ValueError(f"arena: unknown fill {fill!r} of {name}")
+        elif fill is not None and (not np.isscalar(fill) or fill != 0):
             arr[...] = fill
         out[name] = arr
     return out

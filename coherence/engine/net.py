@@ -23,7 +23,7 @@ import importlib
 L = importlib.import_module("coherence.engine._layout")  # the package's `_layout` is a function
 from . import _net as K
 from . import _netlayout as NL
-from ._arena import allocate
+from ._arena import SPARSE, allocate
 
 __all__ = ["run_net", "run_net_trace", "NetMachine"]
 
@@ -173,7 +173,7 @@ class NetMachine:
             ("cdata", (C, S, W, wpl) if track_data else (1, 1, 1, 1), i8, 0),
             ("acks", (C, S, W), i8, 0), ("mport", (C, S, W), i8, -1),
             ("otag", (C, S, W), i8, -1), ("fh", (C, S, W), i8, 0),
-            ("hrec", (nlines, NL.HR_SHARERS + sw), i8, 0),
+            ("hrec", (nlines, NL.HR_SHARERS + sw), i8, SPARSE),
             ("hkey", (2 * nlines if self.hashing else 1,), i8, -1),
             ("hval", (2 * nlines if self.hashing else 1,), i8, 0),
             ("hlines", (nlines if self.hashing else 1,), i8, 0),
