@@ -40,9 +40,11 @@ def allocate(specs) -> dict:
     views of one buffer (C order), or a big SPARSE one of its own map."""
     places = []
     end = 0
-    for i, (_, shape, dtype, fill) in enumerate(specs):
+    for i, (name, shape, dtype, fill) in enumerate(specs):
         size = math.prod(shape) * np.dtype(dtype).itemsize
-        sparse = isinstance(fill, str) and fill == SPARSE
+        sparse = isinstance(fill, str)
+        if sparse and fill != SPARSE:
+            raise ValueError(f"arena: unknown fill {fill!r} of {name}")
         if sparse and size >= _MAPPED:
             places.append((None, size, _LINE * (1 + i % 7)))
             continue
@@ -59,10 +61,8 @@ def allocate(specs) -> dict:
             out[name] = mapped[moff:].view(dtype).reshape(shape)
             continue
         arr = raw[base + off:base + off + size].view(dtype).reshape(shape)
-        if isinstance(fill, str):
-            if fill != SPARSE:
-                raise ValueError(f"arena: unknown fill {fill!r} of {name}")
-        elif fill is not None and (not np.isscalar(fill) or fill != 0):
+        zeros = fill is None or isinstance(fill, str) or (np.isscalar(fill) and fill == 0)
+        if not zeros:
             arr[...] = fill
         out[name] = arr
     return out

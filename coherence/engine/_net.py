@@ -306,6 +306,26 @@ def _home_of(p, line):
 
 
 @jit_leaf
+def _owner(rec, h):
+    """The owner of home record h, -1 if none (stored plus one: _netlayout.HREC)."""
+    return rec[h, HR_OWNER] - 1
+
+
+@jit_leaf
+def _set_owner(rec, h, c):
+    """Cache c owns home record h's line (-1: none)."""
+    rec[h, HR_OWNER] = c + 1
+
+
+@jit_leaf
+def _prefetch_home(rec, h):
+    """Home record h into the host's caches, ahead of a message's arrival at the home: with
+    many lines the record's load at the home missed them (a tenth of a miss-heavy trace's
+    time).  A prefetch, not a load, whose retirement would wait for the line."""
+    prefetch(rec, h * rec.shape[1] + HR_STATE)
+
+
+@jit_leaf
 def _has(rec, h, c):
     """Cache c is among the sharers of home record h."""
     return (rec[h, HR_SHARERS + (c >> 6)] >> (c & 63)) & 1 != 0
@@ -354,7 +374,7 @@ def _hfind(home, ns, line):
     home.lines[h] = line
     rec = home.rec
     rec[h, HR_STATE] = 0
-    rec[h, HR_OWNER] = 0
+    _set_owner(rec, h, -1)
     for k in range(HR_SHARERS, rec.shape[1]):
         rec[h, k] = 0
     if h < home.hold.shape[0]:
@@ -754,7 +774,7 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
                 dests[0] = BROADCAST
                 nd = 1
             elif tgt == T_OWNER:
-                o = rec[h, HR_OWNER] - 1
+                o = _owner(rec, h)
                 if o < 0:
                     _err(err, f, ncores, ERR_NOOWNER, t, n, addr, st, ty, slot, R_NOOWNER)
                     return False
@@ -802,7 +822,7 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
         elif a == A_ADD_REQ:
             rec[h, HR_SHARERS + (req >> 6)] |= np.int64(1) << (req & 63)
         elif a == A_ADD_OWNER:
-            o = rec[h, HR_OWNER] - 1
+            o = _owner(rec, h)
             if o >= 0:
                 rec[h, HR_SHARERS + (o >> 6)] |= np.int64(1) << (o & 63)
         elif a == A_REMOVE_REQ:
@@ -811,9 +831,9 @@ def _take(m, t, n, line, h, s, w, st, ev, nxt, slot, req, hit_port, first):
             for kw in range(HR_SHARERS, rec.shape[1]):
                 rec[h, kw] = 0
         elif a == A_SET_OWNER:
-            rec[h, HR_OWNER] = req + 1
+            _set_owner(rec, h, req)
         elif a == A_CLEAR_OWNER:
-            rec[h, HR_OWNER] = 0
+            _set_owner(rec, h, -1)
         elif a == A_WRITE_MEMORY:
             if p[P_DATA] != 0 and slot >= 0:
                 wpl = p[P_WPL]
@@ -872,7 +892,7 @@ def _event(pr, home, f, ncores, n, slot, acks_here):
         elif part == PART_ACKS:
             cond = W_LAST_ACK if acks_here == 1 else W_MORE_ACKS
         elif part == PART_OWNER:
-            cond = W_FROM_OWNER if f[slot, MF_SRC] + 1 == home.rec[f[slot, MF_HL], HR_OWNER] \
+            cond = W_FROM_OWNER if f[slot, MF_SRC] == _owner(home.rec, f[slot, MF_HL]) \
                 else W_FROM_NONOWNER
         elif part == PART_SHARER:
             last = _only(home.rec, f[slot, MF_HL], f[slot, MF_SRC])
@@ -1237,9 +1257,7 @@ def _react(m, t, node, slot, copy, q):
                     en = c
                     eline = vline
                     eh = l1.fh[c, s, v]
-                    # the victim's home record, for its Put's arrival (as _access does for
-                    # the miss's line)
-                    prefetch(m.home.rec, eh * m.home.rec.shape[1] + HR_STATE)
+                    _prefetch_home(m.home.rec, eh)   # for its Put's arrival
                     es = s
                     ew = np.int64(v)
                     est = vst
@@ -1368,11 +1386,7 @@ def _access(m, q, t, kind, addr):
     else:
         h = _hfind(m.home, m.net.s, line) if p[NP_HASH] != 0 else line - p[NP_HBASE]
         port[q, Q_HL] = h
-        # the line's home record, fetched into the host's caches now so that it is there
-        # when the request reaches the home: with many lines its load at the home missed
-        # them (a tenth of a miss-heavy trace's time).  A prefetch, not a load: a load's
-        # retirement would wait for the line.
-        prefetch(m.home.rec, h * m.home.rec.shape[1] + HR_STATE)
+        _prefetch_home(m.home.rec, h)   # for the request's arrival
     return _react(m, t, np.int64(-1), np.int64(-1), False, work)
 
 
